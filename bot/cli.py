@@ -1,0 +1,397 @@
+"""The ``factbot`` command: check claims, chat locally, manage the claims database.
+
+Exit codes (documented in docs/cli.md and relied on by scripts):
+0 success · 1 not found / nothing done · 2 usage error · 3 bad input data · 4 database or configuration problem.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from . import __version__
+from .adapters.console import render_claim, render_text, run_repl
+from .config import ConfigError, Settings, load_settings
+from .core.index import ClaimIndex
+from .core.knowledge import KnowledgeError, load_knowledge
+from .core.migrations import SchemaTooNew
+from .core.models import ClaimError, Decision, IncomingMessage, Verdict, claim_from_dict
+from .core.service import FactChecker, open_store
+from .core.store import Store
+
+EXIT_NOT_FOUND = 1
+EXIT_BAD_INPUT = 3
+EXIT_DB = 4
+
+
+class Context:
+    """Lazily opened resources, so ``--help`` and ``config check`` never touch the database."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store: Store | None = None
+        self._checker: FactChecker | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            try:
+                self._store, report = open_store(self.settings.database)
+            except SchemaTooNew as exc:
+                fail(str(exc), EXIT_DB)
+            except KnowledgeError as exc:
+                fail(f"the bundled knowledge is invalid:\n{exc}", EXIT_DB)
+            except OSError as exc:
+                fail(f"cannot open the database {self.settings.database}: {exc}", EXIT_DB)
+            if report.created and self.settings.database != ":memory:":
+                click.echo(f"Created {self.settings.database} with {self._store.count()} bundled claims.", err=True)
+        return self._store
+
+    @property
+    def checker(self) -> FactChecker:
+        if self._checker is None:
+            self._checker = FactChecker(
+                self.store,
+                matcher_config=self.settings.matcher,
+                store_query_text=self.settings.store_query_text,
+            )
+        return self._checker
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", "db_path", envvar="FACTBOT_DB", metavar="PATH", help="Database file (default: in your user data directory; env FACTBOT_DB).")
+@click.option("--config", "config_path", metavar="FILE", help="Settings file (TOML; env FACTBOT_CONFIG).")
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
+@click.version_option(__version__, prog_name="factbot")
+@click.pass_context
+def cli(ctx: click.Context, db_path: str | None, config_path: str | None, verbose: int) -> None:
+    """factbot checks chat messages against a database of verified claims.
+
+    \b
+    Quick start:
+      factbot check "Alibaba stole Claude Fable's guardrails"
+      factbot chat
+    """
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)], format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(config_path, db_path=db_path)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_DB)
+    ctx.obj = Context(settings)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# -- check ---------------------------------------------------------------------
+@cli.command()
+@click.argument("text", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option("--top", default=3, show_default=True, type=click.IntRange(1, 50), help="How many candidates to list.")
+@click.option("--batch", type=click.File("r", encoding="utf-8", errors="replace"), metavar="FILE",
+              help='JSON lines in ({"id": ..., "text": ...}), JSON lines out; "-" reads stdin.')
+@click.option("--explain", is_flag=True, help="Show how each candidate's score was made.")
+@pass_ctx
+def check(c: Context, text: tuple[str, ...], as_json: bool, top: int, batch: TextIO | None, explain: bool) -> None:
+    """Check TEXT against the verified claims and print the verdict, why, and sources.
+
+    The decision is "match" (a verdict applies), "possible" (did you mean...?)
+    or "none" (no verified claim matches).
+    """
+    if batch is not None:
+        if text:
+            raise click.UsageError("give either TEXT or --batch, not both")
+        sys.exit(_check_batch(c, batch, top))
+    if not text:
+        raise click.UsageError('nothing to check: give the text, e.g. factbot check "Alibaba stole the guardrails"')
+    result = c.checker.check(IncomingMessage(text=" ".join(text), platform="cli"), top=top, record=False)
+    if as_json:
+        out = result.to_dict()
+        out["matches"] = [m.to_dict() for m in (result.matches or result.candidates)][:top]
+        if result.matches:
+            out["candidates"] = [m.to_dict() for m in result.candidates][:top]
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        click.echo(render_text(result, explain=explain))
+
+
+def _check_batch(c: Context, stream: TextIO, top: int) -> int:
+    """One JSON line out per line in; a bad line gets an error object and does not stop the run."""
+    checker = c.checker
+    bad = 0
+    out = click.get_text_stream("stdout")
+    for lineno, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError('each line must be an object with a "text" string')
+        except ValueError as exc:
+            bad += 1
+            out.write(json.dumps({"line": lineno, "error": f"line {lineno}: {exc}"}) + "\n")
+            continue
+        result = checker.check(IncomingMessage(text=item["text"], platform="batch"), top=top, record=False)
+        ranked = list(result.matches) + [x for x in result.candidates if x.claim.id not in {m.claim.id for m in result.matches}]
+        row: dict[str, Any] = {
+            "id": item.get("id"),
+            "decision": result.decision.value,
+            "matches": [m.to_dict() for m in ranked[:top]],
+        }
+        if result.notice:
+            row["notice"] = result.notice
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    out.flush()
+    if bad:
+        click.echo(f"{bad} line(s) could not be read; see the error objects in the output.", err=True)
+    return EXIT_BAD_INPUT if bad else 0
+
+
+# -- chat ----------------------------------------------------------------------
+@cli.command()
+@pass_ctx
+def chat(c: Context) -> None:
+    """Talk to factbot in this terminal, the way it answers in a channel (no token needed)."""
+    run_repl(c.checker)
+
+
+# -- claims --------------------------------------------------------------------
+@cli.group()
+def claims() -> None:
+    """List, show, add, remove, import and export claims."""
+
+
+@claims.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json", "jsonl", "csv", "claimreview"]), help="Override the format the extension suggests.")
+@click.option("--dry-run", is_flag=True, help="Validate and report, write nothing.")
+@pass_ctx
+def claims_import(c: Context, file: Path, fmt: str | None, dry_run: bool) -> None:
+    """Import claims from FILE (.yaml, .json, .jsonl, .csv, or ClaimReview JSON-LD).
+
+    All or nothing: if any record is invalid, nothing is written and every
+    problem is listed with its line or record and field. Claims are matched
+    by id: an existing id is updated, a new one added.
+    """
+    from .core.formats import ImportFileError, load_claims
+
+    try:
+        items = load_claims(file, fmt=fmt)
+    except ImportFileError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    if dry_run:
+        click.echo(f"{file}: {len(items)} valid claim(s); nothing written (--dry-run).")
+        return
+    store = c.store
+    show = len(items) >= 1000 and sys.stderr.isatty()
+    with click.progressbar(length=len(items), label="Importing", file=sys.stderr, hidden=not show) as bar:
+        stats = store.upsert_claims(items, progress=bar.update)
+    with click.progressbar(length=store.count(), label="Indexing", file=sys.stderr, hidden=not show) as bar:
+        ClaimIndex(store).ensure_current()
+    click.echo(f"Imported {file}: {stats.summary()}.")
+
+
+@claims.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "yaml", "csv", "claimreview"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default: stdout).")
+@click.option("--verdict", type=click.Choice([v.value for v in Verdict]), help="Only claims with this verdict.")
+@pass_ctx
+def claims_export(c: Context, fmt: str, output: TextIO, verdict: str | None) -> None:
+    """Export claims (every field, sources and aliases included)."""
+    from .core.formats import dump_claims
+
+    n = dump_claims(c.store.iter_claims(verdict=verdict), fmt, output)
+    if output is not sys.stdout:
+        click.echo(f"Exported {n} claim(s).", err=True)
+
+
+@claims.command("list")
+@click.option("--verdict", type=click.Choice([v.value for v in Verdict]))
+@click.option("--search", "query", metavar="WORDS", help="Only claims that best match these words.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def claims_list(c: Context, verdict: str | None, query: str | None, limit: int, as_json: bool) -> None:
+    """List claims: id, verdict and text."""
+    if query:
+        found = [x.claim for x in c.checker.search(query, limit=limit)]
+        if verdict:
+            found = [x for x in found if x.verdict.value == verdict]
+    else:
+        found = []
+        for claim in c.store.iter_claims(verdict=verdict):
+            found.append(claim)
+            if len(found) >= limit:
+                break
+    for claim in found:
+        if as_json:
+            click.echo(json.dumps(claim.to_dict(include_meta=True), ensure_ascii=False))
+        else:
+            click.echo(f"{claim.verdict.emoji} {claim.verdict.label:<12} {claim.id}  {claim.claim}")
+    if not found:
+        click.echo("No claims.", err=True)
+
+
+@claims.command("show")
+@click.argument("claim_id")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def claims_show(c: Context, claim_id: str, as_json: bool) -> None:
+    """Show one claim in full."""
+    claim = c.store.get(claim_id)
+    if claim is None:
+        fail(f"no claim with id {claim_id!r} (try: factbot claims list --search WORDS)", EXIT_NOT_FOUND)
+    if as_json:
+        click.echo(json.dumps(claim.to_dict(include_meta=True), ensure_ascii=False, indent=2))
+        return
+    click.echo("\n".join(render_claim(claim)))
+    if claim.aliases:
+        click.echo("Also said as:")
+        for a in claim.aliases:
+            click.echo(f"  - {a}")
+    meta = [f"id {claim.id}", f"origin {claim.origin}"]
+    if claim.claimant:
+        meta.append(f"claimant {claim.claimant}")
+    if claim.reviewed_at:
+        meta.append(f"reviewed {claim.reviewed_at}")
+    click.echo(" · ".join(meta))
+
+
+@claims.command("add")
+@click.option("--id", "claim_id", help="Stable id (slug); made from the claim text when omitted.")
+@click.option("--claim", "text", required=True, help="The statement as people make it.")
+@click.option("--verdict", required=True, type=click.Choice([v.value for v in Verdict]))
+@click.option("--summary", required=True, help="One or two sentences: why this verdict.")
+@click.option("--source", "sources", multiple=True, required=True, metavar="URL", help="A source URL (repeatable).")
+@click.option("--alias", "aliases", multiple=True, help="Another way people say it (repeatable).")
+@click.option("--rating-text", help="The publisher's own wording of the rating.")
+@click.option("--tag", "tags", multiple=True)
+@click.option("--claimant")
+@pass_ctx
+def claims_add(c: Context, claim_id: str | None, text: str, verdict: str, summary: str, sources: tuple[str, ...],
+               aliases: tuple[str, ...], rating_text: str | None, tags: tuple[str, ...], claimant: str | None) -> None:
+    """Add one claim (or replace the claim with the same id)."""
+    try:
+        claim = claim_from_dict({
+            "id": claim_id, "claim": text, "verdict": verdict, "summary": summary, "sources": list(sources),
+            "aliases": list(aliases), "rating_text": rating_text, "tags": list(tags), "claimant": claimant,
+        })
+    except ClaimError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    stats = c.store.upsert_claims([claim])
+    ClaimIndex(c.store).ensure_current()
+    click.echo(f"{'Added' if stats.inserted else 'Updated' if stats.updated else 'Unchanged'}: {claim.id}")
+
+
+@claims.command("remove")
+@click.argument("claim_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def claims_remove(c: Context, claim_id: str, yes: bool) -> None:
+    """Remove one claim by id."""
+    claim = c.store.get(claim_id)
+    if claim is None:
+        fail(f"no claim with id {claim_id!r}", EXIT_NOT_FOUND)
+    if claim.origin == "bundled":
+        click.echo("Note: this claim ships with factbot; it comes back at the next `factbot db rebuild`.", err=True)
+    if not yes and not click.confirm(f"Remove {claim_id} ({claim.claim[:60]})?", err=True):
+        sys.exit(EXIT_NOT_FOUND)
+    c.store.remove(claim_id)
+    click.echo(f"Removed: {claim_id}")
+
+
+# -- db ------------------------------------------------------------------------
+@cli.group()
+def db() -> None:
+    """Inspect or rebuild the database."""
+
+
+@db.command("path")
+@pass_ctx
+def db_path_cmd(c: Context) -> None:
+    """Print where the database is."""
+    click.echo(c.settings.database)
+
+
+@db.command("info")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def db_info(c: Context, as_json: bool) -> None:
+    """Schema version, claim counts by verdict and origin, index state, size."""
+    store = c.store
+    index = ClaimIndex(store)
+    index.ensure_current()
+    info = {
+        "path": c.settings.database,
+        "schema_version": store.schema_version,
+        "claims": store.count(),
+        "by_verdict": {v.value: store.count(v.value) for v in Verdict if store.count(v.value)},
+        "by_origin": {r[0]: r[1] for r in store.db.execute("SELECT origin, count(*) FROM claims GROUP BY origin")},
+        "index_docs": index.num_docs,
+        "index_synced_to": index.synced_seq,
+        "changes": store.last_change_seq(),
+        "checks_logged": store.db.execute("SELECT count(*) FROM checks").fetchone()[0],
+        "size_bytes": store.size_bytes(),
+    }
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    for key, value in info.items():
+        click.echo(f"{key:>16}: {value}")
+
+
+@db.command("rebuild")
+@click.option("--yes", is_flag=True, help="Do not ask before dropping claims that did not come from knowledge/.")
+@pass_ctx
+def db_rebuild(c: Context, yes: bool) -> None:
+    """Rebuild the claims from the bundled knowledge/ files, from scratch.
+
+    Claims you imported or added are removed (export them first); the check
+    log and everything else is kept.
+    """
+    try:
+        bundled, fingerprint = load_knowledge()
+    except KnowledgeError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    store = c.store
+    user = store.db.execute("SELECT count(*) FROM claims WHERE origin != 'bundled'").fetchone()[0]
+    if user and not yes:
+        click.confirm(f"{user} claim(s) you imported or edited will be removed. Continue?", abort=True, err=True)
+    with store.transaction():
+        store.delete_all_claims()
+        store.sync_bundled(bundled, fingerprint, force=True)
+    n = ClaimIndex(store).rebuild()
+    click.echo(f"Rebuilt {c.settings.database}: {store.count()} claims from knowledge/, {n} indexed.")
+
+
+# -- config --------------------------------------------------------------------
+@cli.group()
+def config() -> None:
+    """Inspect settings."""
+
+
+@config.command("check")
+@pass_ctx
+def config_check(c: Context) -> None:
+    """Validate the settings and show them, secrets redacted."""
+    for key, value in c.settings.redacted().items():
+        click.echo(f"{key}: {value}")
+
+
+def main() -> None:
+    cli(prog_name="factbot")

@@ -1,0 +1,124 @@
+"""Schema versions, applied in order; ``PRAGMA user_version`` records how far a database got.
+
+Each step is a plain function over a ``sqlite_utils.Database`` written to be
+idempotent (``IF NOT EXISTS`` throughout): SQLite commits DDL as it goes, so a
+step interrupted half way is simply run again at the next start, and the
+version is bumped only after the step completed.  Opening an older database
+with a newer factbot upgrades it; opening a newer one with an older factbot is
+refused instead of guessed at.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlite_utils
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def _v1_claims(db: sqlite_utils.Database) -> None:
+    """Claims and their full-text index: the part every other feature reads."""
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["claims"].create(
+        {
+            "id": str,
+            "claim": str,
+            "verdict": str,
+            "rating_text": str,
+            "summary": str,
+            "sources": str,  # JSON array of {url, title, publisher, date}
+            "claimant": str,
+            "claim_date": str,
+            "reviewed_at": str,
+            "tags": str,  # JSON array
+            "aliases": str,  # JSON array
+            "language": str,
+            "created_at": str,
+            "updated_at": str,
+            "origin": str,  # "bundled" (from knowledge/) or "user" (imported or edited: never overwritten)
+        },
+        pk="id",
+        not_null={"claim", "verdict", "summary", "sources", "origin"},
+        defaults={"origin": "user", "language": "en", "tags": "[]", "aliases": "[]"},
+        if_not_exists=True,
+    )
+    db["claims"].create_index(["verdict"], if_not_exists=True)
+    # External-content FTS5 with triggers: SQLite keeps it in sync inside the
+    # same write, so no code path can forget to.
+    if "claims_fts" not in db.table_names():
+        db["claims"].enable_fts(["claim", "aliases"], tokenize="porter unicode61 remove_diacritics 2", create_triggers=True)
+
+
+def _v2_changes_and_checks(db: sqlite_utils.Database) -> None:
+    """A change feed (for derived indexes, digests and correction notices) and the check log."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS claim_changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            claim_id TEXT NOT NULL,
+            op TEXT NOT NULL,             -- insert | update | delete
+            old_verdict TEXT,
+            new_verdict TEXT,
+            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+        )"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS claim_changes_at ON claim_changes(at)")
+    db.executescript(
+        """
+        CREATE TRIGGER IF NOT EXISTS claims_change_ai AFTER INSERT ON claims BEGIN
+            INSERT INTO claim_changes(claim_id, op, new_verdict) VALUES (new.id, 'insert', new.verdict);
+        END;
+        CREATE TRIGGER IF NOT EXISTS claims_change_au AFTER UPDATE ON claims BEGIN
+            INSERT INTO claim_changes(claim_id, op, old_verdict, new_verdict)
+            VALUES (new.id, 'update', old.verdict, new.verdict);
+        END;
+        CREATE TRIGGER IF NOT EXISTS claims_change_ad AFTER DELETE ON claims BEGIN
+            INSERT INTO claim_changes(claim_id, op, old_verdict) VALUES (old.id, 'delete', old.verdict);
+        END;
+        """
+    )
+    db["checks"].create(
+        {
+            "id": int,
+            "at": str,
+            "platform": str,
+            "workspace": str,
+            "channel": str,
+            "query": str,  # the text, or NULL when only the hash is kept
+            "query_hash": str,  # sha256 of the folded text: counts repeats without keeping words
+            "decision": str,
+            "claim_id": str,
+            "score": float,
+            "latency_ms": float,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["checks"].create_index(["at"], if_not_exists=True)
+    db["checks"].create_index(["platform", "workspace", "channel", "at"], if_not_exists=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_claims, _v2_changes_and_checks]
+LATEST = len(MIGRATIONS)
+
+
+def version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database, target: int = LATEST) -> list[int]:
+    """Bring ``db`` up to ``target``; returns the versions applied."""
+    current = version(db)
+    if current > LATEST:
+        raise SchemaTooNew(
+            f"this database has schema version {current}, newer than this factbot understands ({LATEST}); "
+            "upgrade factbot or point --db at another file"
+        )
+    applied = []
+    for number in range(current + 1, target + 1):
+        MIGRATIONS[number - 1](db)
+        db.execute(f"PRAGMA user_version = {number}")
+        applied.append(number)
+    return applied

@@ -1,0 +1,392 @@
+"""The platform-free vocabulary of factbot.
+
+Every adapter (console, Discord, Slack) and every file format speaks in these
+types, so a renderer never has to know where a claim came from and the store
+never has to know where a message came from.  They are frozen dataclasses:
+a result handed to a renderer cannot be changed behind the core's back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable, Mapping
+
+
+class Verdict(str, Enum):
+    """The nine verdicts factbot knows; each has one label, emoji and colour."""
+
+    TRUE = "true"
+    MOSTLY_TRUE = "mostly-true"
+    MIXED = "mixed"
+    MISLEADING = "misleading"
+    MOSTLY_FALSE = "mostly-false"
+    FALSE = "false"
+    UNVERIFIED = "unverified"
+    SATIRE = "satire"
+    OUTDATED = "outdated"
+
+    @property
+    def label(self) -> str:
+        return _VERDICT_STYLE[self][0]
+
+    @property
+    def emoji(self) -> str:
+        return _VERDICT_STYLE[self][1]
+
+    @property
+    def colour(self) -> int:
+        """RGB colour as an int (Discord embeds take it as is; Slack gets ``hex``)."""
+        return _VERDICT_STYLE[self][2]
+
+    @property
+    def hex(self) -> str:
+        return f"#{self.colour:06x}"
+
+    @property
+    def description(self) -> str:
+        return _VERDICT_STYLE[self][3]
+
+    @classmethod
+    def parse(cls, value: str | "Verdict") -> "Verdict":
+        """Accept ``mostly-true``, ``Mostly True``, ``mostly_true`` alike."""
+        if isinstance(value, Verdict):
+            return value
+        key = re.sub(r"[\s_]+", "-", str(value).strip().lower())
+        try:
+            return cls(key)
+        except ValueError:
+            allowed = ", ".join(v.value for v in cls)
+            raise ValueError(f"unknown verdict {value!r} (allowed: {allowed})") from None
+
+
+_VERDICT_STYLE: dict[Verdict, tuple[str, str, int, str]] = {
+    Verdict.TRUE: ("True", "✅", 0x2E7D32, "Accurate, supported by a primary source."),
+    Verdict.MOSTLY_TRUE: ("Mostly true", "☑️", 0x7CB342, "Accurate but needs clarification or context."),
+    Verdict.MIXED: ("Mixed", "🌗", 0xF9A825, "Partly accurate, partly not."),
+    Verdict.MISLEADING: ("Misleading", "⚠️", 0xEF6C00, "Stretches or distorts what its own source says."),
+    Verdict.MOSTLY_FALSE: ("Mostly false", "🟠", 0xE64A19, "An element of truth, but the claim as made is wrong."),
+    Verdict.FALSE: ("False", "❌", 0xC62828, "Contradicted by the evidence."),
+    Verdict.UNVERIFIED: ("Unverified", "❓", 0x757575, "Asserted without a source that supports it."),
+    Verdict.SATIRE: ("Satire", "🎭", 0x8E24AA, "Comes from satire or parody, not a factual report."),
+    Verdict.OUTDATED: ("Outdated", "🕰️", 0x546E7A, "Was accurate once; no longer is."),
+}
+
+
+class Decision(str, Enum):
+    """What the bot does with a message: answer, ask "did you mean", or say nothing matches."""
+
+    MATCH = "match"
+    POSSIBLE = "possible"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a verdict comes from.  ``title`` and ``publisher`` name it even when no URL exists."""
+
+    title: str
+    publisher: str = ""
+    url: str = ""
+    date: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Source":
+        return cls(
+            title=str(data.get("title") or data.get("url") or "").strip(),
+            publisher=str(data.get("publisher") or "").strip(),
+            url=str(data.get("url") or "").strip(),
+            date=_date_str(data.get("date")),
+        )
+
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
+
+
+def slugify(text: str, max_len: int = 60) -> str:
+    """A readable, stable id from a claim's text (used when an import gives no id)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    slug = slug[:max_len].rstrip("-")
+    return slug if len(slug) >= 3 else f"claim-{slug}".rstrip("-")
+
+
+def _date_str(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A verified claim: what people say, what the fact-checkers found, and where it comes from."""
+
+    id: str
+    claim: str
+    verdict: Verdict
+    summary: str
+    sources: tuple[Source, ...]
+    rating_text: str = ""
+    claimant: str = ""
+    claim_date: str = ""
+    reviewed_at: str = ""
+    tags: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    language: str = "en"
+    created_at: str = ""
+    updated_at: str = ""
+    origin: str = "user"  # "bundled" for knowledge/ claims, "user" for imported or edited ones
+
+    def texts(self) -> tuple[str, ...]:
+        """Every phrasing the matcher may match: the claim itself, then its aliases."""
+        return (self.claim, *self.aliases)
+
+    def to_dict(self, *, include_meta: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "claim": self.claim,
+            "verdict": self.verdict.value,
+            "rating_text": self.rating_text,
+            "summary": self.summary,
+            "sources": [s.to_dict() for s in self.sources],
+            "claimant": self.claimant,
+            "claim_date": self.claim_date,
+            "reviewed_at": self.reviewed_at,
+            "tags": list(self.tags),
+            "aliases": list(self.aliases),
+            "language": self.language,
+        }
+        if include_meta:
+            data.update(created_at=self.created_at, updated_at=self.updated_at, origin=self.origin)
+        return data
+
+    def content_key(self) -> tuple:
+        """What makes two versions of a claim the same claim (ignores timestamps and origin)."""
+        d = self.to_dict()
+        return tuple((k, repr(d[k])) for k in sorted(d))
+
+
+class ClaimError(ValueError):
+    """A claim record is invalid; ``errors`` lists every problem as (field, message)."""
+
+    def __init__(self, errors: list[tuple[str, str]], where: str = ""):
+        self.errors = errors
+        self.where = where
+        prefix = f"{where}: " if where else ""
+        super().__init__(prefix + "; ".join(f"{f}: {m}" if f else m for f, m in errors))
+
+
+_LIST_FIELDS = ("tags", "aliases")
+_TEXT_LIMITS = {"claim": 1000, "summary": 2000, "rating_text": 200, "claimant": 300}
+
+
+def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "user") -> Claim:
+    """Build a validated Claim from a plain mapping, collecting every error before raising."""
+    errors: list[tuple[str, str]] = []
+    if not isinstance(data, Mapping):
+        raise ClaimError([("", f"expected an object with claim fields, got {type(data).__name__}")], where)
+
+    def text(name: str, required: bool = False) -> str:
+        value = data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                errors.append((name, "is required"))
+            return ""
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            errors.append((name, f"must be text, got {type(value).__name__}"))
+            return ""
+        value = str(value).strip()
+        limit = _TEXT_LIMITS.get(name)
+        if limit and len(value) > limit:
+            errors.append((name, f"is {len(value)} characters; at most {limit}"))
+        if "\x00" in value:
+            errors.append((name, "contains a NUL character"))
+        return value
+
+    claim_text = text("claim", required=True)
+    cid = text("id")
+    if not cid and claim_text:
+        cid = slugify(claim_text)
+    elif cid and not SLUG_RE.match(cid):
+        errors.append(("id", f"{cid!r} is not a slug (lowercase letters, digits and hyphens, 3-80 characters)"))
+
+    verdict: Verdict | None = None
+    raw_verdict = data.get("verdict")
+    if raw_verdict in (None, ""):
+        errors.append(("verdict", "is required"))
+    else:
+        try:
+            verdict = Verdict.parse(raw_verdict)
+        except ValueError as exc:
+            errors.append(("verdict", str(exc)))
+
+    summary = text("summary", required=True)
+
+    sources: list[Source] = []
+    raw_sources = data.get("sources")
+    if isinstance(raw_sources, (str, Mapping)):
+        raw_sources = [raw_sources]
+    if not raw_sources:
+        errors.append(("sources", "at least one source is required"))
+    elif not isinstance(raw_sources, (list, tuple)):
+        errors.append(("sources", "must be a list"))
+    else:
+        for i, raw in enumerate(raw_sources):
+            if isinstance(raw, str):
+                raw = {"url": raw} if raw.startswith(("http://", "https://")) else {"title": raw}
+            if not isinstance(raw, Mapping):
+                errors.append((f"sources[{i}]", "must be an object with url, title, publisher, date"))
+                continue
+            src = Source.from_dict(raw)
+            if not src.title:
+                errors.append((f"sources[{i}].title", "is required when there is no url"))
+            if src.url and not re.match(r"^https?://\S+$", src.url):
+                errors.append((f"sources[{i}].url", f"{src.url!r} is not an http(s) URL"))
+            sources.append(src)
+
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in _LIST_FIELDS:
+        raw = data.get(name) or []
+        if isinstance(raw, str):
+            raw = [part.strip() for part in (raw.split("|") if name == "aliases" else raw.split(","))]
+        if not isinstance(raw, (list, tuple)):
+            errors.append((name, "must be a list"))
+            raw = []
+        items = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+                errors.append((f"{name}[{i}]", "must be text"))
+                continue
+            item = str(item).strip()
+            if item and item not in items:
+                items.append(item.lower() if name == "tags" else item)
+        lists[name] = tuple(items)
+
+    language = text("language") or "en"
+    if errors:
+        raise ClaimError(errors, where)
+    assert verdict is not None
+    return Claim(
+        id=cid,
+        claim=claim_text,
+        verdict=verdict,
+        summary=summary,
+        sources=tuple(sources),
+        rating_text=text("rating_text") or verdict.label,
+        claimant=text("claimant"),
+        claim_date=text("claim_date"),
+        reviewed_at=text("reviewed_at"),
+        tags=lists["tags"],
+        aliases=lists["aliases"],
+        language=language,
+        created_at=text("created_at"),
+        updated_at=text("updated_at"),
+        origin=str(data.get("origin") or origin),
+    )
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A chat message as the core sees it, whatever platform it came from."""
+
+    text: str
+    platform: str = "console"
+    workspace: str = ""  # Slack team id or Discord guild id
+    channel: str = ""
+    user: str = ""
+    message_id: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One claim the matcher considered, with the evidence for its score."""
+
+    claim: Claim
+    score: float  # 0..1 confidence that the message makes this claim
+    matched_text: str  # the claim text or alias that matched best
+    matched_alias: bool
+    lexical: float  # raw BM25 score from the index
+    fuzzy: float  # rapidfuzz similarity of the best phrasing, 0..100
+    coverage: float  # share of the message's informative words the claim covers, 0..1
+    segment: str = ""  # the part of the message this candidate answers
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "claim_id": self.claim.id,
+            "claim": self.claim.claim,
+            "verdict": self.claim.verdict.value,
+            "score": round(self.score, 4),
+            "summary": self.claim.summary,
+            "sources": [s.to_dict() for s in self.claim.sources],
+            "matched_text": self.matched_text,
+            "explain": {
+                "bm25": round(self.lexical, 4),
+                "fuzzy": round(self.fuzzy, 2),
+                "coverage": round(self.coverage, 4),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """The decision for one claim-sized part of a message."""
+
+    text: str
+    decision: Decision
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The core's answer to one message: what it matched, how sure, and why.
+
+    ``decision`` is the consolidated decision over every segment: ``match`` when
+    any segment matched, else ``possible`` when any was close, else ``none``.
+    ``matches`` holds the distinct matched claims (best first); ``candidates``
+    the ranked candidates for the whole message, listed whatever the decision.
+    """
+
+    query: str
+    decision: Decision
+    matches: tuple[Candidate, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    segments: tuple[SegmentResult, ...] = ()
+    notice: str = ""  # a plain explanation when the input itself was the problem (empty, too long...)
+
+    @property
+    def best(self) -> Candidate | None:
+        if self.matches:
+            return self.matches[0]
+        return self.candidates[0] if self.candidates else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "decision": self.decision.value,
+            "matches": [c.to_dict() for c in (self.matches or self.candidates)],
+        }
+        if self.notice:
+            data["notice"] = self.notice
+        return data
+
+
+def verdict_table() -> Iterable[tuple[str, str, str, str]]:
+    """(value, label, emoji, hex colour) for docs and help text."""
+    for v in Verdict:
+        yield v.value, v.label, v.emoji, v.hex
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()

@@ -1,0 +1,137 @@
+"""One normalisation for every path: queries, claim texts and aliases.
+
+The matcher only works if a chat message and a claim written by a fact-checker
+end up as the same words.  Everything that differs between them for reasons
+that have nothing to do with meaning (Unicode forms, case, platform markup,
+URLs, emoji codes, punctuation, markdown) is removed here, and only here.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import Stemmer
+
+# Platform markup. Discord: <@123>, <@!123>, <@&123>, <#123>, <:name:123>, <a:name:123>, <t:123:R>.
+# Slack: <@U123>, <@U123|name>, <#C123|general>, <!here>, <!subteam^S1|@team>, <https://x|label>, <mailto:a@b|a>.
+_SLACK_LINK = re.compile(r"<((?:https?|mailto|ftp):[^<>|\s]*)\|([^<>]*)>")
+_ANGLE_MARKUP = re.compile(r"<(?:[@#!&]|a?:|t:)[^<>]{0,200}>|<(?:https?|mailto|ftp):[^<>\s]*>")
+_URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
+_EMOJI_CODE = re.compile(r"(?<!\w):[a-z0-9_+\-]{1,40}:(?!\w)", re.IGNORECASE)
+_PINGS = re.compile(r"@(?:everyone|here|channel)\b", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+_APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\s*[\n\r]+\s*|\s*;\s+")
+_WS = re.compile(r"\s+")
+
+MAX_NORMALIZE_CHARS = 20_000
+
+# Function words that carry no claim.  Kept short on purpose: "not", "no" and
+# "never" stay, because they flip a claim's meaning.
+STOPWORDS = frozenset(
+    """a an the and or but if so of to in on at by for from with about as into onto over under
+    is are was were be been being am do does did doing have has had having will would shall should
+    can could may might must this that these those it its it's i me my we our you your he him his
+    she her they them their there here what which who whom whose when where why how than then
+    just also very really actually literally like ok okay yes yeah lol lmao omg pls please hey hi
+    guys folks anyone someone somebody thing things stuff got get gets getting
+    true truth real legit fact factcheck check checking verify confirm confirmed claim claims
+    heard hear saw see seen read reading apparently supposedly rumor rumour wait tell told
+    say says said saying s t d ll m re ve""".split()
+)
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def clean(text: object) -> str:
+    """Make any input safe text: str, no invalid Unicode, no control characters, NFKC.
+
+    Used for display too, so it keeps case and punctuation; only ``fold``
+    removes those.
+    """
+    if text is None:
+        return ""
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    elif not isinstance(text, str):
+        text = str(text)
+    if len(text) > MAX_NORMALIZE_CHARS:
+        text = text[:MAX_NORMALIZE_CHARS]
+    # Lone surrogates (invalid Unicode smuggled through JSON) become U+FFFD.
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(
+        ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text
+    ).strip()
+
+
+def strip_markup(text: str) -> str:
+    """Remove what chat platforms add around words: mentions, channel links, emoji codes, URLs."""
+    text = _SLACK_LINK.sub(lambda m: f" {m.group(2)} ", text)
+    text = _ANGLE_MARKUP.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = _EMOJI_CODE.sub(" ", text)
+    text = _PINGS.sub(" ", text)
+    return text
+
+
+@functools.lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """The comparable form: clean, markup-free, case-folded words separated by single spaces."""
+    text = strip_markup(clean(text)).casefold()
+    text = _POSSESSIVE.sub("", text)
+    text = _APOSTROPHE.sub("", text)
+    return " ".join(_TOKEN.findall(text))
+
+
+def tokens(text: str) -> list[str]:
+    return fold(text).split()
+
+
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+@functools.lru_cache(maxsize=65536)
+def terms(text: str) -> tuple[str, ...]:
+    """Index terms: folded words without stopwords, stemmed.  Order kept, duplicates kept."""
+    words = [w for w in fold(text).split() if w not in STOPWORDS and len(w) < 64]
+    return tuple(_stemmer.stemWords(words))
+
+
+def content_words(text: str) -> list[str]:
+    """Folded words without stopwords, unstemmed (for typo tolerance against raw words)."""
+    return [w for w in fold(text).split() if w not in STOPWORDS]
+
+
+def display_text(text: object, limit: int = 2000) -> str:
+    """Input made safe to echo back: clean, whitespace folded, and cut at ``limit`` characters."""
+    out = _WS.sub(" ", clean(text)).strip()
+    return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
+
+
+def segments(text: str, *, min_terms: int = 3, max_segments: int = 8) -> list[str]:
+    """Split a message into claim-sized parts (sentences), so each claim in it is checked on its own.
+
+    Short fragments ("lol.", "wait what?") are merged into the next sentence
+    rather than checked alone, because alone they match nothing useful.
+    """
+    parts = [p.strip() for p in _SENTENCE_END.split(strip_markup(clean(text))) if p and p.strip()]
+    merged: list[str] = []
+    carry = ""
+    for part in parts:
+        part = f"{carry} {part}".strip() if carry else part
+        if len(terms(part)) < min_terms:
+            carry = part
+            continue
+        merged.append(part)
+        carry = ""
+    if carry:
+        if merged:
+            merged[-1] = f"{merged[-1]} {carry}"
+        else:
+            merged.append(carry)
+    return merged[:max_segments]
