@@ -1,0 +1,75 @@
+"""Shared fixtures: a fresh in-memory store, a few hand-written claims, and a store with the bundled knowledge."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.index import ClaimIndex
+from bot.core.matcher import Matcher
+from bot.core.models import claim_from_dict
+from bot.core.service import FactChecker, open_store
+from bot.core.store import Store
+
+SAMPLE = [
+    {
+        "id": "alibaba-stole-guardrails",
+        "claim": "Alibaba illicitly extracted Claude Fable's guardrails and Anthropic apologized",
+        "verdict": "false",
+        "rating_text": "Unsupported",
+        "summary": "Only an aggregator reports it, citing no statement from either company.",
+        "sources": [{"title": "Anthropic apologizes", "publisher": "AgentCrunch"}],
+        "aliases": ["Alibaba stole Claude's guardrails", "anthropic apologized to alibaba"],
+        "tags": ["alibaba"],
+    },
+    {
+        "id": "opus-fallback",
+        "claim": "Claude Fable 5 silently falls back to Opus 4.8 for flagged cybersecurity requests",
+        "verdict": "true",
+        "summary": "The system card says flagged requests are served by Opus 4.8.",
+        "sources": [{"url": "https://example.org/system-card", "title": "System card", "publisher": "Anthropic"}],
+        "aliases": ["fable 5 downgrades you to opus 4.8 on cyber questions"],
+    },
+    {
+        "id": "ford-inspectors",
+        "claim": "Ford inspectors use Claude to approve car safety checks",
+        "verdict": "unverified",
+        "summary": "Repeated without any source.",
+        "sources": [{"title": "A thread", "publisher": "Forum"}],
+    },
+]
+
+
+@pytest.fixture
+def sample_claims():
+    return [claim_from_dict(d) for d in SAMPLE]
+
+
+@pytest.fixture
+def store():
+    s = Store()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sample_store(store, sample_claims):
+    store.upsert_claims(sample_claims)
+    return store
+
+
+@pytest.fixture
+def matcher(sample_store):
+    return Matcher(sample_store, ClaimIndex(sample_store))
+
+
+@pytest.fixture(scope="session")
+def bundled_store():
+    """The database a new user gets: built from knowledge/ (shared, read-only in tests)."""
+    s, _ = open_store(":memory:")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def bundled_checker(bundled_store):
+    return FactChecker(bundled_store)
