@@ -134,7 +134,6 @@ def _check_batch(c: Context, stream: TextIO, top: int) -> int:
     """One JSON line out per line in; a bad line gets an error object and does not stop the run."""
     checker = c.checker
     bad = 0
-    out = click.get_text_stream("stdout")
     for lineno, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -144,7 +143,7 @@ def _check_batch(c: Context, stream: TextIO, top: int) -> int:
                 raise ValueError('each line must be an object with a "text" string')
         except ValueError as exc:
             bad += 1
-            out.write(json.dumps({"line": lineno, "error": f"line {lineno}: {exc}"}) + "\n")
+            click.echo(json.dumps({"line": lineno, "error": f"line {lineno}: {exc}"}))
             continue
         result = checker.check(IncomingMessage(text=item["text"], platform="batch"), top=top, record=False)
         ranked = list(result.matches) + [x for x in result.candidates if x.claim.id not in {m.claim.id for m in result.matches}]
@@ -155,8 +154,7 @@ def _check_batch(c: Context, stream: TextIO, top: int) -> int:
         }
         if result.notice:
             row["notice"] = result.notice
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    out.flush()
+        click.echo(json.dumps(row, ensure_ascii=False))
     if bad:
         click.echo(f"{bad} line(s) could not be read; see the error objects in the output.", err=True)
     return EXIT_BAD_INPUT if bad else 0
@@ -288,7 +286,7 @@ def claims_add(c: Context, claim_id: str | None, text: str, verdict: str, summar
     """Add one claim (or replace the claim with the same id)."""
     try:
         claim = claim_from_dict({
-            "id": claim_id, "claim": text, "verdict": verdict, "summary": summary, "sources": list(sources),
+            "id": claim_id, "claim": text, "verdict": verdict, "summary": summary, "sources": [{"url": u} for u in sources],
             "aliases": list(aliases), "rating_text": rating_text, "tags": list(tags), "claimant": claimant,
         })
     except ClaimError as exc:

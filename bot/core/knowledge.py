@@ -80,18 +80,19 @@ def load_knowledge(directory: Path | None = None) -> tuple[list[Claim], str]:
         if not isinstance(data, dict):
             problems.append(KnowledgeProblem(rel, "", "must hold one claim as a mapping of fields"))
             continue
+        given_id = str(data.get("id") or "")
+        if not given_id:
+            problems.append(KnowledgeProblem(rel, "id", "is required in knowledge files (it is the claim's stable address)"))
+        elif given_id != path.stem:
+            problems.append(KnowledgeProblem(rel, "id", f"{given_id!r} must equal the file name {path.stem!r}"))
+        elif given_id in seen:
+            problems.append(KnowledgeProblem(rel, "id", f"{given_id!r} is already used by {seen[given_id]}"))
+        seen.setdefault(given_id, rel)
         try:
             claim = claim_from_dict(data, origin="bundled")
         except ClaimError as exc:
-            problems.extend(KnowledgeProblem(rel, f, m) for f, m in exc.errors)
+            problems.extend(KnowledgeProblem(rel, f, m) for f, m in exc.errors if f != "id")
             continue
-        if not data.get("id"):
-            problems.append(KnowledgeProblem(rel, "id", "is required in knowledge files (it is the claim's stable address)"))
-        elif claim.id != path.stem:
-            problems.append(KnowledgeProblem(rel, "id", f"{claim.id!r} must equal the file name {path.stem!r}"))
-        if claim.id in seen:
-            problems.append(KnowledgeProblem(rel, "id", f"{claim.id!r} is already used by {seen[claim.id]}"))
-        seen[claim.id] = rel
         claims.append(claim)
     if problems:
         raise KnowledgeError(problems)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from .index import ClaimIndex
 from .models import Candidate, CheckResult, Claim, Decision, SegmentResult
@@ -45,15 +45,23 @@ class MatchConfig:
         return self
 
 
-def _fuzzy_hit(word: str, others: frozenset[str], choices: Sequence[str]) -> bool:
-    """Is ``word`` among ``others``, allowing one typo in words of 4+ letters (two in 8+)?"""
+FUZZY_HIT_WEIGHT = 0.7  # a word matched only through a typo counts for less than an exact one
+
+
+def _hit(word: str, others: frozenset[str], choices: Sequence[str]) -> float:
+    """1 if ``word`` is among ``others``; FUZZY_HIT_WEIGHT if one typo away (a swap counts as one; two for 8+ letters)."""
     if word in others:
-        return True
+        return 1.0
     if len(word) < 4 or word.isdigit():
-        return False
+        return 0.0
     cutoff = 1 if len(word) < 8 else 2
-    hit = process.extractOne(word, choices, scorer=Levenshtein.distance, score_cutoff=cutoff)
-    return hit is not None
+    hit = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=cutoff)
+    return FUZZY_HIT_WEIGHT if hit is not None else 0.0
+
+
+# How much a message's matched words can prove, by how many informative words matched:
+# one shared word ("alibaba?") is never enough for a confident verdict.
+_EVIDENCE = (0.0, 0.6, 0.85, 1.0)
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -166,16 +174,19 @@ class Matcher:
             v_set, v_unique = _variant_terms(variant)
             if not v_unique:
                 continue
-            q_hit = sum(idf[t] for t in q_unique if _fuzzy_hit(t, v_set, v_unique))
+            q_hits = [(t, _hit(t, v_set, v_unique)) for t in q_unique]
+            q_hit = sum(idf[t] * h for t, h in q_hits)
             v_weights = [(t, self.index.idf(t)) for t in v_unique]
             v_total = sum(w for _, w in v_weights) or 1.0
-            v_hit = sum(w for t, w in v_weights if _fuzzy_hit(t, q_set, q_unique))
+            v_hit = sum(w * _hit(t, q_set, q_unique) for t, w in v_weights)
             cq, cv = q_hit / q_total, v_hit / v_total
             if cq <= 0 or cv <= 0:
                 conf = 0.0
             else:
                 b2 = self.config.coverage_weight
-                conf = (1 + b2) * cq * cv / (b2 * cq + cv)
+                matched_words = sum(1 for _, h in q_hits if h)
+                evidence = _EVIDENCE[min(matched_words, len(_EVIDENCE) - 1)]
+                conf = evidence * (1 + b2) * cq * cv / (b2 * cq + cv)
             if best is None or conf > best[0]:
                 best = (conf, cq, variant, i > 0)
         if best is None:

@@ -30,7 +30,10 @@ _WS = re.compile(r"\s+")
 MAX_NORMALIZE_CHARS = 20_000
 
 # Function words that carry no claim.  Kept short on purpose: "not", "no" and
-# "never" stay, because they flip a claim's meaning.
+# "never" stay, because they flip a claim's meaning.  Contractions appear
+# without their apostrophe because ``fold`` removes it ("what's" -> "whats");
+# their negative forms are stopwords only because "not" carries the negation
+# when spelt out, and chat rarely hinges on "isn't" alone.
 STOPWORDS = frozenset(
     """a an the and or but if so of to in on at by for from with about as into onto over under
     is are was were be been being am do does did doing have has had having will would shall should
@@ -40,7 +43,9 @@ STOPWORDS = frozenset(
     guys folks anyone someone somebody thing things stuff got get gets getting
     true truth real legit fact factcheck check checking verify confirm confirmed claim claims
     heard hear saw see seen read reading apparently supposedly rumor rumour wait tell told
-    say says said saying s t d ll m re ve""".split()
+    say says said saying s t d ll m re ve
+    whats thats its im ive id youre theyre isnt arent wasnt werent dont doesnt didnt cant couldnt wont
+    wouldnt shouldnt hasnt havent hadnt lets theres heres whos""".split()
 )
 
 _stemmer = Stemmer.Stemmer("english")

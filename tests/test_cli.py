@@ -1,0 +1,159 @@
+"""The factbot command, driven through click's runner: output a user reads, JSON a script reads, exit codes."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    db = str(tmp_path / "factbot.db")
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(cli, ["--db", db, *args], input=input, catch_exceptions=False)
+
+    invoke.db = db
+    return invoke
+
+
+def test_check_human_output(run):
+    result = run("check", "Alibaba stole Claude Fable's guardrails")
+    assert result.exit_code == 0
+    assert "❌ FALSE" in result.stdout
+    assert "Why:" in result.stdout and "Sources:" in result.stdout
+    assert "claim id alibaba-extracted-fable-guardrails" in result.stdout
+    assert "confidence" in result.stdout
+
+
+def test_first_use_builds_the_database_from_knowledge(run):
+    result = run("check", "anything")
+    assert "Created" in result.stderr and "bundled claims" in result.stderr
+    assert "Created" not in run("check", "anything").stderr
+
+
+def test_check_json_and_top(run):
+    result = run("check", "--json", "--top", "2", "alibaba stole the guardrails")
+    data = json.loads(result.stdout)
+    assert data["decision"] == "match"
+    assert data["matches"][0]["claim_id"] == "alibaba-extracted-fable-guardrails"
+    assert set(data["matches"][0]) >= {"claim_id", "claim", "verdict", "score", "summary", "sources"}
+    assert len(data["matches"]) <= 2
+
+
+def test_check_none_is_plain(run):
+    result = run("check", "anyone up for lunch on friday?")
+    assert result.exit_code == 0
+    assert "No verified claim" in result.stdout
+
+
+def test_check_without_text_is_a_usage_error(run):
+    result = run("check")
+    assert result.exit_code == 2
+    assert "nothing to check" in result.stderr
+
+
+def test_check_explain_shows_score_parts(run):
+    out = run("check", "--explain", "alibaba stole the guardrails").stdout
+    assert "bm25" in out and "coverage" in out and "fuzzy" in out
+
+
+def test_batch_jsonl(run, tmp_path):
+    lines = [
+        {"id": 1, "text": "alibaba stole claude's guardrails"},
+        {"id": "b", "text": "what's for lunch"},
+    ]
+    src = "\n".join(json.dumps(x) for x in lines) + "\nnot json\n\n"
+    result = run("check", "--batch", "-", "--top", "3", input=src)
+    rows = [json.loads(x) for x in result.stdout.splitlines()]
+    assert rows[0]["id"] == 1 and rows[0]["decision"] == "match"
+    assert rows[0]["matches"][0]["claim_id"] == "alibaba-extracted-fable-guardrails"
+    assert rows[1]["id"] == "b" and rows[1]["decision"] == "none"
+    assert len(rows[1]["matches"]) <= 3
+    assert rows[2] == {"line": 3, "error": rows[2]["error"]} and "line 3" in rows[2]["error"]
+    assert result.exit_code == 3
+
+
+def test_claims_add_show_list_remove(run):
+    added = run(
+        "claims", "add", "--claim", "The moon is made of cheese", "--verdict", "false",
+        "--summary", "Apollo samples are rock.", "--source", "https://example.org/moon", "--alias", "moon cheese",
+    )
+    assert added.exit_code == 0 and "Added: the-moon-is-made-of-cheese" in added.stdout
+    shown = run("claims", "show", "the-moon-is-made-of-cheese")
+    assert "❌ FALSE: The moon is made of cheese" in shown.stdout and "moon cheese" in shown.stdout
+    checked = json.loads(run("check", "--json", "is the moon made of cheese?").stdout)
+    assert checked["matches"][0]["claim_id"] == "the-moon-is-made-of-cheese"
+    listed = run("claims", "list", "--verdict", "false")
+    assert "the-moon-is-made-of-cheese" in listed.stdout
+    assert run("claims", "remove", "--yes", "the-moon-is-made-of-cheese").exit_code == 0
+    assert run("claims", "show", "the-moon-is-made-of-cheese").exit_code == 1
+
+
+def test_claims_add_rejects_bad_source(run):
+    result = run("claims", "add", "--claim", "x y z", "--verdict", "true", "--summary", "s", "--source", "ftp:/nope")
+    assert result.exit_code == 3
+    assert "sources[0].url" in result.stderr
+
+
+def test_show_unknown_id(run):
+    result = run("claims", "show", "no-such-claim")
+    assert result.exit_code == 1 and "no claim with id" in result.stderr
+
+
+def test_db_info_and_rebuild(run):
+    info = json.loads(run("db", "info", "--json").stdout)
+    assert info["claims"] >= 25 and info["index_docs"] == info["claims"]
+    assert info["by_origin"] == {"bundled": info["claims"]}
+    run("claims", "add", "--claim", "A user claim here", "--verdict", "true", "--summary", "s", "--source", "https://e.org")
+    refused = run("db", "rebuild", input="n\n")
+    assert refused.exit_code == 1
+    rebuilt = run("db", "rebuild", "--yes")
+    assert rebuilt.exit_code == 0 and f"{info['claims']} claims" in rebuilt.stdout
+    assert run("claims", "show", "a-user-claim-here").exit_code == 1
+
+
+def test_db_path_honours_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACTBOT_DB", str(tmp_path / "env.db"))
+    result = CliRunner().invoke(cli, ["db", "path"])
+    assert result.stdout.strip() == str(tmp_path / "env.db")
+
+
+def test_config_check_redacts_secrets(run, monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "super-secret-token-value")
+    result = run("config", "check")
+    assert "super-secret-token-value" not in result.stdout
+    assert "discord_token: (set)" in result.stdout
+
+
+def test_bad_config_file_exit_code(run, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[matcher]\nmatch_threshold = 'high'\n")
+    result = CliRunner().invoke(cli, ["--config", str(bad), "db", "path"])
+    assert result.exit_code == 4 and "matcher.match_threshold" in result.stderr
+
+
+def test_chat_console_round_trip(run):
+    result = run("chat", input="alibaba stole the guardrails\n/claim alibaba-extracted-fable-guardrails\n/search ford\n/bogus\n/quit\n")
+    assert result.exit_code == 0
+    assert "factbot> ❌ FALSE" in result.stdout
+    assert "claim id alibaba-extracted-fable-guardrails" in result.stdout
+    assert "Unknown command /bogus" in result.stdout
+
+
+def test_every_command_has_help():
+    """Like sqlite-utils: every command documents itself."""
+    def walk(group, path):
+        for name, cmd in group.commands.items():
+            yield path + [name], cmd
+            if hasattr(cmd, "commands"):
+                yield from walk(cmd, path + [name])
+
+    for path, cmd in walk(cli, []):
+        assert cmd.help, f"factbot {' '.join(path)} has no help text"
+        result = CliRunner().invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.stdout

@@ -1,0 +1,58 @@
+"""Settings: file, then environment, then flags; clear errors; secrets never shown."""
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def write(tmp_path, text):
+    p = tmp_path / "factbot.toml"
+    p.write_text(text)
+    return p
+
+
+def test_defaults_without_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    s = load_settings(env={})
+    assert s.database == str(tmp_path / "data" / "factbot" / "factbot.db")
+    assert s.matcher.match_threshold > s.matcher.possible_threshold
+
+
+def test_file_then_env_then_flag(tmp_path):
+    cfg = write(tmp_path, '[database]\npath = "/from/file.db"\n[matcher]\nmatch_threshold = 0.7\n[discord]\ntoken = "file-token"\n')
+    s = load_settings(cfg, env={})
+    assert (s.db_path, s.matcher.match_threshold, s.discord_token) == ("/from/file.db", 0.7, "file-token")
+    s = load_settings(cfg, env={"FACTBOT_DB": "/from/env.db", "FACTBOT_MATCHER_MATCH_THRESHOLD": "0.8", "DISCORD_TOKEN": "env"})
+    assert (s.db_path, s.matcher.match_threshold, s.discord_token) == ("/from/env.db", 0.8, "env")
+    assert load_settings(cfg, env={"FACTBOT_DB": "/from/env.db"}, db_path="/flag.db").db_path == "/flag.db"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[matcher]\nmatch_threshold = 'high'\n", "matcher.match_threshold: expected float"),
+        ("[matcher]\nspeed = 3\n", "unknown key(s) speed"),
+        ("[database]\ncheck_retention_days = 0\n", "at least 1"),
+        ("[matcher]\nmatch_threshold = 0.2\npossible_threshold = 0.5\n", "thresholds"),
+        ("not toml at all [", "not valid TOML"),
+        ("matcher = 3\n", "[matcher] must be a table"),
+    ],
+)
+def test_bad_settings_say_what_is_wrong(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=None) as err:
+        load_settings(write(tmp_path, text), env={})
+    assert message in str(err.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_redacted_hides_every_secret(tmp_path):
+    s = load_settings(env={"DISCORD_TOKEN": "d-secret", "SLACK_BOT_TOKEN": "xoxb-secret", "SLACK_SIGNING_SECRET": "sig"})
+    shown = str(s.redacted())
+    assert "d-secret" not in shown and "xoxb-secret" not in shown and "sig'" not in shown
+    assert s.redacted()["slack_app_token"] == "(not set)"
+    assert "d-secret" not in repr(s.redacted())
