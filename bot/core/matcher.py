@@ -30,15 +30,18 @@ from .store import Store
 class MatchConfig:
     """Thresholds and limits; every one is a configuration key under ``[matcher]``."""
 
-    match_threshold: float = 0.62
-    possible_threshold: float = 0.40
+    match_threshold: float = 0.36
+    possible_threshold: float = 0.26
+    # A second (third...) claim in the same message is added to the reply only
+    # with stronger evidence than the first: one reply, few wrong verdicts.
+    extra_claim_threshold: float = 0.5
     retrieve: int = 12  # BM25 candidates that get the full decision scoring
     max_chars: int = 4000  # longer messages are checked on their first max_chars characters
     max_segments: int = 6
-    coverage_weight: float = 0.5  # beta-like weight of "message covered" vs "claim covered"
+    coverage_weight: float = 1.0  # F-beta's beta squared: below 1 favours "message covered", above "claim covered"
 
     def validate(self) -> "MatchConfig":
-        if not 0 < self.possible_threshold <= self.match_threshold <= 1:
+        if not 0 < self.possible_threshold <= self.match_threshold <= 1 or not 0 < self.extra_claim_threshold <= 1:
             raise ValueError("matcher thresholds must satisfy 0 < possible_threshold <= match_threshold <= 1")
         if self.retrieve < 1 or self.max_chars < 1 or self.max_segments < 1:
             raise ValueError("matcher.retrieve, max_chars and max_segments must be positive")
@@ -69,6 +72,14 @@ def _variant_terms(text: str) -> tuple[frozenset[str], tuple[str, ...]]:
     ts = terms(text)
     uniq = tuple(dict.fromkeys(ts))
     return frozenset(uniq), uniq
+
+
+def _claim_vocabulary(claim: Claim) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every informative word of every phrasing of a claim."""
+    words: dict[str, None] = {}
+    for text in claim.texts():
+        words.update(dict.fromkeys(_variant_terms(text)[1]))
+    return frozenset(words), tuple(words)
 
 
 class Matcher:
@@ -109,6 +120,9 @@ class Matcher:
                 if best.claim.id not in matched or best.score > matched[best.claim.id].score:
                     matched[best.claim.id] = best
         ranked = sorted(merged.values(), key=lambda c: c.score, reverse=True)
+        kept = sorted(matched.values(), key=lambda c: c.score, reverse=True)
+        extra = max(self.config.extra_claim_threshold, self.config.match_threshold)
+        kept = kept[:1] + [c for c in kept[1:] if c.score >= extra]
         if matched:
             decision = Decision.MATCH
         elif any(s.decision is Decision.POSSIBLE for s in seg_results):
@@ -118,7 +132,7 @@ class Matcher:
         return CheckResult(
             query=raw,
             decision=decision,
-            matches=tuple(sorted(matched.values(), key=lambda c: c.score, reverse=True)),
+            matches=tuple(kept),
             candidates=tuple(ranked[:top]),
             segments=tuple(seg_results),
             notice=notice,
@@ -168,38 +182,38 @@ class Matcher:
         idf: dict[str, float],
         segment: str,
     ) -> Candidate:
+        """Confidence that the message makes this claim, from two coverages.
+
+        ``cq``: the share of the message's informative words that the claim
+        uses in any of its phrasings (people mix the words of several).
+        ``cv``: the share of the best single phrasing that the message says.
+        Their weighted harmonic mean, scaled by how many words matched at all.
+        """
         q_total = sum(idf.values()) or 1.0
-        best: tuple[float, float, str, bool] | None = None
+        u_set, u_unique = _claim_vocabulary(claim)
+        q_hits = [_hit(t, u_set, u_unique) for t in q_unique]
+        cq = sum(idf[t] * h for t, h in zip(q_unique, q_hits)) / q_total
+        evidence = _EVIDENCE[min(sum(1 for h in q_hits if h), len(_EVIDENCE) - 1)]
+        best_cv, best_i = 0.0, 0
         for i, variant in enumerate(claim.texts()):
-            v_set, v_unique = _variant_terms(variant)
-            if not v_unique:
+            _, v_unique = _variant_terms(variant)
+            weights = [self.index.idf(t) for t in v_unique]
+            total = sum(weights)
+            if not total:
                 continue
-            q_hits = [(t, _hit(t, v_set, v_unique)) for t in q_unique]
-            q_hit = sum(idf[t] * h for t, h in q_hits)
-            v_weights = [(t, self.index.idf(t)) for t in v_unique]
-            v_total = sum(w for _, w in v_weights) or 1.0
-            v_hit = sum(w * _hit(t, q_set, q_unique) for t, w in v_weights)
-            cq, cv = q_hit / q_total, v_hit / v_total
-            if cq <= 0 or cv <= 0:
-                conf = 0.0
-            else:
-                b2 = self.config.coverage_weight
-                matched_words = sum(1 for _, h in q_hits if h)
-                evidence = _EVIDENCE[min(matched_words, len(_EVIDENCE) - 1)]
-                conf = evidence * (1 + b2) * cq * cv / (b2 * cq + cv)
-            if best is None or conf > best[0]:
-                best = (conf, cq, variant, i > 0)
-        if best is None:
-            return Candidate(claim, 0.0, claim.claim, False, bm25, 0.0, 0.0, segment)
-        conf, cq, variant, is_alias = best
-        similarity = fuzz.token_sort_ratio(q_fold, fold(variant))
+            cv = sum(w * _hit(t, q_set, q_unique) for t, w in zip(v_unique, weights)) / total
+            if cv > best_cv:
+                best_cv, best_i = cv, i
+        b2 = self.config.coverage_weight
+        conf = 0.0 if cq <= 0 or best_cv <= 0 else evidence * (1 + b2) * cq * best_cv / (b2 * cq + best_cv)
+        variant = claim.texts()[best_i]
         return Candidate(
             claim=claim,
             score=min(conf, 1.0),
             matched_text=variant,
-            matched_alias=is_alias,
+            matched_alias=best_i > 0,
             lexical=bm25,
-            fuzzy=float(similarity),
+            fuzzy=float(fuzz.token_sort_ratio(q_fold, fold(variant))),
             coverage=cq,
             segment=segment,
         )

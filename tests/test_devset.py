@@ -1,0 +1,58 @@
+"""Precision and recall on a labelled dev set of realistic chat messages against the bundled knowledge.
+
+Precision: of the messages the bot answered with a verdict (decision "match"),
+the share whose matched claim is the expected one.  Recall: of the messages
+that do make a claim in the knowledge base, the share answered with that
+claim's verdict.  Messages labelled ``null`` (chatter, near misses) must not
+get a verdict: every one that does counts against precision.
+"""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.core.models import Decision
+
+DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
+
+
+def load():
+    return [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_devset_is_well_formed(bundled_store):
+    rows = load()
+    assert len(rows) >= 80
+    kinds = Counter(r["kind"] for r in rows)
+    assert kinds["offtopic"] + kinds["near-miss"] >= 20
+    unknown = [r["expected"] for r in rows if r["expected"] and bundled_store.get(r["expected"]) is None]
+    assert unknown == []
+
+
+def test_precision_and_recall(bundled_checker, capsys):
+    rows = load()
+    answered = correct = positives = found = 0
+    wrong = []
+    for row in rows:
+        result = bundled_checker.check(row["text"], record=False)
+        got = [m.claim.id for m in result.matches] if result.decision is Decision.MATCH else []
+        if row["expected"]:
+            positives += 1
+            if row["expected"] in got:
+                found += 1
+            else:
+                wrong.append(("missed", row["text"], row["expected"], got or result.decision.value))
+        if got:
+            answered += len(got)
+            ok = [g for g in got if g == row["expected"]]
+            correct += len(ok)
+            wrong += [("wrong", row["text"], row["expected"], g) for g in got if g != row["expected"]]
+    precision = correct / answered
+    recall = found / positives
+    with capsys.disabled():
+        print(f"\ndev set: {len(rows)} messages, precision {precision:.3f}, recall {recall:.3f}")
+    detail = "\n".join(map(str, wrong))
+    assert precision >= 0.95, detail
+    assert recall >= 0.85, detail
