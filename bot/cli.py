@@ -48,6 +48,7 @@ class Context:
                 fail(f"the bundled knowledge is invalid:\n{exc}", EXIT_DB)
             except OSError as exc:
                 fail(f"cannot open the database {self.settings.database}: {exc}", EXIT_DB)
+            self._store.prune_checks(self.settings.check_retention_days)
             if report.created and self.settings.database != ":memory:":
                 click.echo(f"Created {self.settings.database} with {self._store.count()} bundled claims.", err=True)
         return self._store
