@@ -21,7 +21,7 @@ from .core.index import ClaimIndex
 from .core.knowledge import KnowledgeError, load_knowledge
 from .core.migrations import SchemaTooNew
 from .core.models import ClaimError, Decision, IncomingMessage, Verdict, claim_from_dict
-from .core.service import FactChecker, open_store
+from .core.service import FactChecker, checker_for, open_store
 from .core.store import Store
 
 EXIT_NOT_FOUND = 1
@@ -56,11 +56,7 @@ class Context:
     @property
     def checker(self) -> FactChecker:
         if self._checker is None:
-            self._checker = FactChecker(
-                self.store,
-                matcher_config=self.settings.matcher,
-                store_query_text=self.settings.store_query_text,
-            )
+            self._checker = checker_for(self.store, self.settings)
         return self._checker
 
     def close(self) -> None:

@@ -1,14 +1,17 @@
 """Settings: a TOML file, overridden by environment variables, overridden by command-line flags.
 
-Tokens live here too, read from the environment or the file and never from
-code; ``Settings.redacted()`` is the only form that is ever printed or logged.
+Every key is declared once in ``KEYS`` (section, name, type, environment
+variable, default), so the file format, the environment, ``config check``
+and the example config cannot drift apart.  Tokens live here too, read from
+the environment or the file and never from code; ``Settings.redacted()`` is
+the only form that is ever printed or logged.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -32,26 +35,73 @@ def default_config_path() -> Path:
 
 
 @dataclass(frozen=True)
+class Key:
+    section: str
+    name: str
+    attr: str
+    kind: type
+    env: str
+    secret: bool = False
+
+
+# (section, key in the file, Settings attribute, type, environment variable)
+KEYS: tuple[Key, ...] = (
+    Key("database", "path", "db_path", str, "FACTBOT_DB"),
+    Key("database", "store_query_text", "store_query_text", bool, "FACTBOT_STORE_QUERY_TEXT"),
+    Key("database", "check_retention_days", "check_retention_days", int, "FACTBOT_CHECK_RETENTION_DAYS"),
+    Key("bot", "rate_limit_per_minute", "rate_limit_per_minute", int, "FACTBOT_RATE_LIMIT_PER_MINUTE"),
+    Key("bot", "watch_min_score", "watch_min_score", float, "FACTBOT_WATCH_MIN_SCORE"),
+    Key("bot", "watch_cooldown_hours", "watch_cooldown_hours", float, "FACTBOT_WATCH_COOLDOWN_HOURS"),
+    Key("discord", "token", "discord_token", str, "DISCORD_TOKEN", secret=True),
+    Key("discord", "api_base", "discord_api_base", str, "DISCORD_API_BASE"),
+    Key("discord", "gateway_url", "discord_gateway_url", str, "DISCORD_GATEWAY_URL"),
+    Key("slack", "bot_token", "slack_bot_token", str, "SLACK_BOT_TOKEN", secret=True),
+    Key("slack", "app_token", "slack_app_token", str, "SLACK_APP_TOKEN", secret=True),
+    Key("slack", "signing_secret", "slack_signing_secret", str, "SLACK_SIGNING_SECRET", secret=True),
+    Key("slack", "client_id", "slack_client_id", str, "SLACK_CLIENT_ID"),
+    Key("slack", "client_secret", "slack_client_secret", str, "SLACK_CLIENT_SECRET", secret=True),
+    Key("slack", "api_url", "slack_api_url", str, "SLACK_API_URL"),
+    Key("slack", "admins", "slack_admins", str, "SLACK_ADMINS"),
+    Key("slack", "shortcut_reply", "slack_shortcut_reply", str, "SLACK_SHORTCUT_REPLY"),
+)
+
+
+@dataclass(frozen=True)
 class Settings:
     db_path: str = ""
     store_query_text: bool = True  # False keeps only a hash of what people asked
     check_retention_days: int = 90
     matcher: MatchConfig = field(default_factory=MatchConfig)
+    rate_limit_per_minute: int = 10  # checks per user per minute; 0 turns the limit off
+    watch_min_score: float = 0.6  # watch mode answers only matches at least this confident
+    watch_cooldown_hours: float = 24.0  # ...and once per claim per channel in this window
     discord_token: str = ""
+    discord_api_base: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = ""  # empty: ask Discord's /gateway/bot
     slack_bot_token: str = ""
     slack_app_token: str = ""
     slack_signing_secret: str = ""
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    slack_admins: str = ""  # comma-separated Slack user ids allowed to change watch and digest settings
+    slack_shortcut_reply: str = "thread"  # "thread" or "ephemeral"
     source: str = ""  # which config file was read, for `config check`
 
     @property
     def database(self) -> str:
         return self.db_path or str(default_db_path())
 
+    @property
+    def slack_admin_ids(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.slack_admins.split(",") if a.strip())
+
     def redacted(self) -> dict[str, Any]:
+        secrets = {k.attr for k in KEYS if k.secret}
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name.endswith(("token", "secret")):
+            if f.name in secrets:
                 value = "(set)" if value else "(not set)"
             elif isinstance(value, MatchConfig):
                 value = {g.name: getattr(value, g.name) for g in fields(value)}
@@ -59,31 +109,29 @@ class Settings:
         return out
 
 
-_SECRET_ENV = {
-    "discord_token": "DISCORD_TOKEN",
-    "slack_bot_token": "SLACK_BOT_TOKEN",
-    "slack_app_token": "SLACK_APP_TOKEN",
-    "slack_signing_secret": "SLACK_SIGNING_SECRET",
-}
-
-
-def _coerce(name: str, value: Any, like: Any) -> Any:
+def _coerce(name: str, value: Any, kind: type) -> Any:
     try:
-        if isinstance(like, bool):
-            if isinstance(value, str):
-                if value.strip().lower() in ("1", "true", "yes", "on"):
-                    return True
-                if value.strip().lower() in ("0", "false", "no", "off"):
-                    return False
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
-            return bool(value)
-        if isinstance(like, int):
             return int(value)
-        if isinstance(like, float):
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
             return float(value)
+        if isinstance(value, (dict, list)):
+            raise ValueError
         return str(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name}: expected {type(like).__name__}, got {value!r}") from None
+        raise ConfigError(f"{name}: expected {kind.__name__}, got {value!r}") from None
 
 
 def load_settings(
@@ -110,55 +158,47 @@ def load_settings(
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         source = str(path)
 
-    base = Settings()
-    db = data.get("database", {})
-    matcher_tbl = data.get("matcher", {})
-    for section, table in (("database", db), ("matcher", matcher_tbl), ("discord", data.get("discord", {})), ("slack", data.get("slack", {}))):
+    known: dict[str, set[str]] = {}
+    for k in KEYS:
+        known.setdefault(k.section, set()).add(k.name)
+    known["matcher"] = {f.name for f in fields(MatchConfig)}
+    for section, table in data.items():
+        if section not in known:
+            raise ConfigError(f"[{section}]: unknown section; known: {', '.join(sorted(known))}")
         if not isinstance(table, dict):
             raise ConfigError(f"[{section}] must be a table")
-    known_db = {"path", "store_query_text", "check_retention_days"}
-    unknown = set(db) - known_db
-    if unknown:
-        raise ConfigError(f"[database]: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known_db))}")
-    known_matcher = {f.name for f in fields(MatchConfig)}
-    unknown = set(matcher_tbl) - known_matcher
-    if unknown:
-        raise ConfigError(f"[matcher]: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known_matcher))}")
+        unknown = set(table) - known[section]
+        if unknown:
+            raise ConfigError(f"[{section}]: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known[section]))}")
 
-    values: dict[str, Any] = {
-        "db_path": str(db.get("path", "")),
-        "store_query_text": _coerce("database.store_query_text", db.get("store_query_text", base.store_query_text), True),
-        "check_retention_days": _coerce("database.check_retention_days", db.get("check_retention_days", base.check_retention_days), 1),
-    }
-    mvals = {f.name: getattr(base.matcher, f.name) for f in fields(MatchConfig)}
-    for key, val in matcher_tbl.items():
-        mvals[key] = _coerce(f"matcher.{key}", val, mvals[key])
-    values["discord_token"] = str(data.get("discord", {}).get("token", ""))
-    slack = data.get("slack", {})
-    values["slack_bot_token"] = str(slack.get("bot_token", ""))
-    values["slack_app_token"] = str(slack.get("app_token", ""))
-    values["slack_signing_secret"] = str(slack.get("signing_secret", ""))
-
-    # Environment overrides the file.
-    if env.get("FACTBOT_DB"):
-        values["db_path"] = env["FACTBOT_DB"]
-    if env.get("FACTBOT_STORE_QUERY_TEXT"):
-        values["store_query_text"] = _coerce("FACTBOT_STORE_QUERY_TEXT", env["FACTBOT_STORE_QUERY_TEXT"], True)
-    if env.get("FACTBOT_CHECK_RETENTION_DAYS"):
-        values["check_retention_days"] = _coerce("FACTBOT_CHECK_RETENTION_DAYS", env["FACTBOT_CHECK_RETENTION_DAYS"], 1)
-    for name in known_matcher:
-        key = f"FACTBOT_MATCHER_{name.upper()}"
-        if env.get(key):
-            mvals[name] = _coerce(key, env[key], mvals[name])
-    for attr, key in _SECRET_ENV.items():
-        if env.get(key):
-            values[attr] = env[key]
+    values: dict[str, Any] = {}
+    for k in KEYS:
+        if k.name in data.get(k.section, {}):
+            values[k.attr] = _coerce(f"{k.section}.{k.name}", data[k.section][k.name], k.kind)
+        if env.get(k.env):
+            values[k.attr] = _coerce(k.env, env[k.env], k.kind)
+    base = MatchConfig()
+    mvals = {f.name: getattr(base, f.name) for f in fields(MatchConfig)}
+    for name in mvals:
+        like = type(mvals[name])
+        if name in data.get("matcher", {}):
+            mvals[name] = _coerce(f"matcher.{name}", data["matcher"][name], like)
+        env_key = f"FACTBOT_MATCHER_{name.upper()}"
+        if env.get(env_key):
+            mvals[name] = _coerce(env_key, env[env_key], like)
     if db_path:
         values["db_path"] = db_path
     try:
         values["matcher"] = MatchConfig(**mvals).validate()
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    if values["check_retention_days"] < 1:
+    settings = Settings(**values, source=source)
+    if settings.check_retention_days < 1:
         raise ConfigError("database.check_retention_days must be at least 1")
-    return Settings(**values, source=source)
+    if settings.rate_limit_per_minute < 0:
+        raise ConfigError("bot.rate_limit_per_minute must be 0 (off) or more")
+    if not 0 < settings.watch_min_score <= 1:
+        raise ConfigError("bot.watch_min_score must be between 0 and 1")
+    if settings.slack_shortcut_reply not in ("thread", "ephemeral"):
+        raise ConfigError("slack.shortcut_reply must be 'thread' or 'ephemeral'")
+    return settings

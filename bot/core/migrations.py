@@ -100,7 +100,74 @@ def _v2_changes_and_checks(db: sqlite_utils.Database) -> None:
     db["checks"].create_index(["platform", "workspace", "channel", "at"], if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_claims, _v2_changes_and_checks]
+def _v3_conversations(db: sqlite_utils.Database) -> None:
+    """What the chat adapters remember: channel settings, public replies, votes, suggestions,
+    digest subscriptions and the events already handled (so a retried event is answered once)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS channel_settings (
+            platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
+            watch INTEGER NOT NULL DEFAULT 0,
+            updated_by TEXT, updated_at TEXT,
+            PRIMARY KEY (platform, workspace, channel)
+        );
+        CREATE TABLE IF NOT EXISTS replies (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
+            message_id TEXT NOT NULL,          -- the bot's reply (Discord message id / Slack ts)
+            thread_id TEXT,                    -- the checked message or thread it answers
+            requester TEXT,                    -- who asked (may delete the reply)
+            claim_id TEXT, verdict TEXT,       -- what it said, for correction notices
+            decision TEXT NOT NULL,
+            source TEXT NOT NULL,              -- mention | command | context-menu | watch | share
+            at TEXT NOT NULL,
+            deleted_at TEXT,
+            corrected_seq INTEGER,             -- last claim change already noticed
+            UNIQUE (platform, channel, message_id)
+        );
+        CREATE INDEX IF NOT EXISTS replies_claim ON replies(claim_id, at);
+        CREATE INDEX IF NOT EXISTS replies_watch ON replies(platform, workspace, channel, claim_id, source, at);
+        CREATE TABLE IF NOT EXISTS feedback (
+            platform TEXT NOT NULL, reply_message_id TEXT NOT NULL, user TEXT NOT NULL,
+            claim_id TEXT, vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            workspace TEXT, channel TEXT, at TEXT NOT NULL,
+            PRIMARY KEY (platform, reply_message_id, user)
+        );
+        CREATE TABLE IF NOT EXISTS suggestions (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL, workspace TEXT, channel TEXT, user TEXT,
+            query TEXT, query_hash TEXT NOT NULL, at TEXT NOT NULL,
+            UNIQUE (platform, workspace, query_hash, user)
+        );
+        CREATE TABLE IF NOT EXISTS subscriptions (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
+            weekday INTEGER NOT NULL CHECK (weekday BETWEEN 0 AND 6),   -- 0 = Monday
+            time TEXT NOT NULL,                                          -- HH:MM, local
+            timezone TEXT NOT NULL,                                      -- IANA name
+            language TEXT NOT NULL DEFAULT 'en',
+            created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            disabled_reason TEXT,
+            UNIQUE (platform, workspace, channel)
+        );
+        CREATE TABLE IF NOT EXISTS digests_sent (
+            subscription_id INTEGER NOT NULL,
+            period TEXT NOT NULL,             -- the scheduled local date of the digest, e.g. 2026-11-23
+            status TEXT NOT NULL,             -- sending | sent | failed
+            claimed_by TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+            message_id TEXT, at TEXT NOT NULL, error TEXT,
+            PRIMARY KEY (subscription_id, period)
+        );
+        CREATE TABLE IF NOT EXISTS processed_events (
+            platform TEXT NOT NULL, event_id TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (platform, event_id)
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_claims, _v2_changes_and_checks, _v3_conversations]
 LATEST = len(MIGRATIONS)
 
 

@@ -8,16 +8,20 @@ back.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .conversations import Conversations
 from .index import ClaimIndex
 from .knowledge import load_knowledge
 from .matcher import MatchConfig, Matcher
 from .models import Candidate, CheckResult, Claim, IncomingMessage
+from .ratelimit import RateLimiter
 from .store import Store, WriteStats
+from .subscriptions import Subscriptions
 
 log = logging.getLogger("factbot.check")
 
@@ -38,11 +42,19 @@ class FactChecker:
         matcher_config: MatchConfig | None = None,
         index: ClaimIndex | None = None,
         store_query_text: bool = True,
+        rate_limit_per_minute: int = 10,
+        watch_min_score: float = 0.6,
+        watch_cooldown: dt.timedelta = dt.timedelta(hours=24),
     ):
         self.store = store
         self.index = index or ClaimIndex(store)
         self.matcher = Matcher(store, self.index, matcher_config)
         self.store_query_text = store_query_text
+        self.conversations = Conversations(store)
+        self.subscriptions = Subscriptions(store)
+        self.rate_limiter = RateLimiter(rate_limit_per_minute)
+        self.watch_min_score = watch_min_score
+        self.watch_cooldown = watch_cooldown
 
     def check(self, message: IncomingMessage | str, *, top: int = 3, record: bool = True) -> CheckResult:
         """Check one message; the result says what matched, how sure, and why."""
@@ -76,12 +88,47 @@ class FactChecker:
         )
         return result
 
+    def watch_check(self, message: IncomingMessage, *, now: dt.datetime | None = None) -> CheckResult | None:
+        """For watch mode: a result worth posting unasked, or None.
+
+        Only channels that turned watch mode on, only confident matches, and
+        at most once per claim per channel per cooldown, so a busy channel is
+        never flooded.  Only the checks it answers are logged.
+        """
+        if not self.conversations.watching(message.platform, message.workspace, message.channel):
+            return None
+        result = self.matcher.check(message.text, top=3)
+        if not self.conversations.watch_should_reply(
+            result, platform=message.platform, workspace=message.workspace, channel=message.channel,
+            min_score=self.watch_min_score, cooldown=self.watch_cooldown, now=now,
+        ):
+            return None
+        best = result.matches[0]
+        self.store.log_check(
+            query=result.query, decision=result.decision.value, claim_id=best.claim.id, score=round(best.score, 4),
+            platform=message.platform, workspace=message.workspace, channel=message.channel,
+            keep_text=self.store_query_text,
+        )
+        return result
+
     def claim(self, claim_id: str) -> Claim | None:
         return self.store.get(claim_id)
 
     def search(self, text: str, limit: int = 10) -> list[Candidate]:
         """Best candidates for a search box (no decision, nothing logged)."""
         return self.matcher.rank(text, limit=limit)
+
+
+def checker_for(store: Store, settings) -> FactChecker:
+    """A FactChecker configured from ``bot.config.Settings`` (duck-typed: the core does not import config)."""
+    return FactChecker(
+        store,
+        matcher_config=settings.matcher,
+        store_query_text=settings.store_query_text,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        watch_min_score=settings.watch_min_score,
+        watch_cooldown=dt.timedelta(hours=settings.watch_cooldown_hours),
+    )
 
 
 def open_store(path: str | Path, *, sync_knowledge: bool = True, knowledge: Path | None = None) -> tuple[Store, OpenReport]:

@@ -1,0 +1,209 @@
+"""What factbot remembers about the conversations it takes part in.
+
+Channel settings (watch mode), every public reply it made (so a wrong reply
+can be removed by whoever asked, watch mode can keep its cooldown, and a
+changed verdict can be corrected where it was given), 👍/👎 votes (one per
+user per reply), "suggest for review" requests, and the platform events
+already handled (so a retried delivery is answered once, even after a
+restart).  Platform-neutral: ids are opaque strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from .models import CheckResult, Decision, utcnow
+from .normalize import fold
+from .store import Store
+
+
+@dataclass(frozen=True)
+class ReplyRecord:
+    id: int
+    platform: str
+    workspace: str
+    channel: str
+    message_id: str
+    thread_id: str
+    requester: str
+    claim_id: str
+    verdict: str
+    decision: str
+    source: str
+    at: str
+    deleted_at: str
+
+
+def _reply(r) -> ReplyRecord:
+    return ReplyRecord(
+        id=r["id"], platform=r["platform"], workspace=r["workspace"], channel=r["channel"], message_id=r["message_id"],
+        thread_id=r["thread_id"] or "", requester=r["requester"] or "", claim_id=r["claim_id"] or "",
+        verdict=r["verdict"] or "", decision=r["decision"], source=r["source"], at=r["at"], deleted_at=r["deleted_at"] or "",
+    )
+
+
+def _iso(t: dt.datetime | None) -> str:
+    t = t or dt.datetime.now(dt.timezone.utc)
+    return t.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Conversations:
+    def __init__(self, store: Store):
+        self.store = store
+
+    # -- watch mode -------------------------------------------------------------
+    def set_watch(self, platform: str, workspace: str, channel: str, on: bool, *, by: str = "") -> None:
+        with self.store.transaction():
+            self.store.db.conn.execute(
+                """INSERT INTO channel_settings(platform, workspace, channel, watch, updated_by, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(platform, workspace, channel) DO UPDATE SET
+                     watch = excluded.watch, updated_by = excluded.updated_by, updated_at = excluded.updated_at""",
+                [platform, workspace, channel, int(on), by, utcnow()],
+            )
+
+    def watching(self, platform: str, workspace: str, channel: str) -> bool:
+        r = self.store.db.execute(
+            "SELECT watch FROM channel_settings WHERE platform = ? AND workspace = ? AND channel = ?",
+            [platform, workspace, channel],
+        ).fetchone()
+        return bool(r and r[0])
+
+    def watch_should_reply(
+        self,
+        result: CheckResult,
+        *,
+        platform: str,
+        workspace: str,
+        channel: str,
+        min_score: float,
+        cooldown: dt.timedelta,
+        now: dt.datetime | None = None,
+    ) -> bool:
+        """Watch mode answers only confident matches, once per claim per channel per cooldown."""
+        if result.decision is not Decision.MATCH or not result.matches:
+            return False
+        best = result.matches[0]
+        if best.score < min_score:
+            return False
+        since = _iso((now or dt.datetime.now(dt.timezone.utc)) - cooldown)
+        recent = self.store.db.execute(
+            """SELECT 1 FROM replies WHERE platform = ? AND workspace = ? AND channel = ? AND claim_id = ?
+               AND source = 'watch' AND at >= ? AND deleted_at IS NULL LIMIT 1""",
+            [platform, workspace, channel, best.claim.id, since],
+        ).fetchone()
+        return recent is None
+
+    # -- replies ----------------------------------------------------------------
+    def record_reply(
+        self,
+        *,
+        platform: str,
+        workspace: str,
+        channel: str,
+        message_id: str,
+        result: CheckResult | None,
+        source: str,
+        requester: str = "",
+        thread_id: str = "",
+        claim_id: str | None = None,
+        verdict: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> int:
+        """Remember a public reply: who asked, what verdict it showed, where."""
+        best = result.matches[0] if result is not None and result.matches else None
+        decision = result.decision.value if result is not None else Decision.MATCH.value
+        with self.store.transaction():
+            cur = self.store.db.conn.execute(
+                """INSERT INTO replies(platform, workspace, channel, message_id, thread_id, requester, claim_id, verdict,
+                                       decision, source, at, corrected_seq)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(platform, channel, message_id) DO NOTHING""",
+                [platform, workspace, channel, message_id, thread_id, requester,
+                 claim_id or (best.claim.id if best else None), verdict or (best.claim.verdict.value if best else None),
+                 decision, source, _iso(at), self.store.last_change_seq()],
+            )
+        return int(cur.lastrowid or 0)
+
+    def reply(self, platform: str, channel: str, message_id: str) -> ReplyRecord | None:
+        r = self.store.db.execute(
+            "SELECT * FROM replies WHERE platform = ? AND channel = ? AND message_id = ?", [platform, channel, message_id]
+        ).fetchone()
+        return _reply(r) if r else None
+
+    def mark_deleted(self, platform: str, channel: str, message_id: str) -> None:
+        with self.store.transaction():
+            self.store.db.conn.execute(
+                "UPDATE replies SET deleted_at = ? WHERE platform = ? AND channel = ? AND message_id = ?",
+                [utcnow(), platform, channel, message_id],
+            )
+
+    def replies_for_claim(self, claim_id: str, *, since: str = "") -> list[ReplyRecord]:
+        return [
+            _reply(r)
+            for r in self.store.db.execute(
+                "SELECT * FROM replies WHERE claim_id = ? AND at >= ? AND deleted_at IS NULL ORDER BY id", [claim_id, since]
+            )
+        ]
+
+    # -- feedback ---------------------------------------------------------------
+    def vote(self, *, platform: str, reply_message_id: str, user: str, vote: int, claim_id: str | None,
+             workspace: str = "", channel: str = "") -> tuple[int, int]:
+        """Record 👍 (+1) or 👎 (-1); a user's second vote replaces their first. Returns (up, down)."""
+        if vote not in (-1, 1):
+            raise ValueError("vote must be +1 or -1")
+        with self.store.transaction():
+            self.store.db.conn.execute(
+                """INSERT INTO feedback(platform, reply_message_id, user, claim_id, vote, workspace, channel, at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(platform, reply_message_id, user) DO UPDATE SET vote = excluded.vote, at = excluded.at""",
+                [platform, reply_message_id, user, claim_id, vote, workspace, channel, utcnow()],
+            )
+        return self.votes(platform, reply_message_id)
+
+    def votes(self, platform: str, reply_message_id: str) -> tuple[int, int]:
+        r = self.store.db.execute(
+            "SELECT coalesce(sum(vote = 1), 0), coalesce(sum(vote = -1), 0) FROM feedback WHERE platform = ? AND reply_message_id = ?",
+            [platform, reply_message_id],
+        ).fetchone()
+        return int(r[0]), int(r[1])
+
+    # -- suggestions ------------------------------------------------------------
+    def suggest(self, *, platform: str, workspace: str, channel: str, user: str, query: str, keep_text: bool = True) -> bool:
+        """Record a "suggest for review" request; False if this user already suggested the same words here."""
+        digest = hashlib.sha256(fold(query).encode()).hexdigest()
+        with self.store.transaction():
+            cur = self.store.db.conn.execute(
+                """INSERT INTO suggestions(platform, workspace, channel, user, query, query_hash, at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+                [platform, workspace, channel, user, query[:2000] if keep_text else None, digest, utcnow()],
+            )
+        return cur.rowcount > 0
+
+    def suggestions(self, *, since: str = "", limit: int = 100) -> list[dict]:
+        return [
+            dict(r)
+            for r in self.store.db.execute(
+                """SELECT max(query) AS query, query_hash, count(*) AS requests, max(at) AS last_at
+                   FROM suggestions WHERE at >= ? GROUP BY query_hash ORDER BY requests DESC, last_at DESC LIMIT ?""",
+                [since, limit],
+            )
+        ]
+
+    # -- retried deliveries -----------------------------------------------------
+    def first_delivery(self, platform: str, event_id: str) -> bool:
+        """True the first time an event id is seen (then remembered); False for every retry."""
+        with self.store.transaction():
+            cur = self.store.db.conn.execute(
+                "INSERT INTO processed_events(platform, event_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [platform, event_id, utcnow()],
+            )
+        return cur.rowcount > 0
+
+    def prune_events(self, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
+        with self.store.transaction():
+            return self.store.db.conn.execute(
+                "DELETE FROM processed_events WHERE at < ?", [_iso(dt.datetime.now(dt.timezone.utc) - older_than)]
+            ).rowcount
