@@ -390,3 +390,65 @@ def verdict_table() -> Iterable[tuple[str, str, str, str]]:
 
 def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+# -- weekly digests ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestChange:
+    """A claim added or changed in the period (``old_verdict`` set when its verdict changed)."""
+
+    claim: Claim
+    change: str  # "added" | "changed"
+    old_verdict: Verdict | None = None
+
+
+@dataclass(frozen=True)
+class CountedClaim:
+    claim: Claim
+    count: int
+
+
+@dataclass(frozen=True)
+class UnmatchedQuestion:
+    """Something people asked that matched nothing: the fact-checkers' to-do list."""
+
+    text: str  # "" when only hashes are kept
+    count: int
+    suggested: bool  # someone pressed "Suggest for review"
+
+
+@dataclass(frozen=True)
+class DigestTotals:
+    checks: int = 0
+    matches: int = 0
+    upvotes: int = 0
+    downvotes: int = 0
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One channel's weekly digest, platform-neutral; each adapter renders it within its own limits."""
+
+    platform: str
+    workspace: str
+    channel: str
+    period_start: str  # ISO 8601, UTC
+    period_end: str
+    changes: tuple[DigestChange, ...] = ()
+    top_in_channel: tuple[CountedClaim, ...] = ()
+    top_in_workspace: tuple[CountedClaim, ...] = ()
+    unmatched: tuple[UnmatchedQuestion, ...] = ()
+    totals: DigestTotals = DigestTotals()
+
+    @property
+    def quiet(self) -> bool:
+        return not (self.changes or self.top_in_channel or self.top_in_workspace or self.unmatched or self.totals.checks)
+
+    def changes_by_verdict(self) -> list[tuple[Verdict, list[DigestChange]]]:
+        """Changes grouped by verdict, in the order of the Verdict enum."""
+        groups: dict[Verdict, list[DigestChange]] = {}
+        for ch in self.changes:
+            groups.setdefault(ch.claim.verdict, []).append(ch)
+        return [(v, groups[v]) for v in Verdict if v in groups]
