@@ -1,0 +1,122 @@
+"""The weekly digest: what changed, what people asked, what nobody could answer.
+
+Built from the store for one channel and one period, with the clock passed
+in, so the same function serves the scheduler, a preview and the tests.
+It is platform-neutral: each adapter renders the ``Digest`` within its own
+limits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .models import CountedClaim, Digest, DigestChange, DigestTotals, UnmatchedQuestion, Verdict
+from .store import Store
+
+
+def _iso(t: dt.datetime) -> str:
+    if t.tzinfo is None:
+        raise ValueError("digest times must be timezone-aware")
+    return t.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _iso_z(t: dt.datetime) -> str:
+    """The change feed's timestamp format (SQLite strftime, with Z)."""
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_digest(
+    store: Store,
+    *,
+    platform: str,
+    workspace: str,
+    channel: str,
+    since: dt.datetime,
+    now: dt.datetime,
+    limit: int = 10,
+) -> Digest:
+    """The digest of [since, now) for one channel."""
+    start, end = _iso(since), _iso(now)
+    db = store.db
+
+    # Claims added or changed: the change feed, folded per claim (first old verdict, current state).
+    changes: list[DigestChange] = []
+    rows = db.execute(
+        """SELECT claim_id, min(seq) AS first_seq, group_concat(op) AS ops
+           FROM claim_changes WHERE at >= ? AND at < ? GROUP BY claim_id ORDER BY first_seq""",
+        [_iso_z(since), _iso_z(now)],
+    ).fetchall()
+    claims = store.get_many([r["claim_id"] for r in rows])
+    for r in rows:
+        claim = claims.get(r["claim_id"])
+        if claim is None:
+            continue  # removed since: nothing to tell
+        ops = r["ops"].split(",")
+        if "insert" in ops:
+            changes.append(DigestChange(claim, "added"))
+            continue
+        old = db.execute(
+            "SELECT old_verdict FROM claim_changes WHERE claim_id = ? AND seq >= ? AND op = 'update' ORDER BY seq LIMIT 1",
+            [r["claim_id"], r["first_seq"]],
+        ).fetchone()
+        old_verdict = Verdict(old[0]) if old and old[0] and old[0] != claim.verdict.value else None
+        changes.append(DigestChange(claim, "changed", old_verdict))
+
+    def top(where: str, args: list) -> tuple[CountedClaim, ...]:
+        counted = db.execute(
+            f"""SELECT claim_id, count(*) AS n FROM checks
+                WHERE at >= ? AND at < ? AND decision = 'match' AND claim_id IS NOT NULL {where}
+                GROUP BY claim_id ORDER BY n DESC, claim_id LIMIT ?""",
+            [start, end, *args, limit],
+        ).fetchall()
+        found = store.get_many([c["claim_id"] for c in counted])
+        return tuple(CountedClaim(found[c["claim_id"]], c["n"]) for c in counted if c["claim_id"] in found)
+
+    top_channel = top("AND platform = ? AND workspace = ? AND channel = ?", [platform, workspace, channel])
+    top_workspace = top("AND platform = ? AND workspace = ?", [platform, workspace])
+
+    # Unmatched questions in this workspace, most asked first; suggestions marked (and counted even if never logged).
+    asked = db.execute(
+        """SELECT query_hash, max(query) AS query, count(*) AS n FROM checks
+           WHERE at >= ? AND at < ? AND decision = 'none' AND platform = ? AND workspace = ?
+           GROUP BY query_hash""",
+        [start, end, platform, workspace],
+    ).fetchall()
+    suggested = {
+        r["query_hash"]: (r["query"], r["n"])
+        for r in db.execute(
+            """SELECT query_hash, max(query) AS query, count(*) AS n FROM suggestions
+               WHERE at >= ? AND at < ? AND platform = ? AND workspace = ? GROUP BY query_hash""",
+            [start, end, platform, workspace],
+        )
+    }
+    merged: dict[str, UnmatchedQuestion] = {}
+    for r in asked:
+        merged[r["query_hash"]] = UnmatchedQuestion(r["query"] or "", r["n"], r["query_hash"] in suggested)
+    for h, (query, n) in suggested.items():
+        if h not in merged:
+            merged[h] = UnmatchedQuestion(query or "", n, True)
+    unmatched = sorted(merged.values(), key=lambda u: (-u.count, not u.suggested, u.text))[: max(limit, 1) * 2]
+
+    t = db.execute(
+        """SELECT count(*), coalesce(sum(decision = 'match'), 0) FROM checks
+           WHERE at >= ? AND at < ? AND platform = ? AND workspace = ?""",
+        [start, end, platform, workspace],
+    ).fetchone()
+    votes = db.execute(
+        """SELECT coalesce(sum(vote = 1), 0), coalesce(sum(vote = -1), 0) FROM feedback
+           WHERE at >= ? AND at < ? AND platform = ? AND workspace = ?""",
+        [start, end, platform, workspace],
+    ).fetchone()
+    return Digest(
+        platform=platform,
+        workspace=workspace,
+        channel=channel,
+        period_start=start,
+        period_end=end,
+        changes=tuple(changes),
+        top_in_channel=top_channel,
+        top_in_workspace=top_workspace,
+        unmatched=tuple(unmatched),
+        totals=DigestTotals(checks=t[0], matches=t[1], upvotes=votes[0], downvotes=votes[1]),
+    )
