@@ -8,16 +8,18 @@ from bot.core.conversations import Conversations
 from bot.core.digest import build_digest
 from bot.core.models import Verdict, claim_from_dict
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-WEEK_AGO = NOW - dt.timedelta(days=7)
+def now():
+    """Real time: the store stamps writes with the wall clock, so the digest's window must contain it."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
 def at(days_ago):
-    return (NOW - dt.timedelta(days=days_ago)).isoformat()
+    return (now() - dt.timedelta(days=days_ago)).isoformat()
 
 
-def digest(store, channel="C1", since=WEEK_AGO):
-    return build_digest(store, platform="slack", workspace="T1", channel=channel, since=since, now=NOW + dt.timedelta(seconds=1))
+def digest(store, channel="C1"):
+    end = now() + dt.timedelta(minutes=1)
+    return build_digest(store, platform="slack", workspace="T1", channel=channel, since=end - dt.timedelta(days=7), now=end)
 
 
 def log(store, query, decision, claim_id=None, channel="C1", workspace="T1", days_ago=1):
@@ -86,4 +88,4 @@ def test_feedback_totals(sample_store):
 
 def test_naive_times_are_refused(store):
     with pytest.raises(ValueError, match="timezone-aware"):
-        build_digest(store, platform="slack", workspace="T", channel="C", since=dt.datetime(2026, 1, 1), now=NOW)
+        build_digest(store, platform="slack", workspace="T", channel="C", since=dt.datetime(2026, 1, 1), now=now())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .corrections import pending_corrections
 from .models import CountedClaim, Digest, DigestChange, DigestTotals, UnmatchedQuestion, Verdict
 from .store import Store
 
@@ -34,6 +35,7 @@ def build_digest(
     since: dt.datetime,
     now: dt.datetime,
     limit: int = 10,
+    correction_window: dt.timedelta = dt.timedelta(days=30),
 ) -> Digest:
     """The digest of [since, now) for one channel."""
     start, end = _iso(since), _iso(now)
@@ -119,4 +121,7 @@ def build_digest(
         top_in_workspace=top_workspace,
         unmatched=tuple(unmatched),
         totals=DigestTotals(checks=t[0], matches=t[1], upvotes=votes[0], downvotes=votes[1]),
+        corrections=tuple(
+            pending_corrections(store, now=now, window=correction_window, platform=platform, channel=channel)
+        ),
     )

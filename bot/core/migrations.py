@@ -154,7 +154,8 @@ def _v3_conversations(db: sqlite_utils.Database) -> None:
         CREATE TABLE IF NOT EXISTS digests_sent (
             subscription_id INTEGER NOT NULL,
             period TEXT NOT NULL,             -- the scheduled local date of the digest, e.g. 2026-11-23
-            status TEXT NOT NULL,             -- sending | sent | failed
+            scheduled_for TEXT NOT NULL,      -- the scheduled instant (UTC): the next digest starts here
+            status TEXT NOT NULL,             -- sending | sent | failed | skipped
             claimed_by TEXT, attempts INTEGER NOT NULL DEFAULT 0,
             message_id TEXT, at TEXT NOT NULL, error TEXT,
             PRIMARY KEY (subscription_id, period)

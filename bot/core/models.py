@@ -428,6 +428,28 @@ class DigestTotals:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """An earlier public reply whose verdict has since changed: where it is, what it said, what is true now."""
+
+    reply_id: int
+    platform: str
+    workspace: str
+    channel: str
+    message_id: str  # the bot's earlier reply
+    thread_id: str  # the message that reply answered
+    claim: Claim  # the claim as it is now
+    old_verdict: Verdict  # the verdict the reply showed
+    change_seq: int  # the change that made it outdated
+
+    def text(self) -> str:
+        v = self.claim.verdict
+        return (
+            f"Correction: the verdict on “{self.claim.claim}” changed from {self.old_verdict.label} "
+            f"to {v.emoji} {v.label}. {self.claim.summary}"
+        )
+
+
+@dataclass(frozen=True)
 class Digest:
     """One channel's weekly digest, platform-neutral; each adapter renders it within its own limits."""
 
@@ -441,10 +463,14 @@ class Digest:
     top_in_workspace: tuple[CountedClaim, ...] = ()
     unmatched: tuple[UnmatchedQuestion, ...] = ()
     totals: DigestTotals = DigestTotals()
+    corrections: tuple[Correction, ...] = ()  # verdicts this channel was given that have changed since
 
     @property
     def quiet(self) -> bool:
-        return not (self.changes or self.top_in_channel or self.top_in_workspace or self.unmatched or self.totals.checks)
+        return not (
+            self.changes or self.top_in_channel or self.top_in_workspace or self.unmatched or self.totals.checks
+            or self.corrections
+        )
 
     def changes_by_verdict(self) -> list[tuple[Verdict, list[DigestChange]]]:
         """Changes grouped by verdict, in the order of the Verdict enum."""

@@ -98,6 +98,24 @@ class Subscription:
                 return candidate.astimezone(dt.timezone.utc)
         return self.next_run(after + dt.timedelta(days=7))  # pragma: no cover - unreachable in practice
 
+    def previous_run(self, at: dt.datetime) -> dt.datetime:
+        """The latest scheduled instant at or before ``at`` (aware), in UTC."""
+        tz = ZoneInfo(self.timezone)
+        hour, minute = map(int, self.time.split(":"))
+        day = at.astimezone(tz).date()
+        for offset in range(0, 9):
+            d = day - dt.timedelta(days=offset)
+            if d.weekday() != self.weekday:
+                continue
+            candidate = dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=tz).astimezone(dt.timezone.utc)
+            if candidate <= at.astimezone(dt.timezone.utc):
+                return candidate
+        raise AssertionError("unreachable: a weekday recurs within 8 days")  # pragma: no cover
+
+    def period(self, scheduled: dt.datetime) -> str:
+        """The key of a digest period: the local date it is scheduled on (e.g. 2026-11-23)."""
+        return scheduled.astimezone(ZoneInfo(self.timezone)).date().isoformat()
+
 
 def _row(r) -> Subscription:
     return Subscription(
