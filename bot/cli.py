@@ -293,6 +293,45 @@ def claims_add(c: Context, claim_id: str | None, text: str, verdict: str, summar
     click.echo(f"{'Added' if stats.inserted else 'Updated' if stats.updated else 'Unchanged'}: {claim.id}")
 
 
+@claims.command("edit")
+@click.argument("claim_id")
+@click.option("--claim", "text", help="New claim text.")
+@click.option("--verdict", type=click.Choice([v.value for v in Verdict]))
+@click.option("--summary")
+@click.option("--rating-text")
+@click.option("--add-source", "add_sources", multiple=True, metavar="URL")
+@click.option("--add-alias", "add_aliases", multiple=True)
+@pass_ctx
+def claims_edit(c: Context, claim_id: str, text: str | None, verdict: str | None, summary: str | None,
+                rating_text: str | None, add_sources: tuple[str, ...], add_aliases: tuple[str, ...]) -> None:
+    """Change fields of one claim. An edited claim is yours: knowledge updates never overwrite it.
+
+    A changed verdict is announced to the channels that were given the old one
+    (see the digest and correction notices).
+    """
+    claim = c.store.get(claim_id)
+    if claim is None:
+        fail(f"no claim with id {claim_id!r}", EXIT_NOT_FOUND)
+    data = claim.to_dict()
+    for key, value in (("claim", text), ("verdict", verdict), ("summary", summary), ("rating_text", rating_text)):
+        if value is not None:
+            data[key] = value
+    if verdict is not None and rating_text is None:
+        data["rating_text"] = ""  # the old publisher wording no longer fits the new verdict
+    data["sources"] = data["sources"] + [{"url": u} for u in add_sources]
+    data["aliases"] = data["aliases"] + list(add_aliases)
+    try:
+        edited = claim_from_dict(data)
+    except ClaimError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    stats = c.store.upsert_claims([edited])
+    ClaimIndex(c.store).ensure_current()
+    if stats.updated and verdict and verdict != claim.verdict.value:
+        click.echo(f"Updated: {claim_id} ({claim.verdict.label} → {edited.verdict.label}); earlier replies will get a correction.")
+    else:
+        click.echo(f"{'Updated' if stats.updated else 'Unchanged'}: {claim_id}")
+
+
 @claims.command("remove")
 @click.argument("claim_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -372,6 +411,86 @@ def db_rebuild(c: Context, yes: bool) -> None:
         store.sync_bundled(bundled, fingerprint, force=True)
     n = ClaimIndex(store).rebuild()
     click.echo(f"Rebuilt {c.settings.database}: {store.count()} claims from knowledge/, {n} indexed.")
+
+
+# -- digest --------------------------------------------------------------------
+@cli.group()
+def digest() -> None:
+    """Weekly digest subscriptions: subscribe, unsubscribe, list, preview."""
+
+
+@digest.command("subscribe")
+@click.option("--platform", required=True, type=click.Choice(["discord", "slack", "console"]))
+@click.option("--workspace", default="", help="Slack team id or Discord guild id.")
+@click.option("--channel", required=True)
+@click.option("--day", required=True, help="monday … sunday, or mon … sun.")
+@click.option("--time", "time_", required=True, help="Local time, 24-hour HH:MM (e.g. 09:00).")
+@click.option("--timezone", required=True, help="IANA name, e.g. Europe/Berlin.")
+@pass_ctx
+def digest_subscribe(c: Context, platform: str, workspace: str, channel: str, day: str, time_: str, timezone: str) -> None:
+    """Subscribe a channel to a weekly digest (subscribing again changes its schedule)."""
+    from .core.subscriptions import SubscriptionError
+
+    try:
+        sub = c.checker.subscriptions.subscribe(platform=platform, workspace=workspace, channel=channel, weekday=day,
+                                                time=time_, timezone=timezone, created_by="cli")
+    except SubscriptionError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    click.echo(f"Subscribed {platform} channel {channel}: {sub.describe()}.")
+
+
+@digest.command("unsubscribe")
+@click.option("--platform", required=True, type=click.Choice(["discord", "slack", "console"]))
+@click.option("--workspace", default="")
+@click.option("--channel", required=True)
+@pass_ctx
+def digest_unsubscribe(c: Context, platform: str, workspace: str, channel: str) -> None:
+    """Stop a channel's weekly digest."""
+    if not c.checker.subscriptions.unsubscribe(platform=platform, workspace=workspace, channel=channel):
+        fail(f"{platform} channel {channel} has no digest subscription", EXIT_NOT_FOUND)
+    click.echo(f"Unsubscribed {platform} channel {channel}.")
+
+
+@digest.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def digest_list(c: Context, as_json: bool) -> None:
+    """List subscriptions with their schedule and state."""
+    import dataclasses
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    subs = c.checker.subscriptions.list()
+    for sub in subs:
+        if as_json:
+            click.echo(json.dumps({**dataclasses.asdict(sub), "next_run": sub.next_run(now).isoformat()}))
+            continue
+        state = "active" if sub.active else f"disabled ({sub.disabled_reason})"
+        click.echo(f"{sub.id:>4}  {sub.platform:<8} {sub.workspace or '-':<12} {sub.channel:<14} {sub.describe():<44} {state}")
+    if not subs:
+        click.echo("No digest subscriptions.", err=True)
+
+
+@digest.command("preview")
+@click.option("--platform", required=True, type=click.Choice(["discord", "slack", "console"]))
+@click.option("--workspace", default="")
+@click.option("--channel", required=True)
+@pass_ctx
+def digest_preview(c: Context, platform: str, workspace: str, channel: str) -> None:
+    """Print the digest this channel would get now (covering the time since its last digest)."""
+    import datetime as dt
+
+    from .adapters.console import render_digest_text
+    from .core.digest import build_digest
+    from .scheduler import DigestService
+
+    sub = c.checker.subscriptions.get(platform, workspace, channel)
+    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)  # include this very second
+    if sub is not None:
+        d = DigestService(c.store, {}).preview(sub)
+    else:
+        d = build_digest(c.store, platform=platform, workspace=workspace, channel=channel, since=now - dt.timedelta(days=7), now=now)
+    click.echo(render_digest_text(d))
 
 
 # -- config --------------------------------------------------------------------

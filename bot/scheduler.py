@@ -137,7 +137,7 @@ class DigestService:
         )
 
     def preview(self, sub: Subscription) -> Digest:
-        now = self.clock()
+        now = self.clock() + dt.timedelta(seconds=1)  # the period is end-exclusive; include this very second
         return self.build(sub, since=self._since(sub, now), now=now)
 
     async def _send(self, sub: Subscription, scheduled: dt.datetime) -> str | None:

@@ -157,3 +157,30 @@ def test_every_command_has_help():
         assert cmd.help, f"factbot {' '.join(path)} has no help text"
         result = CliRunner().invoke(cli, [*path, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+def test_claims_edit_changes_verdict_and_keeps_it_from_knowledge_updates(run):
+    result = run("claims", "edit", "ford-rehires-human-inspectors", "--verdict", "false", "--add-alias", "ford fired its robots")
+    assert result.exit_code == 0 and "(Mostly true → False)" in result.stdout
+    shown = json.loads(run("claims", "show", "--json", "ford-rehires-human-inspectors").stdout)
+    assert shown["verdict"] == "false" and shown["origin"] == "user" and "ford fired its robots" in shown["aliases"]
+    assert run("claims", "edit", "no-such", "--verdict", "true").exit_code == 1
+
+
+def test_digest_subscribe_list_preview_unsubscribe(run):
+    bad = run("digest", "subscribe", "--platform", "slack", "--channel", "C1", "--day", "someday", "--time", "09:00",
+              "--timezone", "Europe/Berlin")
+    assert bad.exit_code == 3 and "monday or mon" in bad.stderr
+    assert run("digest", "list").stdout == ""
+    ok = run("digest", "subscribe", "--platform", "console", "--channel", "console", "--day", "Mon", "--time", "9am",
+             "--timezone", "europe/berlin")
+    assert ok.exit_code == 0 and "every Monday at 09:00 (Europe/Berlin)" in ok.stdout
+    listed = [json.loads(x) for x in run("digest", "list", "--json").stdout.splitlines()]
+    assert [(x["channel"], x["weekday"], x["time"], x["timezone"]) for x in listed] == [("console", 0, "09:00", "Europe/Berlin")]
+    run("chat", input="alibaba stole the guardrails\nis the moon made of cheese\n")
+    preview = run("digest", "preview", "--platform", "console", "--channel", "console").stdout
+    assert "2 checks · 1 matched" in preview
+    assert "1× ❌ Alibaba illicitly extracted" in preview
+    assert "“is the moon made of cheese”" in preview
+    assert run("digest", "unsubscribe", "--platform", "console", "--channel", "console").exit_code == 0
+    assert run("digest", "unsubscribe", "--platform", "console", "--channel", "console").exit_code == 1

@@ -131,3 +131,52 @@ def run_repl(
         checked += 1
         write("factbot> " + render_text(result).replace("\n", "\n         "))
     return checked
+
+
+def render_digest_text(digest, *, limit: int = 10) -> str:
+    """A digest as plain text: the same sections the Discord and Slack renderers show."""
+    lines = [f"📰 Weekly fact-check digest · {digest.period_start[:10]} → {digest.period_end[:10]}"]
+    if digest.quiet:
+        lines.append("A quiet week: no new or changed claims, and nobody asked the bot anything.")
+        return "\n".join(lines)
+    t = digest.totals
+    lines.append(f"{t.checks} checks · {t.matches} matched · 👍 {t.upvotes} · 👎 {t.downvotes}")
+    if digest.corrections:
+        lines.append("")
+        lines.append("Corrections to earlier replies in this channel:")
+        for c in digest.corrections[:limit]:
+            lines.append(f"  - {c.text()}")
+        if len(digest.corrections) > limit:
+            lines.append(f"  …and {len(digest.corrections) - limit} more")
+    if digest.changes:
+        lines.append("")
+        lines.append("New and updated claims:")
+        shown = 0
+        for verdict, items in digest.changes_by_verdict():
+            for ch in items:
+                if shown >= limit:
+                    break
+                was = f" (was {ch.old_verdict.label})" if ch.old_verdict else ""
+                src = ch.claim.sources[0] if ch.claim.sources else None
+                source = f" · {src.publisher or src.title}" if src else ""
+                lines.append(f"  {verdict.emoji} {verdict.label}{was}: {ch.claim.claim} — {ch.claim.summary}{source}")
+                shown += 1
+        if len(digest.changes) > shown:
+            lines.append(f"  …and {len(digest.changes) - shown} more")
+    for title, items in (("Most checked in this channel:", digest.top_in_channel),
+                         ("Most checked in the workspace:", digest.top_in_workspace)):
+        if items:
+            lines.append("")
+            lines.append(title)
+            for cc in items[:limit]:
+                lines.append(f"  {cc.count}× {cc.claim.verdict.emoji} {cc.claim.claim} ({cc.claim.id})")
+    if digest.unmatched:
+        lines.append("")
+        lines.append("Asked but not in the database (for the fact-checkers):")
+        for u in digest.unmatched[:limit]:
+            mark = " · suggested for review" if u.suggested else ""
+            text = display_text(u.text, 200) if u.text else "(text not kept)"
+            lines.append(f"  {u.count}× “{text}”{mark}")
+        if len(digest.unmatched) > limit:
+            lines.append(f"  …and {len(digest.unmatched) - limit} more")
+    return "\n".join(lines)
