@@ -17,6 +17,7 @@ import click
 from . import __version__
 from .adapters.console import render_claim, render_text, run_repl
 from .config import ConfigError, Settings, load_settings
+from .observability import setup_logging
 from .core.index import ClaimIndex
 from .core.knowledge import KnowledgeError, load_knowledge
 from .core.migrations import SchemaTooNew
@@ -86,11 +87,13 @@ def cli(ctx: click.Context, db_path: str | None, config_path: str | None, verbos
       factbot check "Alibaba stole Claude Fable's guardrails"
       factbot chat
     """
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)], format="%(levelname)s %(name)s: %(message)s")
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     try:
         settings = load_settings(config_path, db_path=db_path)
     except ConfigError as exc:
+        setup_logging(level)
         fail(str(exc), EXIT_DB)
+    setup_logging(level, secrets=settings.secrets())
     ctx.obj = Context(settings)
     ctx.call_on_close(ctx.obj.close)
 

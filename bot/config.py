@@ -96,6 +96,10 @@ class Settings:
     def slack_admin_ids(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.slack_admins.split(",") if a.strip())
 
+    def secrets(self) -> list[str]:
+        """Every secret value set, for the log filter that blanks them."""
+        return [getattr(self, k.attr) for k in KEYS if k.secret and getattr(self, k.attr)]
+
     def redacted(self) -> dict[str, Any]:
         secrets = {k.attr for k in KEYS if k.secret}
         out: dict[str, Any] = {}

@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .conversations import Conversations
 from .index import ClaimIndex
@@ -55,6 +56,10 @@ class FactChecker:
         self.rate_limiter = RateLimiter(rate_limit_per_minute)
         self.watch_min_score = watch_min_score
         self.watch_cooldown = watch_cooldown
+        # Called as observer(message, result, seconds) after every check: metrics hook in here,
+        # so the core needs to know nothing about how they are exported.
+        self.observers: list[Callable[[IncomingMessage, CheckResult, float], None]] = []
+        self.log_message_text = False
 
     def check(self, message: IncomingMessage | str, *, top: int = 3, record: bool = True) -> CheckResult:
         """Check one message; the result says what matched, how sure, and why."""
@@ -62,7 +67,10 @@ class FactChecker:
             message = IncomingMessage(text=message)
         started = time.perf_counter()
         result = self.matcher.check(message.text, top=top)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        elapsed = time.perf_counter() - started
+        elapsed_ms = elapsed * 1000
+        for observer in self.observers:
+            observer(message, result, elapsed)
         best = result.best
         if record and result.query:
             self.store.log_check(
@@ -76,16 +84,16 @@ class FactChecker:
                 latency_ms=round(elapsed_ms, 3),
                 keep_text=self.store_query_text,
             )
-        log.info(
-            "check",
-            extra={
-                "platform": message.platform,
-                "decision": result.decision.value,
-                "claim_id": best.claim.id if best else None,
-                "score": round(best.score, 4) if best else None,
-                "latency_ms": round(elapsed_ms, 3),
-            },
-        )
+        fields = {
+            "platform": message.platform,
+            "decision": result.decision.value,
+            "claim_id": best.claim.id if best else None,
+            "score": round(best.score, 4) if best else None,
+            "latency_ms": round(elapsed_ms, 3),
+        }
+        if self.log_message_text:
+            fields["text"] = result.query[:500]
+        log.info("check", extra=fields)
         return result
 
     def watch_check(self, message: IncomingMessage, *, now: dt.datetime | None = None) -> CheckResult | None:

@@ -1,0 +1,65 @@
+"""Logs a machine can read and that never carry a token or (by default) a message's words; metrics Prometheus can scrape."""
+
+import io
+import json
+import logging
+
+import pytest
+
+from bot.core.models import IncomingMessage
+from bot.core.service import FactChecker
+from bot.observability import Metrics, setup_logging
+
+
+@pytest.fixture
+def log_stream():
+    stream = io.StringIO()
+    setup_logging(logging.INFO, json_lines=True, secrets=["my-signing-secret-value"], stream=stream)
+    yield stream
+    setup_logging(logging.WARNING, json_lines=False, stream=io.StringIO())
+
+
+def lines(stream):
+    return [json.loads(x) for x in stream.getvalue().splitlines()]
+
+
+def test_one_json_line_per_check_without_message_text(sample_store, log_stream):
+    checker = FactChecker(sample_store)
+    checker.check(IncomingMessage(text="Alibaba stole Claude's guardrails", platform="slack"))
+    [line] = [x for x in lines(log_stream) if x["logger"] == "factbot.check"]
+    assert line["decision"] == "match" and line["claim_id"] == "alibaba-stole-guardrails"
+    assert line["platform"] == "slack" and line["latency_ms"] >= 0 and 0 < line["score"] <= 1
+    assert "Alibaba" not in json.dumps(line)
+
+
+def test_message_text_only_when_configured(sample_store, log_stream):
+    checker = FactChecker(sample_store)
+    checker.log_message_text = True
+    checker.check(IncomingMessage(text="Alibaba stole Claude's guardrails"))
+    assert lines(log_stream)[-1]["text"] == "Alibaba stole Claude's guardrails"
+
+
+def test_tokens_never_reach_the_log(log_stream):
+    log = logging.getLogger("factbot.test")
+    slack = "xoxb-" + "1234567890-abcdefghijkl"
+    discord_token = "M" + "T" * 25 + ".Gabcde." + "x" * 38
+    log.warning("auth failed with %s and %s", slack, discord_token, extra={"header": "Bearer " + slack})
+    try:
+        raise RuntimeError("bad secret my-signing-secret-value in request")
+    except RuntimeError:
+        log.exception("request failed")
+    out = log_stream.getvalue()
+    assert slack not in out and discord_token not in out and "my-signing-secret-value" not in out
+    assert out.count("[redacted]") >= 4
+
+
+def test_metrics_render_prometheus_text(sample_store):
+    metrics = Metrics()
+    checker = FactChecker(sample_store)
+    checker.observers.append(lambda m, r, s: metrics.observe_check(m.platform, r.decision.value, s))
+    checker.check(IncomingMessage(text="Alibaba stole Claude's guardrails", platform="discord"))
+    checker.check(IncomingMessage(text="lunch?", platform="discord"))
+    text = metrics.render().decode()
+    assert 'factbot_checks_total{decision="match",platform="discord"} 1.0' in text
+    assert 'factbot_checks_total{decision="none",platform="discord"} 1.0' in text
+    assert "factbot_match_latency_seconds_count 2.0" in text
