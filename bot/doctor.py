@@ -1,0 +1,108 @@
+"""``factbot doctor``: is this installation healthy?  Database, search index, tokens, schedule.
+
+Each check returns a line a person can act on; tokens are verified against
+the platforms' own auth endpoints (Slack ``auth.test``, Discord
+``/users/@me``) when the network allows, and are never printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from .core import migrations
+from .core.index import ClaimIndex
+from .core.store import Store
+from .core.subscriptions import Subscriptions
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool | None  # None: not checked (e.g. no token configured)
+    area: str
+    message: str
+
+    def line(self) -> str:
+        mark = {True: "✅", False: "❌", None: "➖"}[self.ok]
+        return f"{mark} {self.area}: {self.message}"
+
+
+def check_database(store: Store) -> list[Finding]:
+    out = []
+    version = store.schema_version
+    out.append(Finding(version == migrations.LATEST, "schema", f"version {version} (this factbot: {migrations.LATEST})"))
+    try:
+        store.db.execute("INSERT INTO claims_fts(claims_fts) VALUES ('integrity-check')")
+        out.append(Finding(True, "full-text index", "in sync with the claims table"))
+    except Exception as exc:  # noqa: BLE001
+        out.append(Finding(False, "full-text index", f"out of sync ({exc}); run: factbot db rebuild"))
+    count = store.count()
+    out.append(Finding(count > 0, "claims", f"{count} in the database" if count else "none: run factbot db rebuild"))
+    index = ClaimIndex(store)
+    index.ensure_current()
+    synced = index.synced_seq == store.last_change_seq() and index.num_docs == count
+    out.append(Finding(synced, "search index", f"{index.num_docs} documents, synced to change {index.synced_seq}"))
+    return out
+
+
+def _get_json(url: str, headers: dict[str, str], timeout: float, data: bytes | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers=headers, data=data, method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured https endpoints
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, json.loads(exc.read() or b"{}")
+        except ValueError:
+            return exc.code, {}
+
+
+def check_tokens(settings, *, timeout: float = 5.0) -> list[Finding]:
+    out = []
+    if settings.slack_bot_token:
+        try:
+            _, body = _get_json(
+                settings.slack_api_url.rstrip("/") + "/auth.test",
+                {"Authorization": f"Bearer {settings.slack_bot_token}", "Content-Type": "application/x-www-form-urlencoded"},
+                timeout, data=b"",
+            )
+            if body.get("ok"):
+                out.append(Finding(True, "slack token", f"valid for team {body.get('team', '?')} as {body.get('user', '?')}"))
+            else:
+                out.append(Finding(False, "slack token", f"rejected by Slack: {body.get('error', 'unknown error')}"))
+        except (OSError, ValueError) as exc:
+            out.append(Finding(None, "slack token", f"could not reach Slack to check it ({type(exc).__name__})"))
+    else:
+        out.append(Finding(None, "slack token", "not configured (SLACK_BOT_TOKEN)"))
+    if settings.discord_token:
+        try:
+            status, body = _get_json(
+                settings.discord_api_base.rstrip("/") + "/users/@me",
+                {"Authorization": f"Bot {settings.discord_token}", "User-Agent": "factbot doctor"}, timeout,
+            )
+            if status == 200:
+                out.append(Finding(True, "discord token", f"valid for bot {body.get('username', '?')}"))
+            else:
+                out.append(Finding(False, "discord token", f"rejected by Discord (HTTP {status})"))
+        except (OSError, ValueError) as exc:
+            out.append(Finding(None, "discord token", f"could not reach Discord to check it ({type(exc).__name__})"))
+    else:
+        out.append(Finding(None, "discord token", "not configured (DISCORD_TOKEN)"))
+    return out
+
+
+def check_schedule(store: Store, now: dt.datetime | None = None) -> list[Finding]:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    subs = Subscriptions(store).list()
+    if not subs:
+        return [Finding(None, "digests", "no channel has subscribed")]
+    out = []
+    for sub in subs:
+        if sub.active:
+            out.append(Finding(True, "digest", f"{sub.platform} {sub.channel}: next {sub.next_run(now).isoformat()} ({sub.describe()})"))
+        else:
+            out.append(Finding(False, "digest", f"{sub.platform} {sub.channel}: disabled ({sub.disabled_reason})"))
+    return out
