@@ -1,0 +1,145 @@
+"""One process for every platform: adapters, the digest scheduler, and /healthz + /metrics, on one event loop.
+
+SIGTERM or SIGINT starts a clean shutdown: stop accepting new events, let
+in-flight replies finish (bounded), stop the scheduler, close the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Protocol
+
+from aiohttp import web
+
+from .core.service import FactChecker
+from .observability import CONTENT_TYPE_LATEST, Metrics
+from .scheduler import DigestScheduler, DigestService, Poster
+
+log = logging.getLogger("factbot.runtime")
+
+
+class Adapter(Protocol):
+    """A platform connection as the runtime drives it."""
+
+    name: str
+
+    def poster(self) -> Poster | None:
+        """What the scheduler posts digests and corrections through (None: this adapter gets none)."""
+
+    async def start(self) -> None:
+        """Connect and begin handling events; return once running. Raise StartupError with a clear message."""
+
+    async def stop(self) -> None:
+        """Stop taking new events, finish in-flight work, disconnect."""
+
+    def health(self) -> tuple[bool, str]:
+        """(healthy, one-line reason) for /healthz."""
+
+
+class StartupError(RuntimeError):
+    """A platform could not start for a reason the operator can fix (missing or rejected token...)."""
+
+
+class Runtime:
+    def __init__(
+        self,
+        checker: FactChecker,
+        adapters: list[Adapter],
+        *,
+        metrics: Metrics | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = 9100,
+        scheduler: bool = True,
+        drain_seconds: float = 20.0,
+    ):
+        self.checker = checker
+        self.adapters = adapters
+        self.metrics = metrics or Metrics()
+        self.host, self.port = host, port
+        self.drain_seconds = drain_seconds
+        self.stopping = asyncio.Event()
+        posters = {a.name: p for a in adapters if (p := a.poster()) is not None}
+        self.digests = DigestScheduler(DigestService(checker.store, posters)) if scheduler and posters else None
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+        checker.observers.append(lambda m, r, s: self.metrics.observe_check(m.platform, r.decision.value, s))
+
+    # -- health and metrics --------------------------------------------------------
+    def health(self) -> tuple[bool, list[str]]:
+        problems = []
+        for adapter in self.adapters:
+            ok, why = adapter.health()
+            if not ok:
+                problems.append(f"{adapter.name}: {why}")
+        if self.digests is not None and not self.digests.scheduler.running and not self.stopping.is_set():
+            problems.append("scheduler: not running")
+        if self.stopping.is_set():
+            problems.append("shutting down")
+        return not problems, problems
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        ok, problems = self.health()
+        return web.Response(status=200 if ok else 503, text="ok\n" if ok else "\n".join(problems) + "\n")
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        self.metrics.db_size.set(self.checker.store.size_bytes())
+        self.metrics.claims.set(self.checker.store.count())
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def http_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    # -- lifecycle -----------------------------------------------------------------
+    async def start(self) -> None:
+        if self.port is not None:
+            self._runner = web.AppRunner(self.http_app(), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.host, self.port)
+            await site.start()
+            self.bound_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            log.info("health and metrics on http://%s:%s", self.host, self.bound_port)
+        for adapter in self.adapters:
+            await adapter.start()
+            log.info("%s adapter started", adapter.name)
+        if self.digests is not None:
+            self.digests.start()
+
+    async def stop(self) -> None:
+        """Stop accepting, drain, stop the scheduler, close the database; safe to call twice."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        for adapter in self.adapters:
+            try:
+                await asyncio.wait_for(adapter.stop(), timeout=self.drain_seconds)
+            except Exception:  # noqa: BLE001 - one adapter's trouble must not keep the others running
+                log.exception("%s adapter did not stop cleanly", adapter.name)
+        if self.digests is not None:
+            self.digests.shutdown(wait=False)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.checker.store.close()
+        log.info("stopped")
+
+    async def run_until_signalled(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self.stopping.set)
+        try:
+            await self.start()
+        except StartupError as exc:
+            log.error("%s", exc)
+            self.stopping.clear()
+            await self.stop()
+            return 4
+        await self.stopping.wait()
+        self.stopping.clear()
+        await self.stop()
+        return 0
