@@ -184,3 +184,33 @@ def test_digest_subscribe_list_preview_unsubscribe(run):
     assert "“is the moon made of cheese”" in preview
     assert run("digest", "unsubscribe", "--platform", "console", "--channel", "console").exit_code == 0
     assert run("digest", "unsubscribe", "--platform", "console", "--channel", "console").exit_code == 1
+
+
+def test_import_is_all_or_nothing_and_names_the_problem(run, tmp_path):
+    bad = tmp_path / "claims.jsonl"
+    good_line = json.dumps({"id": "moon-cheese", "claim": "The moon is cheese", "verdict": "false", "summary": "Rock.",
+                            "sources": [{"url": "https://example.org/moon", "title": "Moon", "publisher": "NASA"}]})
+    bad.write_text(good_line + "\n" + json.dumps({"id": "no-verdict", "claim": "x", "summary": "y", "sources": ["https://e.org"]}) + "\n")
+    result = run("claims", "import", str(bad))
+    assert result.exit_code == 3
+    assert "claims.jsonl" in result.stderr and "line 2" in result.stderr and "verdict" in result.stderr
+    assert run("claims", "show", "moon-cheese").exit_code == 1, "nothing written"
+    bad.write_text(good_line + "\n")
+    ok = run("claims", "import", str(bad))
+    assert ok.exit_code == 0 and "1 added" in ok.stdout
+    assert json.loads(run("check", "--json", "the moon is made of cheese").stdout)["matches"][0]["claim_id"] == "moon-cheese"
+
+
+def test_export_reimports_to_the_same_claims(run, tmp_path):
+    total = json.loads(run("db", "info", "--json").stdout)["claims"]
+    before = run("claims", "export", "--format", "jsonl").stdout
+    for i, (fmt, ext) in enumerate((("jsonl", "jsonl"), ("csv", "csv"), ("claimreview", "jsonld"))):
+        out = tmp_path / f"all.{ext}"
+        assert run("claims", "export", "--format", fmt, "-o", str(out)).exit_code == 0
+        assert run("claims", "import", "--dry-run", str(out)).stdout.endswith(f"{total} valid claim(s); nothing written (--dry-run).\n")
+        again = run("claims", "import", str(out))
+        # The first import takes ownership of the bundled claims (origin becomes "user"); later ones change nothing.
+        expected = f"0 added, {total} updated, 0 unchanged" if i == 0 else f"0 added, 0 updated, {total} unchanged"
+        assert expected in again.stdout, again.stdout
+    after = [json.loads(x) for x in run("claims", "export", "--format", "jsonl").stdout.splitlines()]
+    assert [{k: v for k, v in c.items()} for c in after] == [json.loads(x) for x in before.splitlines()]
