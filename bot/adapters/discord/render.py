@@ -436,9 +436,10 @@ def render_digest(digest: Digest, *, limit: int = 10, footer: str | None = None)
     embeds = [head]
     if digest.corrections:
         lines = [f"• {escape(c.text())}" for c in digest.corrections]
-        embeds += _section("✏️ Corrections to earlier replies here", AMBER, [
-            ("These verdicts changed since I gave them", _limited(lines, limit)),
-        ])
+        embeds += _section("✏️ Corrections to earlier replies here", AMBER, [], description=(
+            "These verdicts changed since I gave them in this channel:\n"
+            + lines_within(lines[:limit], DESCRIPTION - 80, hidden=max(len(lines) - limit, 0))
+        ))
     if digest.changes:
         fields: list[tuple[str, str]] = []
         for verdict, items in digest.changes_by_verdict():
@@ -475,9 +476,10 @@ def render_digest(digest: Digest, *, limit: int = 10, footer: str | None = None)
             text = f"“{quote(u.text, 200)}”" if u.text else "(text not kept)"
             mark = " · 📝 suggested for review" if u.suggested else ""
             lines.append(f"{u.count}× {text}{mark}")
-        embeds += _section("❓ Asked, but not in the database", GREY, [
-            ("For the fact-checkers, most asked first", _limited(lines, limit)),
-        ])
+        embeds += _section("❓ Asked, but not in the database", GREY, [], description=(
+            "For the fact-checkers, most asked first:\n"
+            + lines_within(lines[:limit], DESCRIPTION - 80, hidden=max(len(lines) - limit, 0))
+        ))
     if footer:
         embeds[-1].set_footer(text=footer)
     return [fit_embed(e) for e in embeds]

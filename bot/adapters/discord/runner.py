@@ -65,7 +65,7 @@ class DiscordAdapter:
         if not token:
             raise StartupError(f"discord: {MISSING_TOKEN}")
         configure_endpoints(self.settings)
-        warm_up(self.checker)
+        warmed = False
         # Ask for the message-content intent (watch mode, @factbot as a reply); if the application
         # is not allowed it (developer portal switch off), run without it and say what that costs.
         for message_content in (True, False):
@@ -81,6 +81,9 @@ class DiscordAdapter:
                 raise StartupError(
                     f"discord: cannot reach Discord at {self.settings.discord_api_base} ({type(exc).__name__})"
                 ) from None
+            if not warmed:  # after the token is known to be good, before events can arrive
+                warm_up(self.checker)
+                warmed = True
             task = asyncio.create_task(client.connect(), name="discord-gateway")
             ready = asyncio.create_task(client.wait_until_ready())
             done, _ = await asyncio.wait({task, ready}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED)

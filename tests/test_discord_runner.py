@@ -1,0 +1,140 @@
+"""Starting factbot on Discord and its admin commands, against the fake Discord in a background thread."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import discord
+import pytest
+from click.testing import CliRunner
+
+from bot.adapters.discord import runner
+from bot.adapters.discord.commands import PERMISSIONS, discord_cli, invite_url
+from bot.config import Settings, load_settings
+
+try:
+    from tests.fakes.discord_server import ThreadedFakeDiscord
+except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
+    from fakes.discord_server import ThreadedFakeDiscord
+
+
+@pytest.fixture(autouse=True)
+def restore_discord_endpoints():
+    """The adapter points discord.py at the configured URLs (process-wide); put them back after each test."""
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+def env_for(fake, tmp_path, token=None) -> dict[str, str]:
+    return {"DISCORD_TOKEN": fake.token if token is None else token, "DISCORD_API_BASE": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url, "FACTBOT_DB": str(tmp_path / "factbot.db")}
+
+
+# -- factbot run discord ----------------------------------------------------------------------
+
+
+def test_missing_token_exits_4_with_one_clear_line(tmp_path, capsys):
+    code = runner.run(Settings(db_path=str(tmp_path / "factbot.db")), port=None)
+    assert code == 4
+    err = capsys.readouterr().err
+    assert err == "Error: no Discord token: set DISCORD_TOKEN, or token in the [discord] section of the config file\n"
+    assert not (tmp_path / "factbot.db").exists()  # nothing touched
+
+
+def test_rejected_token_exits_4_without_traceback_or_token(tmp_path, capsys, caplog):
+    wrong = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.wrong-token-for-this-test-abcdefghijklmn"
+    with ThreadedFakeDiscord() as fake:
+        settings = load_settings(env=env_for(fake, tmp_path, token=wrong))
+        code = runner.run(settings, port=None)
+        assert [r.path for r in fake.requests] == ["/users/@me"]  # asked once, then stopped
+        assert fake.requests[0].status == 401
+    assert code == 4
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert messages == ["discord: Discord rejected the token (HTTP 401): check DISCORD_TOKEN or the [discord] token setting"]
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err + out.out + caplog.text
+    assert wrong not in out.err + out.out + caplog.text
+
+
+def test_run_answers_mentions_and_stops_cleanly_on_sigterm(tmp_path):
+    """`factbot run discord` end to end: settings from the environment, a mention answered, SIGTERM → exit 0."""
+    threaded = ThreadedFakeDiscord()
+    with threaded as fake:
+        settings = load_settings(env=env_for(fake, tmp_path))
+        answered: dict = {}
+
+        def member_then_operator():
+            try:
+                threaded.call(fake.wait_gateway("identify", timeout=30), timeout=35)
+                asked = threaded.call(fake.mention(fake.alice, "Alibaba stole Claude Fable's guardrails"))
+                answered["reply"] = threaded.call(fake.wait_request(
+                    "POST", f"/channels/{fake.general}/messages", timeout=10,
+                    where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]))
+            finally:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        thread = threading.Thread(target=member_then_operator)
+        thread.start()
+        code = runner.run(settings, port=None)
+        thread.join(10)
+    assert code == 0
+    assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-extracted-fable-guardrails")
+    assert answered["reply"].json["allowed_mentions"] == {"parse": [], "replied_user": False}
+
+
+# -- factbot discord sync / invite-url ------------------------------------------------------------
+
+
+def test_invite_url_has_the_exact_scopes_and_minimal_permissions():
+    result = CliRunner().invoke(discord_cli, ["invite-url", "--client-id", "123456789012345678"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ("https://discord.com/oauth2/authorize?client_id=123456789012345678"
+                             "&scope=bot+applications.commands&permissions=274877991936\n")
+    assert PERMISSIONS.value == 274877991936
+    allowed = {name for name, on in PERMISSIONS if on}
+    assert allowed == {"read_messages", "send_messages", "send_messages_in_threads", "embed_links", "read_message_history"}
+    assert "Permissions 274877991936 = View Channels, Send Messages" in result.stderr
+
+
+def test_invite_url_asks_discord_for_the_application_id(tmp_path):
+    with ThreadedFakeDiscord() as fake:
+        result = CliRunner(env=env_for(fake, tmp_path)).invoke(discord_cli, ["invite-url"])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip() == invite_url(int(fake.app_id))
+
+
+def test_sync_per_guild_globally_and_clear(tmp_path):
+    with ThreadedFakeDiscord() as fake:
+        cli = CliRunner(env=env_for(fake, tmp_path))
+        result = cli.invoke(discord_cli, ["sync", "--guild", fake.guild_id])
+        assert result.exit_code == 0, result.output
+        assert result.stdout == (f"Registered 5 commands in server {fake.guild_id}: /factcheck, /claim, /claims, "
+                                 "/factbot, “Fact-check this message”.\n")
+        (put,) = [r for r in fake.requests if r.method == "PUT"]
+        assert put.path == f"/applications/{fake.app_id}/guilds/{fake.guild_id}/commands"
+        by_name = {c["name"]: c for c in put.json}
+        assert by_name["Fact-check this message"]["type"] == 3
+        assert str(by_name["factbot"]["default_member_permissions"]) == "16"  # Manage Channels
+        assert [o["name"] for o in by_name["factbot"]["options"]] == ["watch", "digest"]
+        assert by_name["claim"]["options"][0]["autocomplete"] is True
+
+        result = cli.invoke(discord_cli, ["sync"])
+        assert result.exit_code == 0 and "globally" in result.stdout
+        assert fake.requests[-1].method == "PUT" and fake.requests[-1].path == f"/applications/{fake.app_id}/commands"
+        assert len(fake.commands[None]) == 5
+
+        result = cli.invoke(discord_cli, ["sync", "--guild", fake.guild_id, "--clear"])
+        assert result.exit_code == 0 and fake.requests[-1].json == [] and fake.commands[fake.guild_id] == []
+
+
+def test_sync_with_a_missing_or_rejected_token(tmp_path):
+    with ThreadedFakeDiscord() as fake:
+        result = CliRunner(env=env_for(fake, tmp_path, token="not-the-token")).invoke(discord_cli, ["sync"])
+        assert result.exit_code == 4
+        assert result.stderr == "Error: Discord rejected the token (HTTP 401): check DISCORD_TOKEN or the [discord] token setting\n"
+        assert "Traceback" not in result.output
+    result = CliRunner(env={"DISCORD_TOKEN": ""}).invoke(discord_cli, ["sync"])
+    assert result.exit_code == 4 and "sync needs the bot token" in result.stderr
