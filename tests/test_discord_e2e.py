@@ -10,6 +10,7 @@ Waits are on events (a request arriving, a gateway op), never on sleeps.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class Env:
     checker: FactChecker
     settings: Settings
     clock: Clock
+    caplog: Any = None
 
     @property
     def bot(self):
@@ -70,13 +72,14 @@ async def start_adapter(env: Env) -> None:
     await env.adapter.start()
 
 
-async def _run(db: Path, body: Callable[[Env], Awaitable[None]], *, rate: int = 10, allow_message_content: bool = True) -> None:
+async def _run(db: Path, body: Callable[[Env], Awaitable[None]], caplog: Any, *, rate: int = 10,
+               allow_message_content: bool = True) -> None:
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     fake = await FakeDiscord(allow_message_content=allow_message_content).start()
     settings = Settings(db_path=str(db), discord_token=fake.token, discord_api_base=fake.api_base,
                         discord_gateway_url=fake.gateway_url, rate_limit_per_minute=rate)
     store, _ = open_store(db)
-    env = Env(fake, None, checker_for(store, settings), settings, Clock())  # type: ignore[arg-type]
+    env = Env(fake, None, checker_for(store, settings), settings, Clock(), caplog)  # type: ignore[arg-type]
     try:
         await start_adapter(env)
         await body(env)
@@ -91,8 +94,8 @@ async def _run(db: Path, body: Callable[[Env], Awaitable[None]], *, rate: int = 
 def e2e(**options: Any):
     """Run ``async def test(env)`` against a fresh fake Discord and database."""
     def decorate(fn: Callable[[Env], Awaitable[None]]):
-        def test(tmp_path: Path) -> None:
-            asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", fn, **options), 60))
+        def test(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+            asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", fn, caplog, **options), 60))
         test.__name__, test.__doc__ = fn.__name__, fn.__doc__
         return test
     return decorate
@@ -557,6 +560,8 @@ async def test_errors_are_short_and_friendly_and_details_stay_in_the_log(env: En
     assert shown["content"] == render.ERROR_TEXT
     sent = json.dumps([r.json for r in fake.requests])
     assert "exploded" not in sent and fake.token not in sent
+    errors = [r.getMessage() for r in env.caplog.records if r.name == "factbot.discord" and r.levelname == "ERROR"]
+    assert errors == ["could not answer a message: RuntimeError", "command factcheck failed: RuntimeError"]
 
 
 # -- the gateway -------------------------------------------------------------------------------
@@ -579,3 +584,48 @@ async def test_reconnect_in_the_middle_resumes_and_keeps_answering(env: Env):
     assert r.status == 200
     assert [k for k, _ in fake.gateway_log if k in ("identify", "resume")] == ["identify", "resume", "resume"]
     assert env.adapter.health()[0]
+
+
+# -- digests and corrections posted by the scheduler ------------------------------------------------
+
+
+@e2e()
+async def test_scheduler_posts_digests_and_corrections_through_the_poster(env: Env):
+    from bot.scheduler import DeliveryGone, DigestService
+
+    fake = env.fake
+    service = DigestService(env.checker.store, {"discord": env.adapter.poster()}, clock=env.clock)
+    reply = await reply_to(env, await fake.mention(fake.alice, MATCH_TEXT))
+    await recorded(env, reply.response["id"])
+
+    # A verdict change: the earlier reply gets a correction in reply, and is marked "updated".
+    claim = env.checker.claim(MATCH_ID)
+    env.checker.store.upsert_claims([dataclasses.replace(claim, verdict=Verdict.MISLEADING)])
+    m = fake.mark()
+    assert await service.send_corrections() == 1
+    note = await reply_to(env, {"id": reply.response["id"], "channel_id": fake.general}, after=m)
+    assert note.json["content"].startswith("✏️ Correction: the verdict on “Alibaba illicitly extracted")
+    assert "from False to ⚠️ Misleading" in note.json["content"]
+    assert_pings_nobody(note)
+    assert fake.messages[reply.response["id"]]["content"] == "✏️ Updated: this verdict is now ⚠️ Misleading; see the correction below."
+    assert fake.messages[reply.response["id"]]["embeds"]  # the original verdict stays readable
+    assert await service.send_corrections() == 0  # told once
+
+    # A digest: posted with its period tag, found again after a "crash", refused for a channel that is gone.
+    cb = await fake.wait_response(await fake.slash(fake.admin, "factbot", "digest", "subscribe",
+                                                   day="monday", time="09:00", timezone="UTC"))
+    assert cb["type"] == 4
+    sub = env.checker.subscriptions.get("discord", fake.guild_id, fake.general)
+    m = fake.mark()
+    message_id = await service.send_now(sub)
+    post = await fake.wait_request("POST", f"/channels/{fake.general}/messages", after=m)
+    assert post.response["id"] == message_id and not fake.validate(post.json)
+    assert post.json["embeds"][0]["title"] == "📰 Weekly fact-check digest"
+    assert post.json["embeds"][0]["footer"]["text"].startswith("factbot weekly digest · manual-")
+    poster = env.adapter.poster()
+    period = post.json["embeds"][0]["footer"]["text"].removeprefix("factbot weekly digest · ")
+    assert await poster.find_digest(sub, period=period) == message_id
+    assert await poster.find_digest(sub, period="2020-01-06") is None
+    gone = dataclasses.replace(sub, channel="1234567890123456789")
+    with pytest.raises(DeliveryGone):
+        await poster.post_digest(gone, service.preview(sub), period="2026-11-23")

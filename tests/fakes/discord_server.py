@@ -611,6 +611,9 @@ class FakeDiscord:
                          "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}
         if match := re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", p):
             return self._commands(m, match.group(1), match.group(2), rec.json)
+        if match := re.fullmatch(r"/channels/(\d+)", p):
+            self._check_channel(match.group(1))
+            return 200, self.channel(match.group(1))
         if match := re.fullmatch(r"/channels/(\d+)/typing", p):
             return 204, None
         if match := re.fullmatch(r"/channels/(\d+)/messages", p):
