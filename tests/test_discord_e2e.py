@@ -521,6 +521,8 @@ async def test_a_10_kb_message_gets_an_answer_within_discords_limits(env: Env):
     text = (MATCH_TEXT + ". ") + ("lorem ipsum dolor sit amet " * 400)[:10_000]
     r = await reply_to(env, await fake.mention(fake.alice, text))
     assert r.status == 200 and not fake.validate(r.json)  # the fake would have refused anything over a limit
+    assert r.json["content"].startswith("ℹ️ The message is long; only its first")
+    assert r.json["embeds"][0]["footer"]["text"].endswith(MATCH_ID)
     assert len(json.dumps(r.json["embeds"])) < 6000 + 1000
     i = await fake.slash(fake.bob, "factcheck", text=("zzz " * 1500)[:6000])
     shown = await fake.wait_original(i)
