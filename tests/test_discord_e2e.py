@@ -631,3 +631,13 @@ async def test_scheduler_posts_digests_and_corrections_through_the_poster(env: E
     gone = dataclasses.replace(sub, channel="1234567890123456789")
     with pytest.raises(DeliveryGone):
         await poster.post_digest(gone, service.preview(sub), period="2026-11-23")
+
+
+@e2e()
+async def test_a_connection_discord_will_not_resume_is_reported(env: Env):
+    """A token reset while running: Discord closes with 4004; health turns red and the log says why."""
+    await env.fake.drop(code=4004)
+    await eventually(lambda: env.bot.is_closed())
+    assert env.adapter.health() == (False, "not connected")
+    errors = await eventually(lambda: [r.getMessage() for r in env.caplog.records if r.levelname == "ERROR"])
+    assert errors == ["the Discord connection ended and will not come back: ConnectionClosed (code 4004)"]

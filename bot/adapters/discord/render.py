@@ -19,7 +19,7 @@ from discord import app_commands
 
 from ...core.models import Candidate, CheckResult, Claim, Decision, Digest
 from ...core.normalize import display_text
-from .components import DeleteButton, RevealButton, SuggestButton, VoteButton
+from .components import DELETE_ID, DeleteButton, RevealButton, SuggestButton, VoteButton
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE = 256
@@ -336,7 +336,7 @@ def has_delete_button(message: discord.Message | None) -> bool:
         return False
     for row in message.components:
         for child in getattr(row, "children", []):
-            if getattr(child, "custom_id", None) == DeleteButton().custom_id:
+            if getattr(child, "custom_id", None) == DELETE_ID:
                 return True
     return False
 

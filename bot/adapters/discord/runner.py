@@ -89,6 +89,7 @@ class DiscordAdapter:
             done, _ = await asyncio.wait({task, ready}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED)
             if ready in done:
                 self.client, self._task = client, task
+                task.add_done_callback(self._connection_ended)
                 if not message_content:
                     log.warning("running without the message content intent: watch mode and @factbot as a reply to "
                                 "another message cannot read messages (enable it in the developer portal)")
@@ -107,6 +108,15 @@ class DiscordAdapter:
             if error is not None:
                 raise StartupError(f"discord: the gateway connection failed ({type(error).__name__})") from None
             raise StartupError(f"discord: no answer from the gateway within {self.ready_timeout:g} s")
+
+    def _connection_ended(self, task: asyncio.Task) -> None:
+        """discord.py reconnects by itself; it only gives up on what a reconnect cannot fix (e.g. a revoked token)."""
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("the Discord connection ended and will not come back: %s (code %s)", type(error).__name__,
+                      getattr(error, "code", "-"))
 
     async def stop(self) -> None:
         client, task = self.client, self._task
