@@ -255,37 +255,39 @@ class FactbotClient(discord.Client):
 
     async def answer_message(self, message: discord.Message) -> None:
         """``@factbot <text>``, ``@factbot`` as a reply, or a direct message."""
-        text = self._strip_self_mentions(message) if message.guild else (message.content or "").strip()
-        target = message
-        if message.reference is not None and not content_words(text):
-            referenced = await self._referenced(message)
-            if referenced is None:
-                await self._send_reply(message, render.render_text("I can't see the message you replied to."))
-                return
-            if referenced.author.bot:
-                await self._send_reply(message, render.render_text("I only check what people write, not other bots' messages."))
-                return
-            if not (referenced.content or "").strip():
-                await self._send_reply(message, render.render_text(
-                    "I can't read the text of that message here. Right-click it (or long-press) and choose "
-                    "**Apps → Fact-check this message** instead."))
-                return
-            target, text = referenced, referenced.content
-        elif not content_words(text):
-            await self._send_reply(message, render.render_text(render.HELP_TEXT))
-            return
         core = self._core()
         decision = core.rate_limiter.check(PLATFORM, str(message.author.id))
-        if not decision.allowed:
+        if not decision.allowed:  # one short notice that removes itself, then silence until the window frees up
             if decision.notify:
                 await message.reply(delete_after=RATE_NOTICE_SECONDS, mention_author=False,
                                     **render.render_notice(core.rate_limiter.notice(decision)).kwargs())
+            return
+        target, text, problem = await self._what_to_check(message)
+        if problem:
+            await self._send_reply(message, render.render_text(problem))
             return
         guild_id = message.guild.id if message.guild else None
         result = core.check(self._incoming(text, guild_id=guild_id, channel_id=message.channel.id,
                                            user_id=message.author.id, message_id=target.id))
         sent = await self._send_reply(target, render.render_result(result, deletable=True))
         self._record(sent, result, source="mention", requester=message.author.id, thread=target.id, guild_id=guild_id)
+
+    async def _what_to_check(self, message: discord.Message) -> tuple[discord.Message, str, str]:
+        """(message to answer, text to check, or why not): the mention's own words, else the message it replies to."""
+        text = self._strip_self_mentions(message) if message.guild else (message.content or "").strip()
+        if content_words(text):
+            return message, text, ""
+        if message.reference is None:
+            return message, text, render.HELP_TEXT
+        referenced = await self._referenced(message)
+        if referenced is None:
+            return message, text, "I can't see the message you replied to."
+        if referenced.author.bot:
+            return message, text, "I only check what people write, not other bots' messages."
+        if not (referenced.content or "").strip():  # no message-content intent: Discord sent it without its text
+            return message, text, ("I can't read the text of that message here. Right-click it (or long-press) and "
+                                   "choose **Apps → Fact-check this message** instead.")
+        return referenced, referenced.content, ""
 
     async def _send_reply(self, target: discord.Message, reply: Reply) -> discord.Message:
         """Post in the channel as a reply to ``target`` (no ping, and no error if it was deleted meanwhile)."""
