@@ -9,8 +9,19 @@ import pytest
 
 from bot.adapters.discord import render
 from bot.core.models import (
-    Candidate, CheckResult, Claim, CountedClaim, Correction, Decision, Digest, DigestChange, DigestTotals, Source,
-    UnmatchedQuestion, Verdict, claim_from_dict,
+    Candidate,
+    CheckResult,
+    Claim,
+    Correction,
+    CountedClaim,
+    Decision,
+    Digest,
+    DigestChange,
+    DigestTotals,
+    Source,
+    UnmatchedQuestion,
+    Verdict,
+    claim_from_dict,
 )
 
 try:
@@ -206,7 +217,7 @@ def test_fit_embed_and_pack_embeds_respect_totals():
     import discord
 
     embed = discord.Embed(title="t" * 300, description="d" * 5000)
-    for i in range(30):
+    for _ in range(30):
         embed.add_field(name="n" * 300, value="v" * 1100)
     render.fit_embed(embed)
     assert len(embed) <= 6000 and len(embed.fields) <= 25 and not validate({"embeds": [embed.to_dict()]})

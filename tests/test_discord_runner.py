@@ -129,6 +129,11 @@ def test_sync_per_guild_globally_and_clear(tmp_path):
         result = cli.invoke(discord_cli, ["sync", "--guild", fake.guild_id, "--clear"])
         assert result.exit_code == 0 and fake.requests[-1].json == [] and fake.commands[fake.guild_id] == []
 
+        result = cli.invoke(discord_cli, ["sync", "--guild", "999999999999999999"])  # a server factbot is not in
+        assert result.exit_code == 1
+        assert result.stderr.startswith("Error: Discord refused to register commands for server 999999999999999999: "
+                                        "is factbot in that server")
+
 
 def test_sync_with_a_missing_or_rejected_token(tmp_path):
     with ThreadedFakeDiscord() as fake:

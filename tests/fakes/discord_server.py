@@ -655,7 +655,7 @@ class FakeDiscord:
                 "interactions_endpoint_url": None, "tags": [], "bot": self.bot.payload()}
 
     def _commands(self, method: str, app_id: str, guild_id: str | None, body: Any) -> tuple[int, Any]:
-        if app_id != self.app_id:
+        if app_id != self.app_id or guild_id not in (None, self.guild_id):  # not in that server
             raise DiscordError(403, 50001, "Missing Access")
         if method == "GET":
             return 200, self.commands.get(guild_id, [])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 import click
@@ -45,7 +45,7 @@ def invite_url(client_id: int) -> str:
     return discord.utils.oauth_url(client_id, permissions=PERMISSIONS, scopes=SCOPES)
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
 
@@ -113,10 +113,8 @@ def sync(guild_id: int | None, clear: bool) -> None:
             where = f"server {guild_id}" if guild_id else "this application"
             _fail(f"Discord refused to register commands for {where}: is factbot in that server, invited with the "
                   "applications.commands scope (see factbot discord invite-url)?", EXIT_NOT_DONE)
-            raise AssertionError("unreachable")
         except discord.HTTPException as exc:
             _fail(f"Discord refused the commands (HTTP {exc.status}, code {exc.code})", EXIT_NOT_DONE)
-            raise AssertionError("unreachable")
         finally:
             await client.close()
 
