@@ -42,7 +42,7 @@ def render_match(c: Candidate) -> list[str]:
     return lines
 
 
-def render_text(result: CheckResult, *, explain: bool = False) -> str:
+def render_text(result: CheckResult, *, explain: bool = False, semantic_status: str = "") -> str:
     """The plain-text reply: verdict, claim, why, sources, and how sure the match is."""
     lines: list[str] = []
     if result.notice:
@@ -65,14 +65,31 @@ def render_text(result: CheckResult, *, explain: bool = False) -> str:
         if near is not None and near.score > 0:
             lines.append(f"   (nearest: “{near.claim.claim}”, {confidence(near.score)}, below the threshold)")
     if explain:
+        semantic = any(c.vector is not None for c in result.candidates)
         lines.append("")
         lines.append("Scores (bm25 = lexical retrieval, coverage = share of the message's informative words the claim covers,")
         lines.append("        fuzzy = rapidfuzz token_sort_ratio of the best phrasing, score = decision confidence):")
+        if semantic:
+            lines.append("        lexical = lexical confidence, vector = cosine of the message and the nearest phrasing;")
+            lines.append("        score fuses the two (docs/semantic.md)")
         for c in result.candidates:
-            lines.append(
+            line = (
                 f"  {c.claim.id}: score {c.score:.3f} · bm25 {c.lexical:.2f} · coverage {c.coverage:.2f} · fuzzy {c.fuzzy:.0f}"
-                f" · matched “{display_text(c.matched_text, 80)}”"
             )
+            if c.vector is not None:
+                line += f" · lexical {c.lexical_score or 0.0:.3f} · vector {c.vector:.3f}"
+            line += f" · matched “{display_text(c.matched_text, 80)}”"
+            if c.vector is not None and c.vector_text and c.vector_text != c.matched_text:
+                line += f" · nearest in meaning “{display_text(c.vector_text, 80)}”"
+            lines.append(line)
+        if not semantic_status and not semantic:
+            from ..core.embeddings import ENABLE_HINT, semantic_available
+
+            semantic_status = (
+                "off (see `factbot model info`)" if semantic_available() else f"off; to enable it, {ENABLE_HINT}"
+            )
+        if semantic_status:
+            lines.append(f"Semantic matching: {semantic_status}")
     return "\n".join(lines)
 
 

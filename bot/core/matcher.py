@@ -14,6 +14,7 @@ claim and gets ``none``: there is no forced match.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
@@ -25,6 +26,7 @@ from .models import Candidate, CheckResult, Claim, Decision, SegmentResult
 from .normalize import clean, fold, segments, strip_markup, terms
 from .store import Store
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MatchConfig:
@@ -39,13 +41,47 @@ class MatchConfig:
     max_chars: int = 4000  # longer messages are checked on their first max_chars characters
     max_segments: int = 6
     coverage_weight: float = 1.0  # F-beta's beta squared: below 1 favours "message covered", above "claim covered"
+    # -- semantic matching (the ``semantic`` extra; docs/semantic.md) --
+    semantic: str = "auto"  # "auto": on when the extra is installed; "on": required; "off": lexical only
+    embedding_model: str = "all-MiniLM-L6-v2"  # a model name or a local model folder
+    semantic_weight: float = 0.4  # share of the vector part in the fused score (the rest is lexical)
+    vector_candidates: int = 10  # nearest claims by embedding that join BM25's candidates
+    vector_index_above: int = 300_000  # phrasings above which vector search uses an HNSW graph, not exact search
 
     def validate(self) -> "MatchConfig":
         if not 0 < self.possible_threshold <= self.match_threshold <= 1 or not 0 < self.extra_claim_threshold <= 1:
             raise ValueError("matcher thresholds must satisfy 0 < possible_threshold <= match_threshold <= 1")
         if self.retrieve < 1 or self.max_chars < 1 or self.max_segments < 1:
             raise ValueError("matcher.retrieve, max_chars and max_segments must be positive")
+        if self.semantic not in ("auto", "on", "off"):
+            raise ValueError("matcher.semantic must be auto, on or off")
+        if not 0 <= self.semantic_weight <= 1:
+            raise ValueError("matcher.semantic_weight must be between 0 and 1")
+        if self.vector_candidates < 0 or self.vector_index_above < 1:
+            raise ValueError("matcher.vector_candidates must be 0 or more and vector_index_above positive")
         return self
+
+
+
+# The fused score (semantic matching on), calibrated on the dev set and CLEF 2020 (docs/semantic.md):
+VECTOR_CEILING = 0.9  # cosine at which the vector part of the weighted sum is full
+VECTOR_ALONE_ZERO = 0.3  # a cosine at or below this is no evidence on its own...
+VECTOR_ALONE_MATCH = 0.7  # ...and one at or above this is a match on its own, whatever the words
+# Raw fused scores at the possible and match boundaries, mapped (piecewise linearly) onto the lexical
+# scale's default thresholds, so that match_threshold, possible_threshold, extra_claim_threshold and
+# the bot's watch_min_score mean the same in both modes.
+FUSED_POSSIBLE_AT = 0.35
+FUSED_MATCH_AT = 0.45
+_CALIBRATION = ((0.0, 0.0), (FUSED_POSSIBLE_AT, 0.26), (FUSED_MATCH_AT, 0.36), (1.0, 1.0))
+
+
+def calibrate(raw: float) -> float:
+    """A raw fused score on the lexical confidence scale (monotone, piecewise linear)."""
+    raw = min(max(raw, 0.0), 1.0)
+    for (x0, y0), (x1, y1) in zip(_CALIBRATION, _CALIBRATION[1:]):
+        if raw <= x1:
+            return y0 + (raw - x0) * (y1 - y0) / (x1 - x0)
+    return 1.0
 
 
 FUZZY_HIT_WEIGHT = 0.7  # a word matched only through a typo counts for less than an exact one
@@ -89,6 +125,46 @@ class Matcher:
         self.store = store
         self.index = index or ClaimIndex(store)
         self.config = (config or MatchConfig()).validate()
+        self.vectors = None  # a vectors.VectorIndex when semantic matching is on
+        self.semantic_status = ""  # one line for --explain and `factbot model info`
+        self._init_semantic()
+
+    def _init_semantic(self) -> None:
+        """Turn semantic matching on when configured and possible; otherwise say why it is off."""
+        from .embeddings import ENABLE_HINT, ModelMissing, SemanticUnavailable, semantic_available
+
+        mode = self.config.semantic
+        if mode == "off":
+            self.semantic_status = "off (matcher.semantic = off)"
+            return
+        if not semantic_available():
+            if mode == "on":
+                raise SemanticUnavailable(f"matcher.semantic is on, but the semantic extra is missing: {ENABLE_HINT}")
+            self.semantic_status = f"off: lexical matching only; to enable semantic matching, {ENABLE_HINT}"
+            return
+        from .embeddings import shared_embedder
+        from .vectors import VectorIndex
+
+        try:
+            embedder = shared_embedder(self.config.embedding_model)
+        except ModelMissing as exc:
+            if mode == "on":
+                raise
+            log.warning("semantic matching is off: %s", exc)
+            self.semantic_status = f"off: {exc}"
+            return
+        self.vectors = VectorIndex(self.store, embedder, hnsw_above=self.config.vector_index_above)
+        self.semantic_status = f"on: {embedder.name}"
+
+    @property
+    def semantic(self) -> bool:
+        return self.vectors is not None
+
+    def _embed(self, texts: Sequence[str]):
+        """All the texts of one message through the model in one call (None when semantic matching is off)."""
+        if self.vectors is None:
+            return None
+        return self.vectors.embedder.encode_queries([strip_markup(t) for t in texts])
 
     # -- public ------------------------------------------------------------
     def check(self, text: object, *, top: int = 3) -> CheckResult:
@@ -105,9 +181,11 @@ class Matcher:
             return CheckResult(query=raw, decision=Decision.NONE, notice=notice or why)
 
         parts = segments(raw, max_segments=self.config.max_segments)
-        seg_results = [self._check_segment(raw, top=max(top, 3))]
-        if len(parts) > 1:
-            seg_results += [self._check_segment(p, top=max(top, 3)) for p in parts]
+        texts = [raw] + (parts if len(parts) > 1 else [])
+        qvecs = self._embed(texts)
+        seg_results = [
+            self._check_segment(t, top=max(top, 3), qvec=None if qvecs is None else qvecs[i]) for i, t in enumerate(texts)
+        ]
 
         merged: dict[str, Candidate] = {}
         matched: dict[str, Candidate] = {}
@@ -140,28 +218,38 @@ class Matcher:
 
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
         """Candidates for one text, best first, with no decision: for search listings and benchmarks."""
-        return list(self._check_segment(clean(text), top=limit).candidates)
+        text = clean(text)
+        qvecs = self._embed([text])
+        return list(self._check_segment(text, top=limit, qvec=None if qvecs is None else qvecs[0]).candidates)
 
     # -- internals -----------------------------------------------------------
-    def _check_segment(self, text: str, *, top: int) -> SegmentResult:
+    def _check_segment(self, text: str, *, top: int, qvec=None) -> SegmentResult:
         q_terms = terms(text)
         hits = self.index.search(q_terms, limit=max(self.config.retrieve, top))
-        if not hits:
+        near = []
+        if qvec is not None and self.vectors is not None and self.config.vector_candidates:
+            near = self.vectors.search(qvec[None, :], k=max(self.config.vector_candidates, top))[0]
+        if not hits and not near:
             return SegmentResult(text=text, decision=Decision.NONE, candidates=())
-        claims = self.store.get_many([cid for cid, _ in hits])
+        bm25_of = dict(hits)
+        order = list(dict.fromkeys([cid for cid, _ in hits] + [h.claim_id for h in near]))
+        claims = self.store.get_many(order)
         q_unique = tuple(dict.fromkeys(q_terms))
         q_set = frozenset(q_unique)
         q_fold = fold(text)
         idf = {t: self.index.idf(t) for t in q_unique}
+        lexical_rank = {cid: i for i, (cid, _) in enumerate(hits)}
         scored = []
-        for rank, (cid, bm25) in enumerate(hits):
+        for cid in order:
             claim = claims.get(cid)
             if claim is None:
                 continue
-            if rank < self.config.retrieve:
-                scored.append(self._score(claim, bm25, q_unique, q_set, q_fold, idf, text))
+            if lexical_rank.get(cid, 0) < self.config.retrieve:
+                scored.append(self._score(claim, bm25_of.get(cid, 0.0), q_unique, q_set, q_fold, idf, text))
             else:
-                scored.append(Candidate(claim, 0.0, claim.claim, False, bm25, 0.0, 0.0, text))
+                scored.append(Candidate(claim, 0.0, claim.claim, False, bm25_of[cid], 0.0, 0.0, text))
+        if qvec is not None and self.vectors is not None:
+            scored = self._fuse(scored, qvec, near)
         scored.sort(key=lambda c: c.score, reverse=True)
         best = scored[0] if scored else None
         if best is None or best.score < self.config.possible_threshold:
@@ -171,6 +259,39 @@ class Matcher:
         else:
             decision = Decision.POSSIBLE
         return SegmentResult(text=text, decision=decision, candidates=tuple(scored[:top]))
+
+    def fused_score(self, lexical: float, cosine: float) -> float:
+        """The decision confidence from the lexical confidence and the cosine (docs/semantic.md).
+
+        A weighted sum, so that words and meaning add up (the better ranking on CLEF), or the cosine
+        alone when it is high enough to decide by itself (a paraphrase that shares no word); then
+        calibrated onto the lexical scale, so the thresholds mean the same with and without the extra.
+        """
+        w = self.config.semantic_weight
+        summed = (1 - w) * lexical + w * min(max(cosine, 0.0) / VECTOR_CEILING, 1.0)
+        alone = FUSED_MATCH_AT * (cosine - VECTOR_ALONE_ZERO) / (VECTOR_ALONE_MATCH - VECTOR_ALONE_ZERO)
+        return calibrate(max(summed, alone))
+
+    def _fuse(self, scored: list[Candidate], qvec, near) -> list[Candidate]:
+        assert self.vectors is not None
+        cos = {h.claim_id: (h.cosine, h.variant) for h in near}
+        missing = [c.claim.id for c in scored if c.claim.id not in cos]
+        if missing:
+            cos.update(self.vectors.cosines(qvec, missing))
+        out = []
+        for c in scored:
+            cosine, variant = cos.get(c.claim.id, (0.0, 0))
+            texts = c.claim.texts()
+            out.append(
+                replace(
+                    c,
+                    score=self.fused_score(c.score, cosine),
+                    vector=cosine,
+                    vector_text=texts[variant] if variant < len(texts) else c.claim.claim,
+                    lexical_score=c.score,
+                )
+            )
+        return out
 
     def _score(
         self,

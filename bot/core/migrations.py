@@ -168,7 +168,30 @@ def _v3_conversations(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_claims, _v2_changes_and_checks, _v3_conversations]
+def _v4_claim_vectors(db: sqlite_utils.Database) -> None:
+    """Sentence embeddings of each claim phrasing (the ``semantic`` extra; empty without it).
+
+    ``variant`` 0 is the claim text, 1... its aliases in order. ``model`` and
+    ``text_hash`` say what made the vector from what text, so it is recomputed
+    only when either changes; ``vector`` is little-endian float16.
+    """
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS claim_vectors (
+            claim_id TEXT NOT NULL,
+            variant INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (claim_id, variant)
+        )"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS claim_vectors_model ON claim_vectors(model)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors,
+]
 LATEST = len(MIGRATIONS)
 
 

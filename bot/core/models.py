@@ -318,6 +318,10 @@ class Candidate:
     fuzzy: float  # rapidfuzz similarity of the best phrasing, 0..100
     coverage: float  # share of the message's informative words the claim covers, 0..1
     segment: str = ""  # the part of the message this candidate answers
+    # Semantic matching (the ``semantic`` extra); None when it is off:
+    vector: float | None = None  # cosine similarity of the message and the claim's nearest phrasing
+    vector_text: str = ""  # that phrasing
+    lexical_score: float | None = None  # the lexical confidence before fusion with the vector part
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,388 @@
+"""Claim embeddings: stored in SQLite, searched in memory (the ``semantic`` extra).
+
+Storage. Every phrasing of a claim (variant 0 is the claim text, 1... its
+aliases) has one row in ``claim_vectors``: the model that made it, a hash of
+the exact text embedded, and the vector as float16. A row is recomputed only
+when its text or the model changes, so restarting, re-importing the same file
+or rebuilding the database costs no model time for what is already there.
+
+Freshness. Like the BM25 index, the vectors follow the store's change feed:
+``ensure_current`` embeds the claims written since the last sequence it
+applied (by this process or any other) before each search, and records the
+sequence in ``meta`` so the next process starts from there. The first time a
+model meets a database, every claim is compared with what is stored and only
+what is missing or stale is embedded (with a progress callback).
+
+Search. Exact inner product over a float16 matrix in faiss (``IndexScalarQuantizer``,
+SIMD, no training) up to ``hnsw_above`` vectors; above that, an HNSW graph
+(faiss ``IndexHNSWFlat``), which answers in well under a millisecond at a
+million claims but costs minutes to build and does not delete, so edits are
+tombstoned and the graph is rebuilt when a quarter of it is stale. The
+cut-over comes from bench/semantic.py (docs/performance.md, "Semantic matching").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+from .embeddings import Embedder, text_hash
+from .models import Claim
+from .normalize import clean
+from .store import Store
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+META_MODEL = "vectors_model"
+META_SEQ = "vectors_seq"
+DEFAULT_HNSW_ABOVE = 300_000
+
+
+def embed_text(text: str) -> str:
+    """The text a claim phrasing is embedded as: cleaned, case and punctuation kept (the model uses them)."""
+    return clean(text)
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    claim_id: str
+    cosine: float
+    variant: int  # 0 = the claim text, i = alias i
+
+
+class _Matrix:
+    """Vectors in memory with stable integer ids; exact search, or HNSW above the cut-over."""
+
+    def __init__(self, dim: int, *, hnsw_above: int):
+        import faiss
+
+        self.faiss = faiss
+        self.dim = dim
+        self.hnsw_above = hnsw_above
+        self.key_of: dict[int, tuple[str, int]] = {}
+        self.ids_of: dict[str, list[int]] = {}
+        self._next = 0
+        self._dead = 0
+        self._hnsw = False
+        self.index = self._new_exact()
+
+    def _new_exact(self):
+        f = self.faiss
+        base = f.IndexScalarQuantizer(self.dim, f.ScalarQuantizer.QT_fp16, f.METRIC_INNER_PRODUCT)
+        return f.IndexIDMap2(base)
+
+    def _new_hnsw(self):
+        f = self.faiss
+        base = f.IndexHNSWFlat(self.dim, 32, f.METRIC_INNER_PRODUCT)
+        base.hnsw.efConstruction = 80
+        base.hnsw.efSearch = 96
+        return f.IndexIDMap2(base)
+
+    @property
+    def kind(self) -> str:
+        return "hnsw" if self._hnsw else "exact-fp16"
+
+    def __len__(self) -> int:
+        return len(self.key_of)
+
+    def set_claim(self, claim_id: str, vectors: "np.ndarray") -> None:
+        """Replace every vector of one claim (an empty array removes the claim)."""
+        import numpy as np
+
+        self.remove_claim(claim_id)
+        if len(vectors) == 0:
+            return
+        ids = np.arange(self._next, self._next + len(vectors), dtype=np.int64)
+        self._next += len(vectors)
+        self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        self.ids_of[claim_id] = [int(i) for i in ids]
+        for variant, i in enumerate(ids):
+            self.key_of[int(i)] = (claim_id, variant)
+        if not self._hnsw and len(self.key_of) > self.hnsw_above:
+            self._rebuild(hnsw=True)
+
+    def add_many(self, claim_ids: Sequence[str], variants: Sequence[int], vectors: "np.ndarray") -> None:
+        """Bulk load (rows of claims not yet in memory), far faster than ``set_claim`` one by one."""
+        import numpy as np
+
+        if len(vectors) == 0:
+            return
+        ids = np.arange(self._next, self._next + len(vectors), dtype=np.int64)
+        self._next += len(vectors)
+        for cid, variant, i in zip(claim_ids, variants, ids):
+            self.key_of[int(i)] = (cid, int(variant))
+            self.ids_of.setdefault(cid, []).append(int(i))
+        if not self._hnsw and len(self.key_of) > self.hnsw_above:
+            self._rebuild(hnsw=True, extra=(ids, np.asarray(vectors, dtype=np.float32)))
+            return
+        self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+
+    def remove_claim(self, claim_id: str) -> None:
+        import numpy as np
+
+        old = self.ids_of.pop(claim_id, None)
+        if not old:
+            return
+        for i in old:
+            self.key_of.pop(i, None)
+        if self._hnsw:
+            # HNSW cannot delete: the ids are forgotten (search skips them) and the graph is
+            # rebuilt once a quarter of it is dead.
+            self._dead += len(old)
+            if self._dead > max(len(self.key_of), 1) // 4:
+                self._rebuild(hnsw=True)
+        else:
+            self.index.remove_ids(np.asarray(old, dtype=np.int64))
+
+    def _rebuild(self, *, hnsw: bool, extra: tuple["np.ndarray", "np.ndarray"] | None = None) -> None:
+        """Move the live vectors (plus ``extra`` ids and vectors not yet added) into a new index."""
+        import numpy as np
+
+        old = self.index
+        ids = np.fromiter(self.key_of.keys(), dtype=np.int64, count=len(self.key_of))
+        if extra is not None:
+            ids = ids[~np.isin(ids, extra[0])]
+        vecs = np.vstack([old.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.dim), np.float32)
+        if extra is not None:
+            ids = np.concatenate([ids, extra[0]])
+            vecs = np.concatenate([vecs.astype(np.float32), extra[1]])
+        self._hnsw = hnsw
+        self.index = self._new_hnsw() if hnsw else self._new_exact()
+        self._dead = 0
+        for start in range(0, len(ids), 50_000):
+            self.index.add_with_ids(np.ascontiguousarray(vecs[start : start + 50_000], dtype=np.float32), ids[start : start + 50_000])
+
+    def vectors(self, claim_id: str) -> list["np.ndarray"]:
+        return [self.index.reconstruct(i) for i in self.ids_of.get(claim_id, ())]
+
+    def search(self, queries: "np.ndarray", k_claims: int) -> list[list[VectorHit]]:
+        """Best claims per query row, each claim scored by its best phrasing."""
+        import numpy as np
+
+        n = len(self.key_of)
+        if n == 0 or k_claims <= 0:
+            return [[] for _ in range(len(queries))]
+        k_rows = min(n + self._dead, max(k_claims * 4, 16))
+        scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k_rows)
+        out = []
+        for srow, irow in zip(scores, ids):
+            best: dict[str, VectorHit] = {}
+            for s, i in zip(srow, irow):
+                key = self.key_of.get(int(i))
+                if key is None:
+                    continue
+                cid, variant = key
+                if cid not in best:
+                    best[cid] = VectorHit(cid, float(s), variant)
+                    if len(best) >= k_claims:
+                        break
+            out.append(list(best.values()))
+        return out
+
+
+class VectorIndex:
+    """The embeddings of every claim phrasing, kept in step with the store."""
+
+    def __init__(self, store: Store, embedder: Embedder, *, hnsw_above: int = DEFAULT_HNSW_ABOVE, batch: int = 2048):
+        self.store = store
+        self.embedder = embedder
+        self.hnsw_above = hnsw_above
+        self.batch = batch
+        self._lock = threading.RLock()
+        self._seq = -1
+        self._matrix: _Matrix | None = None
+        self.embedded = 0  # phrasings this object had to run through the model (reused ones are not counted)
+
+    # -- keeping up with the store ---------------------------------------
+    @property
+    def synced_seq(self) -> int:
+        return self._seq
+
+    @property
+    def size(self) -> int:
+        return len(self._matrix) if self._matrix is not None else 0
+
+    @property
+    def kind(self) -> str:
+        return self._matrix.kind if self._matrix is not None else "not loaded"
+
+    def ensure_current(self, progress: Callable[[int], None] | None = None) -> int:
+        """Embed what changed since this index last looked; returns the number of phrasings embedded.
+
+        ``progress(n)`` is called with the number of claims handled as the work goes.
+        """
+        head = self.store.last_change_seq()
+        if head == self._seq and self._matrix is not None:
+            return 0
+        with self._lock:
+            head = self.store.last_change_seq()
+            if head == self._seq and self._matrix is not None:
+                return 0
+            before = self.embedded
+            if self._matrix is None:
+                stored_model = self.store.get_meta(META_MODEL)
+                stored_seq = self.store.get_meta(META_SEQ)
+                if stored_model == self.embedder.model_id and stored_seq is not None and int(stored_seq) <= head:
+                    changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(int(stored_seq))))
+                    self._refresh_claims(changed, progress)
+                else:
+                    self._full_sync(progress)
+                self._load()
+            else:
+                changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(self._seq)))
+                self._refresh_claims(changed, progress, patch=True)
+            self._seq = head
+            if self.store.get_meta(META_SEQ) != str(head) or self.store.get_meta(META_MODEL) != self.embedder.model_id:
+                with self.store.transaction():
+                    self.store.set_meta(META_MODEL, self.embedder.model_id)
+                    self.store.set_meta(META_SEQ, str(head))
+            return self.embedded - before
+
+    def pending(self) -> int:
+        """How many claims a sync would have to look at (for a progress bar's length)."""
+        stored_model = self.store.get_meta(META_MODEL)
+        stored_seq = self.store.get_meta(META_SEQ)
+        if self._matrix is not None:
+            return len({cid for _, cid, _ in self.store.changes_since(self._seq)})
+        if stored_model == self.embedder.model_id and stored_seq is not None:
+            return len({cid for _, cid, _ in self.store.changes_since(int(stored_seq))})
+        return self.store.count()
+
+    def _stored(self, claim_ids: Sequence[str]) -> dict[tuple[str, int], tuple[str, str]]:
+        out: dict[tuple[str, int], tuple[str, str]] = {}
+        for start in range(0, len(claim_ids), 500):
+            chunk = list(claim_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for r in self.store.db.execute(
+                f"SELECT claim_id, variant, model, text_hash FROM claim_vectors WHERE claim_id IN ({marks})", chunk
+            ):
+                out[(r[0], r[1])] = (r[2], r[3])
+        return out
+
+    def _sync_claims(self, claims: dict[str, Claim | None], progress: Callable[[int], None] | None) -> None:
+        """Make the stored rows of these claims match their current phrasings and this model."""
+        import numpy as np
+
+        ids = list(claims)
+        stored = self._stored(ids)
+        todo: list[tuple[str, int, str]] = []  # (claim_id, variant, text)
+        stale: list[tuple[str, int]] = []
+        for cid in ids:
+            claim = claims[cid]
+            texts = [embed_text(t) for t in claim.texts()] if claim is not None else []
+            for variant, text in enumerate(texts):
+                have = stored.get((cid, variant))
+                if have != (self.embedder.model_id, text_hash(text)):
+                    todo.append((cid, variant, text))
+            stale += [key for key in stored if key[0] == cid and key[1] >= len(texts)]
+        vectors = (
+            self.embedder.encode([t for _, _, t in todo], progress=None)
+            if todo
+            else np.zeros((0, 0), np.float32)
+        )
+        self.embedded += len(todo)
+        with self.store.transaction():
+            if stale:
+                self.store.db.conn.executemany("DELETE FROM claim_vectors WHERE claim_id = ? AND variant = ?", stale)
+            if todo:
+                self.store.db.conn.executemany(
+                    "INSERT INTO claim_vectors(claim_id, variant, model, text_hash, dim, vector) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(claim_id, variant) DO UPDATE SET model = excluded.model,"
+                    " text_hash = excluded.text_hash, dim = excluded.dim, vector = excluded.vector",
+                    [
+                        (cid, variant, self.embedder.model_id, text_hash(text), vectors.shape[1],
+                         vectors[i].astype(np.float16).tobytes())
+                        for i, (cid, variant, text) in enumerate(todo)
+                    ],
+                )
+        if progress:
+            progress(len(ids))
+
+    def _refresh_claims(self, changed: list[str], progress, *, patch: bool = False) -> None:
+        import numpy as np
+
+        for start in range(0, len(changed), self.batch):
+            chunk = changed[start : start + self.batch]
+            current = self.store.get_many(chunk)
+            self._sync_claims({cid: current.get(cid) for cid in chunk}, progress)
+            if patch and self._matrix is not None:
+                rows = self._rows(chunk)
+                for cid in chunk:
+                    vecs = rows.get(cid)
+                    self._matrix.set_claim(cid, vecs if vecs is not None else np.zeros((0, self._matrix.dim), np.float32))
+
+    def _full_sync(self, progress) -> None:
+        """Compare every claim with what is stored; embed only what is missing or stale."""
+        batch: list[Claim] = []
+        for claim in self.store.iter_claims(batch=5000):
+            batch.append(claim)
+            if len(batch) >= self.batch:
+                self._sync_claims({c.id: c for c in batch}, progress)
+                batch = []
+        if batch:
+            self._sync_claims({c.id: c for c in batch}, progress)
+        with self.store.transaction():
+            self.store.db.conn.execute("DELETE FROM claim_vectors WHERE claim_id NOT IN (SELECT id FROM claims)")
+
+    def _rows(self, claim_ids: Sequence[str]) -> dict[str, "np.ndarray"]:
+        import numpy as np
+
+        out: dict[str, list[tuple[int, bytes]]] = {}
+        for start in range(0, len(claim_ids), 500):
+            chunk = list(claim_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for r in self.store.db.execute(
+                f"SELECT claim_id, variant, vector FROM claim_vectors WHERE model = ? AND claim_id IN ({marks})",
+                [self.embedder.model_id, *chunk],
+            ):
+                out.setdefault(r[0], []).append((r[1], r[2]))
+        return {
+            cid: np.vstack([np.frombuffer(b, dtype=np.float16) for _, b in sorted(rows)]).astype(np.float32)
+            for cid, rows in out.items()
+        }
+
+    def _load(self) -> None:
+        """Read every stored vector of this model into memory."""
+        import numpy as np
+
+        matrix: _Matrix | None = None
+        cur = self.store.db.execute(
+            "SELECT claim_id, variant, dim, vector FROM claim_vectors WHERE model = ? ORDER BY claim_id, variant",
+            [self.embedder.model_id],
+        )
+        while True:
+            rows = cur.fetchmany(50_000)
+            if not rows:
+                break
+            if matrix is None:
+                matrix = _Matrix(rows[0][2], hnsw_above=self.hnsw_above)
+            vecs = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float16).reshape(len(rows), -1)
+            matrix.add_many([r[0] for r in rows], [r[1] for r in rows], vecs.astype(np.float32))
+        self._matrix = matrix or _Matrix(self.embedder.dim, hnsw_above=self.hnsw_above)
+
+    # -- searching ---------------------------------------------------------
+    def search(self, queries: "np.ndarray", k: int = 20) -> list[list[VectorHit]]:
+        """The ``k`` nearest claims for each query vector (unit length), best first."""
+        self.ensure_current()
+        assert self._matrix is not None
+        return self._matrix.search(queries, k)
+
+    def cosines(self, query: "np.ndarray", claim_ids: Iterable[str]) -> dict[str, tuple[float, int]]:
+        """Best cosine (and which phrasing) of the query against each given claim."""
+        import numpy as np
+
+        assert self._matrix is not None
+        out: dict[str, tuple[float, int]] = {}
+        for cid in claim_ids:
+            vecs = self._matrix.vectors(cid)
+            if not vecs:
+                continue
+            sims = np.vstack(vecs) @ query
+            i = int(np.argmax(sims))
+            out[cid] = (float(sims[i]), i)
+        return out

@@ -1,0 +1,150 @@
+"""``factbot model``: the embedding model behind semantic matching (the ``semantic`` extra).
+
+    factbot model info              which model, where it is loaded from, what the database holds
+    factbot model download [NAME]   fetch a model ahead of time (the only command that uses the network)
+    factbot model embed             embed every claim phrasing now, with a progress bar
+
+Without the extra every command still runs and says how to enable semantic matching.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from .core.embeddings import (
+    DEFAULT_MODEL,
+    ENABLE_HINT,
+    ModelMissing,
+    SemanticUnavailable,
+    canonical_name,
+    download_model,
+    locate_model,
+    model_digest,
+    models_dir,
+    semantic_available,
+)
+
+EXIT_NOT_FOUND = 1
+EXIT_DB = 4
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings_model(ctx: click.Context) -> tuple[Any, str]:
+    obj = ctx.find_root().obj
+    settings = getattr(obj, "settings", None)
+    matcher = getattr(settings, "matcher", None)
+    return obj, (getattr(matcher, "embedding_model", "") or DEFAULT_MODEL)
+
+
+def embed_claims(store, matcher_config, *, show_progress: bool | None = None, label: str = "Embedding") -> int:
+    """Bring the stored claim embeddings up to date with a progress bar; returns the phrasings embedded.
+
+    For ``claims import`` and ``db rebuild``: call after the write, as the BM25 index is.
+    Returns 0 without doing anything when semantic matching is off or unavailable.
+    """
+    from .core.matcher import Matcher
+
+    matcher = Matcher(store, config=matcher_config)
+    if matcher.vectors is None:
+        return 0
+    vectors = matcher.vectors
+    total = vectors.pending()
+    show = (total >= 200 and sys.stderr.isatty()) if show_progress is None else show_progress
+    with click.progressbar(length=max(total, 1), label=label, file=sys.stderr, hidden=not show) as bar:
+        return vectors.ensure_current(progress=bar.update)
+
+
+@click.group("model")
+def model_cli() -> None:
+    """The embedding model for semantic matching: info, download, embed."""
+
+
+@model_cli.command("info")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def model_info(ctx: click.Context, as_json: bool) -> None:
+    """Which model is configured, where it loads from, and what the database holds."""
+    obj, spec = _settings_model(ctx)
+    info: dict[str, Any] = {"configured": spec, "extra_installed": semantic_available()}
+    semantic_mode = getattr(getattr(getattr(obj, "settings", None), "matcher", None), "semantic", "auto")
+    info["semantic"] = semantic_mode
+    if not info["extra_installed"]:
+        info["status"] = f"semantic matching is off (lexical only); to enable it, {ENABLE_HINT}"
+    else:
+        try:
+            loc = locate_model(spec)
+            info.update(path=str(loc.path), source=loc.source, model_id=f"{loc.label}#{model_digest(loc.path)}")
+            info["status"] = "off (matcher.semantic = off)" if semantic_mode == "off" else "ready"
+        except ModelMissing as exc:
+            info["status"] = f"missing: {exc}"
+    store = getattr(obj, "store", None)
+    if store is not None:
+        rows = store.db.execute("SELECT model, count(*), count(DISTINCT claim_id) FROM claim_vectors GROUP BY model").fetchall()
+        info["stored"] = [{"model": r[0], "phrasings": r[1], "claims": r[2]} for r in rows]
+        info["claims"] = store.count()
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    for key, value in info.items():
+        if key == "stored":
+            value = "; ".join(f"{s['model']}: {s['phrasings']} phrasings of {s['claims']} claims" for s in value) or "none"
+        click.echo(f"{key:>15}: {value}")
+
+
+@model_cli.command("download")
+@click.argument("name", required=False)
+@click.option("--to", "target", type=click.Path(file_okay=False), help="Folder to put models in (default: factbot's model folder).")
+@click.pass_context
+def model_download(ctx: click.Context, name: str | None, target: str | None) -> None:
+    """Fetch an embedding model ahead of time (default: the configured one), for hosts without network.
+
+    factbot never downloads a model while it runs: this is the one command that does.
+    Copy the printed folder to an air-gapped host and point matcher.embedding_model at it.
+    """
+    from pathlib import Path
+
+    _, spec = _settings_model(ctx)
+    name = name or spec
+    if Path(name).expanduser().exists():
+        _fail(f"{name} is a local folder already; set matcher.embedding_model to it, nothing to download", EXIT_NOT_FOUND)
+    if not semantic_available():
+        _fail(f"semantic matching is not installed; to enable it, {ENABLE_HINT}", EXIT_DB)
+    try:
+        path = download_model(name, Path(target).expanduser() if target else None)
+    except (ModelMissing, SemanticUnavailable) as exc:
+        _fail(str(exc), EXIT_DB)
+    except Exception as exc:  # noqa: BLE001 - network and hub errors come in many types
+        _fail(f"could not download {canonical_name(name)}: {exc}", EXIT_DB)
+    click.echo(f"{canonical_name(name)} is in {path}")
+    if target:
+        click.echo(f"Use it with: matcher.embedding_model = \"{path}\"  (or FACTBOT_EMBEDDING_MODEL={path})")
+    elif Path(path).parent != models_dir():
+        click.echo(f"Use it with: matcher.embedding_model = \"{path}\"")
+
+
+@model_cli.command("embed")
+@click.pass_context
+def model_embed(ctx: click.Context) -> None:
+    """Embed every claim phrasing that has no up-to-date embedding (import and rebuild do this too)."""
+    obj, _ = _settings_model(ctx)
+    if not semantic_available():
+        _fail(f"semantic matching is not installed; to enable it, {ENABLE_HINT}", EXIT_DB)
+    settings = obj.settings
+    from dataclasses import replace
+
+    config = settings.matcher if settings.matcher.semantic != "auto" else replace(settings.matcher, semantic="on")
+    if config.semantic == "off":
+        _fail("matcher.semantic is off; set it to auto or on to use embeddings", EXIT_NOT_FOUND)
+    try:
+        n = embed_claims(obj.store, config, show_progress=None)
+    except ModelMissing as exc:
+        _fail(str(exc), EXIT_DB)
+    click.echo(f"Embedded {n} phrasing(s); {obj.store.count()} claims up to date.")
