@@ -83,6 +83,7 @@ async def _run(db: Path, body: Callable[[Env], Awaitable[None]], caplog: Any, *,
     try:
         await start_adapter(env)
         await body(env)
+        assert_nothing_could_ping(fake)
     finally:
         if env.adapter is not None:
             await env.adapter.stop()
@@ -153,6 +154,15 @@ def assert_pings_nobody(r: Recorded) -> None:
     assert r.json["allowed_mentions"].get("replied_user") in (None, False)
     assert r.response["pinged"] == NO_PINGS
     assert r.response["mentions"] == [] and r.response["mention_everyone"] is False
+
+
+def assert_nothing_could_ping(fake: FakeDiscord) -> None:
+    """Every message the bot sent or edited in a test carried allowed_mentions that allow nobody."""
+    for r in fake.requests:
+        payload = (r.json or {}).get("data") if r.path.endswith("/callback") else r.json
+        if isinstance(payload, dict) and ("content" in payload or "embeds" in payload):
+            assert (payload.get("allowed_mentions") or {}).get("parse") == [], (r.method, r.path, payload)
+            assert not (payload.get("allowed_mentions") or {}).get("replied_user"), (r.method, r.path)
 
 
 def original_patch(env: Env, interaction) -> Recorded:
