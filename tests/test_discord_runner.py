@@ -76,10 +76,15 @@ def test_run_answers_mentions_and_stops_cleanly_on_sigterm(tmp_path):
             finally:
                 os.kill(os.getpid(), signal.SIGTERM)
 
+        previous = signal.getsignal(signal.SIGTERM)
         thread = threading.Thread(target=member_then_operator)
         thread.start()
-        code = runner.run(settings, port=None)
-        thread.join(10)
+        try:
+            code = runner.run(settings, port=None)
+        finally:
+            signal.signal(signal.SIGTERM, lambda *_: None)  # a late signal (after a failure) must not stop pytest
+            thread.join(40)
+            signal.signal(signal.SIGTERM, previous)
     assert code == 0
     assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-extracted-fable-guardrails")
     assert answered["reply"].json["allowed_mentions"] == {"parse": [], "replied_user": False}
