@@ -39,14 +39,16 @@ DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
 
 
 class Clock:
+    """Real time, plus however far a test has moved it forward (the core logs checks in real time)."""
+
     def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.timezone.utc)
+        self.offset = dt.timedelta()
 
     def __call__(self) -> dt.datetime:
-        return self.now
+        return dt.datetime.now(dt.timezone.utc) + self.offset
 
     def advance(self, **kwargs: float) -> None:
-        self.now += dt.timedelta(**kwargs)
+        self.offset += dt.timedelta(**kwargs)
 
 
 @dataclass
