@@ -1,0 +1,731 @@
+"""The factbot Slack app: Bolt listeners for mentions, channel messages, ``/factcheck``, the message shortcut,
+buttons and App Home.
+
+Every listener does the same three things: turn the Slack payload into the
+core's ``IncomingMessage``, ask the core, and send what ``render`` makes of
+the result.  Matching, storage and policy (rate limits, watch cooldowns,
+votes, suggestions, retried-event dedupe) are the core's; this module only
+knows Slack.
+
+Commands, shortcuts and buttons are acknowledged first, and the work is done
+after the acknowledgement (Slack wants an answer within 3 seconds); events
+are acknowledged by Bolt before their listener runs.  A retried event
+(``X-Slack-Retry-Num`` over HTTP, ``retry_attempt`` in Socket Mode) is
+acknowledged and dropped when its ``event_id`` was seen before, even by a
+previous run on the same database.  Errors are logged (the log filter blanks
+tokens) and answered with one short sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import re
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterator
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ...core.models import CheckResult, IncomingMessage
+from ...core.normalize import content_words
+from ...core.service import FactChecker
+from ...core.subscriptions import SubscriptionError
+from . import render
+from .render import Reply
+
+log = logging.getLogger("factbot.slack")
+
+PLATFORM = "slack"
+DEFAULT_API_URL = "https://slack.com/api/"
+
+# What the bot token needs (deploy/slack-manifest.yml lists the same; a test keeps them equal).
+BOT_SCOPES = (
+    "app_mentions:read",  # @factbot
+    "channels:history",  # watch mode (message.channels) and a thread's parent message
+    "groups:history",  # a thread's parent message in private channels factbot was invited to
+    "chat:write",  # replies
+    "chat:write.public",  # "Share in channel" and shortcut replies in public channels factbot is not in
+    "commands",  # /factcheck and the message shortcut
+    "users:read",  # is this person a workspace admin?
+)
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+SHARE_TTL = dt.timedelta(hours=1)
+SHARES_KEPT = 2000
+WATCH_ON_TEXT = (
+    "👀 Watch mode is *on* in this channel: I'll reply in the thread of messages that make a claim I have a "
+    "confident verdict on, at most once per claim every {hours:g} h. I need to be a member of the channel to read "
+    "it (`/invite @factbot`). Turn it off with `/factcheck watch off`."
+)
+WATCH_OFF_TEXT = "Watch mode is *off* in this channel. Mention me or use `/factcheck` to check a claim."
+ADMIN_ONLY_TEXT = "Only workspace admins, or people on factbot's admin list, can change {what}."
+CANT_POST_TEXT = ("I can't post in this channel. Invite me with `/invite @factbot` (or ask an admin to), "
+                  "then try again.")
+EXPIRED_SHARE_TEXT = "That answer is too old to share now; please run `/factcheck` again."
+DIGEST_USAGE = ("Usage: `/factcheck digest subscribe &lt;day&gt; &lt;time&gt; &lt;timezone&gt;`, e.g. "
+                "`/factcheck digest subscribe monday 09:00 Europe/Berlin`; `/factcheck digest unsubscribe`; "
+                "`/factcheck digest preview`.")
+_CANT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "ekm_access_denied"}
+
+
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code (``channel_not_found``…) or the HTTP status when the answer was not Slack's JSON."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown_error")
+    return f"http_{getattr(exc.response, 'status_code', '?')}"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def api_url(settings: Any) -> str:
+    url = (getattr(settings, "slack_api_url", "") or DEFAULT_API_URL).strip()
+    return url if url.endswith("/") else url + "/"
+
+
+def authorize_url(settings: Any) -> str:
+    """Where the install button sends people: next to the Web API (``…/api/`` → ``…/oauth/v2/authorize``)."""
+    base = api_url(settings)
+    base = base[: -len("api/")] if base.endswith("/api/") else base
+    return base + "oauth/v2/authorize"
+
+
+def web_client(settings: Any, token: str | None) -> AsyncWebClient:
+    """A Web API client for ``settings.slack_api_url`` that waits out 429s (Retry-After) and retries lost connections."""
+    return AsyncWebClient(
+        token=token or None,
+        base_url=api_url(settings),
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1), AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+_BOLT_ENV = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SCOPES",
+             "SLACK_USER_SCOPES", "SLACK_REDIRECT_URI", "SLACK_INSTALL_PATH", "SLACK_REDIRECT_URI_PATH",
+             "SLACK_VERIFICATION_TOKEN")
+
+
+@contextlib.contextmanager
+def _bolt_env_hidden() -> Iterator[None]:
+    """Build Bolt objects from factbot's settings only.
+
+    factbot reads its Slack settings from the config file, the environment or flags; Bolt would also read
+    ``SLACK_*`` variables on its own (and, seeing ``SLACK_CLIENT_ID``, set up a file-based OAuth store in
+    the home directory even in Socket Mode).  The variables are hidden while Bolt's constructors run
+    (synchronously, nothing else runs meanwhile) and put back at once.
+    """
+    saved = {k: os.environ.pop(k) for k in _BOLT_ENV if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+@dataclass(frozen=True)
+class Shareable:
+    """An ephemeral answer that "Share in channel" can post: the result and where it belongs."""
+
+    result: CheckResult
+    workspace: str
+    channel: str
+    thread_ts: str
+    requester: str
+    at: float
+
+
+def strip_mentions(text: str, user_id: str | None) -> str:
+    if not user_id:
+        return text.strip()
+    return re.sub(rf"<@{re.escape(user_id)}(?:\|[^>]*)?>", " ", text or "").strip()
+
+
+class SlackBot:
+    """factbot on Slack: a Bolt ``AsyncApp`` and its listeners around one ``FactChecker``.
+
+    ``http`` selects HTTP mode (signed requests, and the OAuth install when a client id and secret are set);
+    otherwise the app is driven by Socket Mode.  ``clock`` is replaceable for tests of cooldowns.
+    """
+
+    def __init__(self, checker: FactChecker, settings: Any, *, http: bool,
+                 clock: Callable[[], dt.datetime] | None = None):
+        self.checker = checker
+        self.settings = settings
+        self.http = http
+        self.clock = clock or _utcnow
+        self.admins = frozenset(getattr(settings, "slack_admin_ids", ()) or ())
+        self.shortcut_reply = getattr(settings, "slack_shortcut_reply", "thread") or "thread"
+        self.oauth = http and bool(settings.slack_client_id and settings.slack_client_secret)
+        self.client = web_client(settings, None if self.oauth else settings.slack_bot_token)
+        self.accepting = True
+        self._inflight: set[asyncio.Task] = set()
+        self._watch_locks: dict[str, asyncio.Lock] = {}
+        self._shares: OrderedDict[str, Shareable] = OrderedDict()
+        self.installation_store: SQLite3InstallationStore | None = None
+        self.app = self._build_app()
+        self._register()
+
+    # -- construction ---------------------------------------------------------------------
+    def _build_app(self) -> AsyncApp:
+        s = self.settings
+        options: dict[str, Any] = {
+            "name": "factbot",
+            "client": self.client,
+            "signing_secret": s.slack_signing_secret if self.http else "",
+            "process_before_response": False,  # ack first, work after
+        }
+        if self.oauth:
+            path = self.checker.store.path
+            if path is None:
+                raise ValueError("the multi-workspace install needs a database file, not an in-memory database")
+            self.installation_store = SQLite3InstallationStore(database=str(path), client_id=s.slack_client_id)
+            options["oauth_settings"] = AsyncOAuthSettings(
+                client_id=s.slack_client_id, client_secret=s.slack_client_secret, scopes=list(BOT_SCOPES),
+                user_scopes=[], install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
+                authorization_url=authorize_url(s), installation_store=self.installation_store,
+                state_store=SQLite3OAuthStateStore(database=str(path), expiration_seconds=600),
+            )
+            # One auth.test per workspace token, not one per request.
+            options["authorize"] = AsyncInstallationStoreAuthorize(
+                logger=log, installation_store=self.installation_store, client_id=s.slack_client_id,
+                client_secret=s.slack_client_secret, cache_enabled=True,
+            )
+        with _bolt_env_hidden():
+            return AsyncApp(**options)
+
+    def _register(self) -> None:
+        app = self.app
+        app.middleware(self._dedupe)
+        app.event("app_mention")(self.on_mention)
+        app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home)
+        app.command("/factcheck")(self.on_command)
+        app.shortcut(render.SHORTCUT)(self.on_shortcut)
+        app.action(render.SHARE)(self.on_share)
+        app.action(re.compile(rf"^{render.REVEAL}_\d+$"))(self.on_reveal)
+        app.action(re.compile(rf"^({render.VOTE_UP}|{render.VOTE_DOWN})$"))(self.on_vote)
+        app.action(render.DELETE)(self.on_delete)
+        app.action(render.SUGGEST)(self.on_suggest)
+        app.error(self._on_error)
+
+    def http_app(self, health: Callable[[], tuple[bool, str]] | None = None) -> web.Application:
+        """The HTTP-mode endpoints: ``/slack/events`` (events, commands, interactivity), the OAuth install
+        routes when configured, and ``/healthz``."""
+        web_app = web.Application(client_max_size=4 * 1024 * 1024)
+
+        async def events(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
+
+        async def oauth(request: web.Request) -> web.Response:
+            flow = self.app.oauth_flow
+            assert flow is not None
+            bolt_request = await to_bolt_request(request)
+            if request.path == INSTALL_PATH:
+                return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+            return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+        async def healthz(request: web.Request) -> web.Response:
+            ok, why = health() if health is not None else (True, "ok")
+            return web.Response(status=200 if ok else 503, text=("ok" if ok else why) + "\n")
+
+        web_app.router.add_post(EVENTS_PATH, events)
+        if self.app.oauth_flow is not None:
+            web_app.router.add_get(INSTALL_PATH, oauth)
+            web_app.router.add_get(REDIRECT_PATH, oauth)
+        web_app.router.add_get("/healthz", healthz)
+        return web_app
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def _track(self) -> None:
+        """Count the running listener as in-flight work until it ends (see ``drain``)."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._inflight:
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Stop taking new work and let the replies being written finish (at most ``timeout`` seconds)."""
+        self.accepting = False
+        pending = {t for t in self._inflight if t is not asyncio.current_task() and not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:  # noqa: A002
+        """Acknowledge, and drop, an event delivered before (Slack retries when an ack seems late)."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not self.checker.conversations.first_delivery(PLATFORM, str(event_id)):
+            log.info("retried event acknowledged, not answered again", extra={"event_id": event_id})
+            return BoltResponse(status=200, body="")
+        if not self.accepting and body.get("type") == "event_callback":
+            return BoltResponse(status=200, body="")  # shutting down: nothing new starts
+        await next()
+        return None
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("Slack request failed: %s", type(error).__name__, exc_info=error,
+                  extra={"kind": body.get("type") or body.get("command") or "?"})
+
+    def _failed(self, what: str, exc: BaseException, **where: Any) -> None:
+        detail = slack_error(exc) if isinstance(exc, SlackApiError) else ""
+        log.error("%s failed: %s %s", what, type(exc).__name__, detail or "", exc_info=exc,
+                  extra={"platform": PLATFORM, **where})
+
+    def _remember(self, share: Shareable) -> str:
+        now = time.monotonic()
+        while self._shares and (len(self._shares) >= SHARES_KEPT or
+                                now - next(iter(self._shares.values())).at > SHARE_TTL.total_seconds()):
+            self._shares.popitem(last=False)
+        key = secrets.token_urlsafe(9)
+        self._shares[key] = share
+        return key
+
+    def _record(self, posted: Any, result: CheckResult | None, *, source: str, requester: str, thread_ts: str,
+                workspace: str, claim_id: str | None = None, verdict: str | None = None) -> None:
+        """Remember a public reply, so 🗑️, 👍/👎, watch cooldowns and later corrections work.
+
+        ``thread_ts`` is the root of the thread the reply sits in ("" for a top-level message): a
+        correction notice goes there.
+        """
+        self.checker.conversations.record_reply(
+            platform=PLATFORM, workspace=workspace, channel=posted["channel"], message_id=posted["ts"],
+            result=result, source=source, requester=requester, thread_id=thread_ts, claim_id=claim_id,
+            verdict=verdict, at=self.clock(),
+        )
+
+    @staticmethod
+    async def _post(client: AsyncWebClient, channel: str, reply: Reply, *, thread_ts: str | None = None) -> Any:
+        return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
+                                             unfurl_media=False, **reply.kwargs())
+
+    @staticmethod
+    async def _tell(client: AsyncWebClient, channel: str, user: str, reply: Reply, *,
+                    thread_ts: str | None = None) -> None:
+        """A private answer in a channel (no response_url at hand)."""
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, **reply.kwargs())
+        except SlackApiError as exc:
+            log.warning("could not answer privately: %s", slack_error(exc))
+
+    @staticmethod
+    async def _respond(respond: Any, reply: Reply, *, public: bool = False, replace: bool = False) -> None:
+        """Answer through the interaction's response_url (ephemeral unless ``public``)."""
+        await respond(response_type="in_channel" if public else "ephemeral", replace_original=replace,
+                      **reply.kwargs())
+
+    async def is_admin(self, client: AsyncWebClient, user: str) -> bool:
+        """Workspace admins and owners, and the users on factbot's configured admin list."""
+        if user in self.admins:
+            return True
+        try:
+            info = await client.users_info(user=user)
+        except SlackApiError as exc:
+            log.warning("could not look up a user's admin rights: %s", slack_error(exc))
+            return False
+        u = info.get("user") or {}
+        return bool(u.get("is_admin") or u.get("is_owner") or u.get("is_primary_owner"))
+
+    def _rate_limited(self, user: str, *, every_time: bool) -> Reply | None:
+        """None when the user may check now; otherwise the notice to show.
+
+        In a channel the notice comes once per burst (``every_time=False``, an empty Reply means "say
+        nothing"); a command or shortcut waits for an answer, so it gets the notice every time, privately.
+        """
+        limiter = self.checker.rate_limiter
+        decision = limiter.check(PLATFORM, user)
+        if decision.allowed:
+            return None
+        return render.render_notice(limiter.notice(decision)) if decision.notify or every_time else Reply()
+
+    def _incoming(self, text: str, *, workspace: str, channel: str, user: str, ts: str) -> IncomingMessage:
+        return IncomingMessage(text=text, platform=PLATFORM, workspace=workspace, channel=channel, user=user,
+                               message_id=ts)
+
+    # -- mentions ---------------------------------------------------------------------------
+    async def on_mention(self, event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+        """``@factbot <text>`` → verdict in the thread; ``@factbot`` alone in a thread checks the thread's parent."""
+        user = event.get("user") or ""
+        if not user or event.get("bot_id") or not self.accepting:
+            return
+        self._track()
+        team = context.team_id or event.get("team") or ""
+        channel, ts = event["channel"], event["ts"]
+        thread = event.get("thread_ts") or ts
+        try:
+            text = strip_mentions(event.get("text") or "", context.bot_user_id)
+            target = ts
+            if not content_words(text):
+                if event.get("thread_ts") and event["thread_ts"] != ts:
+                    parent = await self._parent(client, channel, event["thread_ts"])
+                    problem = self._unreadable(parent)
+                    if problem:
+                        await self._post(client, channel, render.render_text(problem), thread_ts=thread)
+                        return
+                    assert parent is not None
+                    text, target = parent.get("text") or "", parent["ts"]
+                else:
+                    await self._post(client, channel, render.render_help(admin=False), thread_ts=thread)
+                    return
+            limited = self._rate_limited(user, every_time=False)
+            if limited is not None:
+                if limited.blocks:
+                    await self._tell(client, channel, user, limited, thread_ts=thread)
+                return
+            result = self.checker.check(self._incoming(text, workspace=team, channel=channel, user=user, ts=target))
+            posted = await self._post(client, channel, render.render_result(result), thread_ts=thread)
+            self._record(posted, result, source="mention", requester=user, thread_ts=thread, workspace=team)
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the bot
+            self._failed("mention", exc, workspace=team, channel=channel)
+            with contextlib.suppress(Exception):
+                await self._post(client, channel, render.render_text(render.ERROR_TEXT), thread_ts=thread)
+
+    @staticmethod
+    async def _parent(client: AsyncWebClient, channel: str, thread_ts: str) -> dict[str, Any] | None:
+        try:
+            found = await client.conversations_replies(channel=channel, ts=thread_ts, limit=1, inclusive=True)
+        except SlackApiError as exc:
+            log.warning("could not read a thread's parent: %s", slack_error(exc))
+            return None
+        messages = found.get("messages") or []
+        return messages[0] if messages and messages[0].get("ts") == thread_ts else None
+
+    @staticmethod
+    def _unreadable(parent: dict[str, Any] | None) -> str:
+        if parent is None:
+            return "I can't see the message this thread started with."
+        if parent.get("bot_id") or parent.get("subtype") == "bot_message":
+            return "I only check what people write, not other apps' messages."
+        if not content_words(parent.get("text") or ""):
+            return "The message this thread started with has no text I can check."
+        return ""
+
+    # -- watch mode -------------------------------------------------------------------------
+    async def on_message(self, event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+        """Channel messages (``message.channels``): the core decides (watch on, confident match, cooldown clear)."""
+        text = event.get("text") or ""
+        user = event.get("user") or ""
+        if event.get("subtype") or event.get("bot_id") or not user or not text.strip() or not self.accepting:
+            return  # edits, joins, bots (factbot too), and empty messages
+        if context.bot_user_id and f"<@{context.bot_user_id}" in text:
+            return  # a mention: on_mention answers it
+        self._track()
+        team = context.team_id or event.get("team") or ""
+        channel, ts = event["channel"], event["ts"]
+        try:
+            lock = self._watch_locks.setdefault(f"{team}/{channel}", asyncio.Lock())
+            async with lock:  # two messages about one claim at once: one reply, then the cooldown holds
+                result = self.checker.watch_check(
+                    self._incoming(text, workspace=team, channel=channel, user=user, ts=ts), now=self.clock())
+                if result is None:
+                    return
+                thread = event.get("thread_ts") or ts
+                posted = await self._post(client, channel, render.render_result(result, watch=True), thread_ts=thread)
+                # The author of the watched message counts as the asker: they may remove the reply.
+                self._record(posted, result, source="watch", requester=user, thread_ts=thread, workspace=team)
+        except Exception as exc:  # noqa: BLE001
+            self._failed("watch", exc, workspace=team, channel=channel)
+
+    # -- App Home ---------------------------------------------------------------------------
+    async def on_home(self, event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        self._track()
+        team = context.team_id or ""
+        try:
+            await client.views_publish(user_id=event["user"], view=self.home_view(team))
+        except Exception as exc:  # noqa: BLE001
+            self._failed("app home", exc, workspace=team)
+
+    def home_view(self, team: str) -> dict[str, Any]:
+        from ...core.digest import build_digest
+
+        core = self.checker
+        now = self.clock()
+        listing = getattr(core.conversations, "watched_channels", None)
+        watched = listing(PLATFORM, team) if callable(listing) else None
+        subs = [s for s in core.subscriptions.list(platform=PLATFORM) if s.workspace == team]
+        week = build_digest(core.store, platform=PLATFORM, workspace=team, channel="",
+                            since=now - dt.timedelta(days=7), now=now + dt.timedelta(seconds=1))
+        return render.render_home(watched=watched, subscriptions=subs, top=week.top_in_workspace)
+
+    # -- /factcheck -------------------------------------------------------------------------
+    async def on_command(self, ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient,
+                         context: Any) -> None:
+        await ack()
+        self._track()
+        text = (command.get("text") or "").strip()
+        words = text.split()
+        head = [w.lower() for w in words[:2]]
+        team = context.team_id or command.get("team_id") or ""
+        channel, user = command.get("channel_id") or "", command.get("user_id") or ""
+        try:
+            if not self.accepting:
+                await self._respond(respond, render.render_text("factbot is restarting; please try again in a minute."))
+            elif not words or head == ["help"]:
+                await self._respond(respond, render.render_help())
+            elif head[0] == "watch" and (len(words) == 1 or (len(words) == 2 and head[1] in ("on", "off"))):
+                await self._watch(respond, client, team=team, channel=channel, user=user,
+                                  to=None if len(words) == 1 else head[1] == "on")
+            elif head[0] == "digest" and len(head) == 2 and head[1] in ("subscribe", "unsubscribe", "preview"):
+                await self._digest(respond, client, head[1], words[2:], team=team, channel=channel, user=user)
+            else:
+                await self._check_privately(respond, text, team=team, channel=channel, user=user, thread_ts="",
+                                            ts="")
+        except Exception as exc:  # noqa: BLE001
+            self._failed("/factcheck", exc, workspace=team, channel=channel)
+            with contextlib.suppress(Exception):
+                await self._respond(respond, render.render_text(render.ERROR_TEXT))
+
+    async def _check_privately(self, respond: Any, text: str, *, team: str, channel: str, user: str,
+                               thread_ts: str, ts: str) -> None:
+        """An ephemeral verdict with "Share in channel"."""
+        limited = self._rate_limited(user, every_time=True)
+        if limited is not None:
+            await self._respond(respond, limited)
+            return
+        result = self.checker.check(self._incoming(text, workspace=team, channel=channel, user=user, ts=ts))
+        key = self._remember(Shareable(result, team, channel, thread_ts, user, time.monotonic()))
+        await self._respond(respond, render.render_result(result, ephemeral=True, share_value=key))
+
+    async def _watch(self, respond: Any, client: AsyncWebClient, *, team: str, channel: str, user: str,
+                     to: bool | None) -> None:
+        core = self.checker
+        if to is None:
+            on = core.conversations.watching(PLATFORM, team, channel)
+            await self._respond(respond, render.render_text(
+                ("Watch mode is *on* in this channel." if on else "Watch mode is *off* in this channel.")
+                + " Workspace admins change it with `/factcheck watch on` or `off`."))
+            return
+        if not await self.is_admin(client, user):
+            await self._respond(respond, render.render_text(ADMIN_ONLY_TEXT.format(what="watch mode")))
+            return
+        core.conversations.set_watch(PLATFORM, team, channel, to, by=user)
+        hours = core.watch_cooldown.total_seconds() / 3600
+        text = WATCH_ON_TEXT.format(hours=hours) if to else WATCH_OFF_TEXT
+        await self._respond(respond, render.render_text(text), public=True)
+
+    async def _digest(self, respond: Any, client: AsyncWebClient, action: str, args: list[str], *, team: str,
+                      channel: str, user: str) -> None:
+        core = self.checker
+        if not await self.is_admin(client, user):
+            await self._respond(respond, render.render_text(ADMIN_ONLY_TEXT.format(what="this channel's digest")))
+            return
+        if action == "subscribe":
+            if len(args) != 3:
+                await self._respond(respond, render.render_text(DIGEST_USAGE))
+                return
+            try:
+                sub = core.subscriptions.subscribe(platform=PLATFORM, workspace=team, channel=channel, weekday=args[0],
+                                                   time=args[1], timezone=args[2], created_by=user)
+            except SubscriptionError as exc:
+                await self._respond(respond, render.render_notice(f"⚠️ {exc}. Nothing was changed."))
+                return
+            await self._respond(respond, render.render_text(
+                f"📰 This channel will get a weekly fact-check digest {render.escape(sub.describe())}."), public=True)
+        elif action == "unsubscribe":
+            if core.subscriptions.unsubscribe(platform=PLATFORM, workspace=team, channel=channel):
+                await self._respond(respond, render.render_text("This channel's weekly digest is stopped."), public=True)
+            else:
+                await self._respond(respond, render.render_text("This channel has no weekly digest."))
+        else:
+            blocks, text = self.preview_digest(team, channel)
+            await respond(response_type="ephemeral", blocks=blocks, text=text)
+
+    def preview_digest(self, team: str, channel: str) -> tuple[list[dict[str, Any]], str]:
+        from ...core.digest import build_digest
+        from ...scheduler import DigestService
+
+        core = self.checker
+        sub = core.subscriptions.get(PLATFORM, team, channel)
+        if sub is not None:
+            digest = DigestService(core.store, {}, clock=self.clock).preview(sub)
+            footer = f"Preview · sent {sub.describe()}"
+        else:
+            now = self.clock() + dt.timedelta(seconds=1)
+            digest = build_digest(core.store, platform=PLATFORM, workspace=team, channel=channel,
+                                  since=now - dt.timedelta(days=7), now=now)
+            footer = "Preview of the last 7 days · this channel has no digest yet (/factcheck digest subscribe)"
+        return render.render_digest(digest, footer=footer)
+
+    # -- the message shortcut ----------------------------------------------------------------
+    async def on_shortcut(self, ack: Any, shortcut: dict[str, Any], respond: Any, client: AsyncWebClient,
+                          context: Any) -> None:
+        """"Fact-check this message": a verdict in the message's thread (or privately, as configured)."""
+        await ack()
+        self._track()
+        message = shortcut.get("message") or {}
+        channel = (shortcut.get("channel") or {}).get("id", "")
+        user = (shortcut.get("user") or {}).get("id", "")
+        team = context.team_id or (shortcut.get("team") or {}).get("id", "")
+        text = message.get("text") or ""
+        ts = message.get("ts") or ""
+        thread = message.get("thread_ts") or ts
+        try:
+            if not text.strip():
+                await self._respond(respond, render.render_text("That message has no text I can check."))
+                return
+            if self.shortcut_reply == "ephemeral":
+                await self._check_privately(respond, text, team=team, channel=channel, user=user, thread_ts=thread,
+                                            ts=ts)
+                return
+            limited = self._rate_limited(user, every_time=True)
+            if limited is not None:
+                await self._respond(respond, limited)
+                return
+            result = self.checker.check(self._incoming(text, workspace=team, channel=channel, user=user, ts=ts))
+            try:
+                posted = await self._post(client, channel, render.render_result(result), thread_ts=thread)
+            except SlackApiError as exc:
+                if slack_error(exc) not in _CANT_POST:
+                    raise
+                key = self._remember(Shareable(result, team, channel, thread, user, time.monotonic()))
+                await self._respond(respond, render.render_text(CANT_POST_TEXT))
+                await self._respond(respond, render.render_result(result, ephemeral=True, share_value=key))
+                return
+            self._record(posted, result, source="shortcut", requester=user, thread_ts=thread, workspace=team)
+        except Exception as exc:  # noqa: BLE001
+            self._failed("shortcut", exc, workspace=team, channel=channel)
+            with contextlib.suppress(Exception):
+                await self._respond(respond, render.render_text(render.ERROR_TEXT))
+
+    # -- buttons ------------------------------------------------------------------------------
+    @staticmethod
+    def _where(body: dict[str, Any], context: Any) -> tuple[str, str, str, str, bool]:
+        """(team, channel, user, message ts, ephemeral) of a block action."""
+        container = body.get("container") or {}
+        team = context.team_id or (body.get("team") or {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+        user = (body.get("user") or {}).get("id", "")
+        ts = container.get("message_ts") or (body.get("message") or {}).get("ts", "")
+        return team, channel, user, ts, bool(container.get("is_ephemeral"))
+
+    async def _button(self, what: str, body: dict[str, Any], respond: Any, handler: Callable[[], Awaitable[None]]) -> None:
+        self._track()
+        try:
+            if not self.accepting:
+                await self._respond(respond, render.render_text("factbot is restarting; please try again in a minute."))
+                return
+            await handler()
+        except Exception as exc:  # noqa: BLE001
+            self._failed(f"button {what}", exc)
+            with contextlib.suppress(Exception):
+                await self._respond(respond, render.render_text(render.ERROR_TEXT))
+
+    async def on_share(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
+                       client: AsyncWebClient, context: Any) -> None:
+        """"Share in channel": the same result, posted publicly (and remembered like any public reply)."""
+        await ack()
+
+        async def handle() -> None:
+            user = (body.get("user") or {}).get("id", "")
+            share = self._shares.get(action.get("value") or "")
+            if share is None:
+                await self._respond(respond, render.render_text(EXPIRED_SHARE_TEXT))
+                return
+            reply = render.render_result(share.result, shared=True)
+            try:
+                posted = await self._post(client, share.channel, reply, thread_ts=share.thread_ts or None)
+            except SlackApiError as exc:
+                if slack_error(exc) not in _CANT_POST:
+                    raise
+                await respond(response_type="ephemeral", replace_original=False,
+                              **render.render_text(CANT_POST_TEXT).kwargs())
+                return
+            self._shares.pop(action.get("value") or "", None)
+            self._record(posted, share.result, source="share", requester=user, thread_ts=share.thread_ts,
+                         workspace=share.workspace)
+            await respond(delete_original=True)
+
+        await self._button("share", body, respond, handle)
+
+    async def on_reveal(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        """A "Did you mean…" candidate: its verdict, privately to whoever picked it."""
+        await ack()
+
+        async def handle() -> None:
+            claim = self.checker.claim(action.get("value") or "")
+            reply = render.render_reveal(claim) if claim is not None else render.render_text(
+                "That claim is no longer in the database.")
+            await respond(response_type="ephemeral", replace_original=False, **reply.kwargs())
+
+        await self._button("reveal", body, respond, handle)
+
+    async def on_vote(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
+                      client: AsyncWebClient, context: Any) -> None:
+        """👍 / 👎: one vote per person per reply (a second vote replaces the first); counts shown on the buttons."""
+        await ack()
+
+        async def handle() -> None:
+            team, channel, user, ts, ephemeral = self._where(body, context)
+            up_vote = action.get("action_id") == render.VOTE_UP
+            up, down = self.checker.conversations.vote(
+                platform=PLATFORM, reply_message_id=ts, user=user, vote=1 if up_vote else -1,
+                claim_id=action.get("value") or None, workspace=team, channel=channel,
+            )
+            message = body.get("message")
+            if ephemeral or not message:
+                await respond(response_type="ephemeral", replace_original=False, **render.render_text(
+                    f"Thanks, your {'👍' if up_vote else '👎'} is recorded for the fact-checkers.").kwargs())
+                return
+            await client.chat_update(channel=channel, ts=ts, blocks=render.with_votes(message.get("blocks") or [], up, down),
+                                     text=message.get("text") or "")
+
+        await self._button("vote", body, respond, handle)
+
+    async def on_delete(self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient,
+                        context: Any) -> None:
+        """🗑️: whoever asked (or a workspace admin) removes a public reply."""
+        await ack()
+
+        async def handle() -> None:
+            team, channel, user, ts, _ = self._where(body, context)
+            core = self.checker
+            record = core.conversations.reply(PLATFORM, channel, ts)
+            asker = record is not None and record.requester == user
+            if not asker and not await self.is_admin(client, user):
+                await respond(response_type="ephemeral", replace_original=False, **render.render_text(
+                    "Only the person who asked, or a workspace admin, can remove this reply.").kwargs())
+                return
+            await client.chat_delete(channel=channel, ts=ts)
+            core.conversations.mark_deleted(PLATFORM, channel, ts)
+            log.info("reply removed", extra={"platform": PLATFORM, "by": "asker" if asker else "admin"})
+
+        await self._button("delete", body, respond, handle)
+
+    async def on_suggest(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
+                         context: Any) -> None:
+        """"Suggest for review": the checked words go on the fact-checkers' list (once per person)."""
+        await ack()
+
+        async def handle() -> None:
+            team, channel, user, _, _ = self._where(body, context)
+            text = action.get("value") or ""
+            if not text.strip():
+                await respond(response_type="ephemeral", replace_original=False, **render.render_text(
+                    "I couldn't read back what was asked; please ask again.").kwargs())
+                return
+            core = self.checker
+            added = core.conversations.suggest(platform=PLATFORM, workspace=team, channel=channel, user=user,
+                                               query=text, keep_text=core.store_query_text)
+            await respond(response_type="ephemeral", replace_original=False, **render.render_text(
+                "📝 Thanks! The fact-checkers will see this in their review list." if added
+                else "You already suggested this; it's on the fact-checkers' list.").kwargs())
+
+        await self._button("suggest", body, respond, handle)

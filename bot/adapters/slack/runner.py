@@ -1,0 +1,304 @@
+"""Starting factbot on Slack: ``run(settings, http=..., port=...)``, the runtime adapter, and the digest poster.
+
+``run`` is what ``factbot run slack [--http] [--port N]`` calls.  Socket Mode
+(the default) needs ``SLACK_APP_TOKEN`` and ``SLACK_BOT_TOKEN`` and no public
+URL; HTTP mode needs ``SLACK_SIGNING_SECRET`` and either ``SLACK_BOT_TOKEN``
+(one workspace) or ``SLACK_CLIENT_ID`` + ``SLACK_CLIENT_SECRET`` (the OAuth
+install, any number of workspaces).  The tokens are checked with Slack
+(``auth.test``, ``apps.connections.open``) before anything else happens; a
+missing or rejected one ends the run with exit code 4 and one clear line,
+never a traceback and never the token itself.
+
+``SlackAdapter`` is what ``bot.runtime.Runtime`` drives (so Slack can run in
+one process with Discord), and ``SlackPoster`` posts weekly digests and
+correction notices for the scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import sys
+from typing import Any, Callable
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ...core.models import Correction, Digest
+from ...core.service import FactChecker, checker_for, open_store
+from ...core.subscriptions import Subscription
+from ...runtime import Runtime, StartupError
+from ...scheduler import DeliveryGone
+from . import render
+from .app import PLATFORM, SlackBot, api_url, slack_error, web_client
+
+log = logging.getLogger("factbot.slack")
+
+EXIT_CONFIG = 4
+DEFAULT_PORT = 3000
+DIGEST_TAG = "factbot weekly digest · "
+UPDATED_NOTE = "✏️ Updated: this verdict is now {emoji} {label}; see the correction in the thread."
+
+_REJECTED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+             "not_allowed_token_type", "invalid_token"}
+_GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "token_revoked", "invalid_auth",
+         "restricted_action", "team_access_not_granted", "missing_scope"}
+
+
+def missing_settings(settings: Any, *, http: bool) -> str | None:
+    """What is missing to start in this mode, as one sentence an operator can act on (None: all there)."""
+    bot = (settings.slack_bot_token or "").strip()
+    if http:
+        if not (settings.slack_signing_secret or "").strip():
+            return ("no Slack signing secret: HTTP mode needs SLACK_SIGNING_SECRET "
+                    "(or signing_secret in the [slack] section of the config file)")
+        cid, secret = (settings.slack_client_id or "").strip(), (settings.slack_client_secret or "").strip()
+        if bool(cid) != bool(secret):
+            return "the multi-workspace install needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+        if not bot and not cid:
+            return ("no Slack bot token: HTTP mode needs SLACK_BOT_TOKEN for one workspace, "
+                    "or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many")
+        return None
+    if not bot or not (settings.slack_app_token or "").strip():
+        absent = " and ".join(name for name, value in (("SLACK_BOT_TOKEN", bot), ("SLACK_APP_TOKEN", settings.slack_app_token))
+                              if not (value or "").strip())
+        return (f"no {absent}: Socket Mode needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…, with "
+                "connections:write); or run with --http and SLACK_SIGNING_SECRET")
+    return None
+
+
+def warm_up(checker: FactChecker) -> None:
+    """Load whatever the matcher loads lazily before going online, so the first person to ask does not wait."""
+    checker.search("warm up", limit=1)
+
+
+class SlackAdapter:
+    """The Slack connection as ``bot.runtime.Runtime`` drives it (Socket Mode, or HTTP mode on ``port``)."""
+
+    name = "slack"
+
+    def __init__(self, checker: FactChecker, settings: Any, *, http: bool = False, port: int = DEFAULT_PORT,
+                 host: str = "0.0.0.0", clock: Callable[[], dt.datetime] | None = None,
+                 ping_interval: float = 10.0, drain_timeout: float = 10.0):
+        self.checker = checker
+        self.settings = settings
+        self.http = http
+        self.port = port
+        self.host = host
+        self.clock = clock
+        self.ping_interval = ping_interval
+        self.drain_timeout = drain_timeout
+        self.bot: SlackBot | None = None
+        self.handler: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+        self.identity = ""
+        self._poster = SlackPoster(self)
+
+    def poster(self) -> "SlackPoster":
+        return self._poster
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        problem = missing_settings(self.settings, http=self.http)
+        if problem:
+            raise StartupError(f"slack: {problem}")
+        bot = SlackBot(self.checker, self.settings, http=self.http, clock=self.clock)
+        if not bot.oauth:
+            await self._check_bot_token(bot.client)
+        socket_url = None if self.http else await self._open_socket(bot.client)
+        warm_up(self.checker)  # after the tokens are known to be good, before events can arrive
+        self.checker.conversations.prune_events()
+        self.bot = bot
+        if self.http:
+            self._runner = web.AppRunner(bot.http_app(self.health), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.host, self.port)
+            try:
+                await site.start()
+            except OSError as exc:
+                await self._runner.cleanup()
+                self._runner = None
+                raise StartupError(f"slack: cannot listen on {self.host}:{self.port} ({exc.strerror or exc})") from None
+            self.bound_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            mode = "multi-workspace install" if bot.oauth else self.identity
+            log.info("Slack HTTP mode on %s:%s (%s)", self.host, self.bound_port, mode)
+        else:
+            self.handler = AsyncSocketModeHandler(bot.app, app_token=self.settings.slack_app_token,
+                                                  ping_interval=self.ping_interval)
+            self.handler.client.wss_uri = socket_url  # the URL just issued: no second apps.connections.open
+            await self.handler.connect_async()
+            log.info("Slack Socket Mode connected (%s)", self.identity)
+
+    async def _check_bot_token(self, client: AsyncWebClient) -> None:
+        try:
+            found = await client.auth_test()
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            if error in _REJECTED:
+                raise StartupError(f"slack: Slack rejected the bot token ({error}): check SLACK_BOT_TOKEN "
+                                   "or bot_token in the [slack] section of the config file") from None
+            raise StartupError(f"slack: auth.test failed ({error})") from None
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise StartupError(f"slack: cannot reach Slack at {api_url(self.settings)} ({type(exc).__name__})") from None
+        self.identity = f"{found.get('user', '?')} in {found.get('team', '?')}"
+
+    async def _open_socket(self, client: AsyncWebClient) -> str:
+        try:
+            opened = await client.apps_connections_open(app_token=self.settings.slack_app_token)
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            if error in _REJECTED:
+                raise StartupError(f"slack: Slack rejected the app-level token ({error}): SLACK_APP_TOKEN must be "
+                                   "an xapp-… token with the connections:write scope") from None
+            raise StartupError(f"slack: Socket Mode is not available ({error}): turn it on in the app's settings, "
+                               "or run with --http") from None
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise StartupError(f"slack: cannot reach Slack at {api_url(self.settings)} ({type(exc).__name__})") from None
+        return str(opened["url"])
+
+    async def stop(self) -> None:
+        bot = self.bot
+        if bot is None:
+            return
+        await bot.drain(self.drain_timeout)
+        if self.handler is not None:
+            await self.handler.close_async()
+            self.handler = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.bot = None
+
+    def health(self) -> tuple[bool, str]:
+        if self.bot is None:
+            return False, "not started"
+        if self.http:
+            return True, f"serving Slack requests on port {self.bound_port}"
+        session = self.handler.client.current_session if self.handler is not None else None
+        if session is None or session.closed:
+            return False, "Socket Mode disconnected (reconnecting)"
+        return True, f"connected to Slack in Socket Mode as {self.identity}"
+
+
+class SlackPoster:
+    """Posts weekly digests and correction notices for the scheduler (``bot.scheduler.Poster``)."""
+
+    platform = PLATFORM
+
+    def __init__(self, adapter: SlackAdapter):
+        self.adapter = adapter
+
+    async def _client(self, workspace: str) -> AsyncWebClient:
+        bot = self.adapter.bot
+        if bot is None:
+            raise RuntimeError("the Slack app is not running")
+        if not bot.oauth:
+            return bot.client
+        assert bot.installation_store is not None
+        found = await bot.installation_store.async_find_bot(enterprise_id=None, team_id=workspace)
+        if found is None or not found.bot_token:
+            raise DeliveryGone(f"factbot is no longer installed in Slack workspace {workspace}")
+        return web_client(self.adapter.settings, found.bot_token)
+
+    @staticmethod
+    def _gone(exc: SlackApiError, channel: str) -> None:
+        error = slack_error(exc)
+        if error in _GONE:
+            raise DeliveryGone(f"factbot can no longer post in Slack channel {channel} ({error})") from None
+
+    async def post_digest(self, sub: Subscription, digest: Digest, *, period: str) -> str:
+        client = await self._client(sub.workspace)
+        blocks, text = render.render_digest(digest, footer=DIGEST_TAG + period)  # the tag find_digest looks for
+        try:
+            posted = await client.chat_postMessage(channel=sub.channel, blocks=blocks, text=text, unfurl_links=False,
+                                                   unfurl_media=False)
+        except SlackApiError as exc:
+            self._gone(exc, sub.channel)
+            raise
+        return str(posted["ts"])
+
+    async def find_digest(self, sub: Subscription, *, period: str) -> str | None:
+        client = await self._client(sub.workspace)
+        try:
+            history = await client.conversations_history(channel=sub.channel, limit=50)
+        except SlackApiError as exc:
+            self._gone(exc, sub.channel)
+            raise
+        for message in history.get("messages") or []:
+            if message.get("bot_id") and render.digest_tag(message.get("blocks") or []) == DIGEST_TAG + period:
+                return str(message["ts"])
+        return None
+
+    async def post_correction(self, correction: Correction) -> None:
+        """Post the correction in the earlier reply's thread, and mark that reply "updated"."""
+        client = await self._client(correction.workspace)
+        text = "✏️ " + render.escape(correction.text())
+        thread = correction.thread_id or correction.message_id
+        try:
+            await client.chat_postMessage(channel=correction.channel, thread_ts=thread, unfurl_links=False,
+                                          unfurl_media=False, **render.render_text(text).kwargs())
+        except SlackApiError as exc:
+            self._gone(exc, correction.channel)
+            raise
+        original = await self._message(client, correction)
+        if original is None:
+            return  # the reply was removed meanwhile: the correction itself is what matters
+        v = correction.claim.verdict
+        note = render.context(UPDATED_NOTE.format(emoji=v.emoji, label=v.label))
+        blocks = [b for b in original.get("blocks") or [] if not _is_updated_note(b)]
+        try:
+            await client.chat_update(channel=correction.channel, ts=correction.message_id,
+                                     blocks=render.fit_blocks([note, *blocks]), text=original.get("text") or "")
+        except SlackApiError as exc:
+            log.warning("could not mark an earlier reply as updated: %s", slack_error(exc))
+
+    @staticmethod
+    async def _message(client: AsyncWebClient, c: Correction) -> dict[str, Any] | None:
+        try:
+            if c.thread_id and c.thread_id != c.message_id:
+                found = await client.conversations_replies(channel=c.channel, ts=c.thread_id, limit=200)
+            else:
+                found = await client.conversations_history(channel=c.channel, latest=c.message_id, inclusive=True,
+                                                           limit=1)
+        except SlackApiError:
+            return None
+        return next((m for m in found.get("messages") or [] if m.get("ts") == c.message_id), None)
+
+
+def _is_updated_note(block: dict[str, Any]) -> bool:
+    elements = block.get("elements") or []
+    return block.get("type") == "context" and bool(elements) and str(elements[0].get("text", "")).startswith("✏️ Updated:")
+
+
+def run(settings: Any, *, http: bool = False, port: int = DEFAULT_PORT, host: str = "0.0.0.0",
+        metrics_port: int | None = 9100, scheduler: bool = True, stderr=None) -> int:
+    """``factbot run slack [--http] [--port N]``: run until SIGTERM/SIGINT.
+
+    0 on a clean stop, 4 for a missing or rejected token or a database problem.  ``port`` is where HTTP
+    mode serves ``/slack/events`` (and the install routes, and ``/healthz``); ``metrics_port`` is the
+    runtime's ``/healthz`` + ``/metrics`` (None: off).
+    """
+    stderr = stderr or sys.stderr
+    problem = missing_settings(settings, http=http)
+    if problem:
+        print(f"Error: {problem}", file=stderr)
+        return EXIT_CONFIG
+    try:
+        store, _ = open_store(settings.database)
+    except Exception as exc:  # noqa: BLE001 - any reason, one line
+        print(f"Error: cannot open the database {settings.database}: {exc}", file=stderr)
+        return EXIT_CONFIG
+    store.prune_checks(settings.check_retention_days)
+    checker = checker_for(store, settings)
+    adapter = SlackAdapter(checker, settings, http=http, port=port, host=host)
+    runtime = Runtime(checker, [adapter], port=metrics_port, scheduler=scheduler)
+    try:
+        # A startup problem (rejected token, unreachable API) is logged by the runtime as one line.
+        return asyncio.run(runtime.run_until_signalled())
+    except KeyboardInterrupt:
+        return 0
