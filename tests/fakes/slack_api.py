@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import itertools
 import json
 import re
+import time as _time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
@@ -90,7 +93,7 @@ class FakeSlack:
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> "FakeSlack":
         app = web.Application(client_max_size=8 * 1024 * 1024)
-        app.router.add_post(API_PREFIX + "{method}", self._api)
+        app.router.add_route("*", API_PREFIX + "{method}", self._api)  # slack-sdk GETs some methods
         app.router.add_post("/response/{label}", self._response_url)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -297,7 +300,9 @@ class FakeSlack:
     async def _parse(self, request: web.Request) -> tuple[dict[str, Any], str]:
         raw = await request.read()
         ctype = request.headers.get("Content-Type", "")
-        if "json" in ctype:
+        if request.method == "GET":
+            body = dict(request.query)
+        elif "json" in ctype:
             body = json.loads(raw or b"{}")
         else:
             body = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
@@ -307,6 +312,8 @@ class FakeSlack:
                         body[key] = json.loads(body[key])
                     except ValueError:
                         pass
+        if request.method != "GET" and request.query:
+            body = {**dict(request.query), **body}  # slack-sdk sends some arguments in the query string
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else str(body.get("token", ""))
         return body, token
@@ -477,3 +484,108 @@ class FakeSlack:
             return {"ok": False, "error": "socket_mode_not_enabled"}
         return {"ok": True, "url": self.socket_url}
 
+
+
+# -- Slack's side of the conversation: what Slack sends to an app ------------------------------------
+
+SIGNING_SECRET = "fake-signing-secret-for-tests"
+_event_ids = itertools.count(1)
+_trigger_ids = itertools.count(1)
+
+
+def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """The ``X-Slack-Signature`` (v0 HMAC-SHA256 of ``v0:timestamp:body``) and timestamp headers Slack sends."""
+    ts = str(int(_time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def event_body(event: dict[str, Any], *, team: str = TEAM, event_id: str | None = None,
+               bot_user: str = BOT_USER) -> dict[str, Any]:
+    """An Events API ``event_callback`` as Slack delivers it."""
+    return {
+        "token": "legacy-verification-token", "team_id": team, "api_app_id": APP_ID, "event": event,
+        "type": "event_callback", "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(_time.time()),
+        "authorizations": [{"enterprise_id": None, "team_id": team, "user_id": bot_user, "is_bot": True,
+                            "is_enterprise_install": False}],
+        "is_ext_shared_channel": False,
+    }
+
+
+def command_form(text: str, *, user: str, channel: str, team: str = TEAM, response_url: str,
+                 command: str = "/factcheck") -> dict[str, str]:
+    """A slash command invocation (form fields over HTTP; the same keys in a Socket Mode envelope)."""
+    return {
+        "token": "legacy-verification-token", "team_id": team, "team_domain": "factbot-test", "channel_id": channel,
+        "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": command, "text": text,
+        "api_app_id": APP_ID, "is_enterprise_install": "false", "response_url": response_url,
+        "trigger_id": f"{next(_trigger_ids)}.trigger",
+    }
+
+
+def block_actions_payload(action_id: str, value: str | None, *, user: str, channel: str, message_ts: str,
+                          response_url: str, message: dict[str, Any] | None = None, team: str = TEAM) -> dict[str, Any]:
+    """A button press; ``message`` is None for an ephemeral message (Slack does not send those back)."""
+    action: dict[str, Any] = {"action_id": action_id, "block_id": "factbot_actions", "type": "button",
+                              "action_ts": f"{_time.time():.6f}", "text": {"type": "plain_text", "text": "…"}}
+    if value is not None:
+        action["value"] = value
+    payload: dict[str, Any] = {
+        "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": team},
+        "api_app_id": APP_ID, "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
+                      "is_ephemeral": message is None},
+        "trigger_id": f"{next(_trigger_ids)}.trigger", "team": {"id": team, "domain": "factbot-test"},
+        "channel": {"id": channel, "name": "general"}, "response_url": response_url, "actions": [action],
+    }
+    if message is not None:
+        payload["message"] = message
+    return payload
+
+
+def shortcut_payload(message: dict[str, Any], *, user: str, channel: str, response_url: str,
+                     team: str = TEAM, callback_id: str = "factcheck_message") -> dict[str, Any]:
+    """"Fact-check this message" chosen from a message's More actions menu."""
+    return {
+        "type": "message_action", "callback_id": callback_id, "trigger_id": f"{next(_trigger_ids)}.trigger",
+        "message_ts": message["ts"], "response_url": response_url, "team": {"id": team, "domain": "factbot-test"},
+        "channel": {"id": channel, "name": "general"}, "user": {"id": user, "name": user.lower()},
+        "message": message, "token": "legacy-verification-token", "action_ts": f"{_time.time():.6f}",
+    }
+
+
+class SlackSender:
+    """Slack delivering requests to an app's HTTP endpoint: signed, form or JSON, as Slack does."""
+
+    def __init__(self, url: str, secret: str = SIGNING_SECRET):
+        self.url = url  # …/slack/events
+        self.secret = secret
+        self.session: Any = None
+
+    async def __aenter__(self) -> "SlackSender":
+        import aiohttp
+
+        self.session = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.close()
+
+    async def post(self, body: str, content_type: str, *, headers: dict[str, str] | None = None,
+                   secret: str | None = None, timestamp: int | None = None) -> tuple[int, str]:
+        all_headers = {"Content-Type": content_type, **sign(body, self.secret if secret is None else secret, timestamp)}
+        all_headers.update(headers or {})
+        async with self.session.post(self.url, data=body.encode(), headers=all_headers) as response:
+            return response.status, await response.text()
+
+    async def event(self, body: dict[str, Any], *, retry: int | None = None, **kwargs: Any) -> tuple[int, str]:
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        return await self.post(json.dumps(body), "application/json", headers=headers, **kwargs)
+
+    async def form(self, fields: dict[str, str], **kwargs: Any) -> tuple[int, str]:
+        from urllib.parse import urlencode
+
+        return await self.post(urlencode(fields), "application/x-www-form-urlencoded", **kwargs)
+
+    async def interactive(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, str]:
+        return await self.form({"payload": json.dumps(payload)}, **kwargs)

@@ -1,0 +1,630 @@
+"""factbot on Slack in HTTP mode, end to end: real slack-bolt and slack-sdk against a fake Slack on 127.0.0.1.
+
+Each test starts the adapter on a fresh temp-file database (with the bundled
+claims), sends it signed requests the way Slack does (events, slash commands,
+shortcuts, button presses) over real HTTP, and asserts on what people would
+see: the exact blocks and text the bot sent to the fake Web API or to a
+``response_url``, and who Slack would have notified.  Waits are on calls
+arriving and on the listener tasks finishing, never on sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import pytest
+
+from bot.adapters.slack import render
+from bot.adapters.slack.runner import SlackAdapter
+from bot.config import Settings
+from bot.core.matcher import MatchConfig
+from bot.core.models import CountedClaim, Decision
+from bot.core.service import FactChecker, checker_for, open_store
+
+try:
+    from tests.fakes.slack_api import (
+        BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, Call, FakeSlack, SlackSender, block_actions_payload, command_form,
+        event_body, shortcut_payload,
+    )
+except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
+    from fakes.slack_api import (
+        BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, Call, FakeSlack, SlackSender, block_actions_payload, command_form,
+        event_body, shortcut_payload,
+    )
+
+MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
+MATCH_ID = "alibaba-extracted-fable-guardrails"
+NONE_TEXT = "anyone up for lunch?"
+CHANNEL = "C0GENERAL"
+DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
+ALICE, BOB, ADMIN, LISTED = "U0ALICE", "U0BOB", "U0ADMIN", "U0LISTED"
+
+
+def lexical_matcher() -> MatchConfig:
+    """The lexical matcher (fast, deterministic); semantic matching, where installed, is tested elsewhere."""
+    names = {f.name for f in dataclasses.fields(MatchConfig)}
+    return MatchConfig(semantic="off") if "semantic" in names else MatchConfig()  # type: ignore[call-arg]
+
+
+class Clock:
+    """Real time, moved forward on demand (watch cooldowns) while the check log keeps its real timestamps."""
+
+    def __init__(self) -> None:
+        self.offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc) + self.offset
+
+    def advance(self, **kwargs: float) -> None:
+        self.offset += dt.timedelta(**kwargs)
+
+
+@dataclass
+class Env:
+    fake: FakeSlack
+    adapter: SlackAdapter
+    checker: FactChecker
+    settings: Settings
+    clock: Clock
+    slack: SlackSender
+    db: Path
+    caplog: pytest.LogCaptureFixture
+
+    @property
+    def conversations(self):
+        return self.checker.conversations
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.adapter.bound_port}"
+
+    # -- what people do ---------------------------------------------------------------------
+    async def mention(self, text: str, *, user: str = ALICE, channel: str = CHANNEL, thread_ts: str | None = None,
+                      event_id: str | None = None, retry: int | None = None) -> dict[str, Any]:
+        """``@factbot text`` posted in a channel (or a thread): the message exists, the app_mention arrives."""
+        message = self.fake.add_message(channel, f"<@{BOT_USER}> {text}", user=user, thread_ts=thread_ts)
+        event = {"type": "app_mention", "user": user, "text": message["text"], "ts": message["ts"],
+                 "channel": channel, "event_ts": message["ts"], "team": TEAM}
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        status, _ = await self.slack.event(event_body(event, event_id=event_id), retry=retry)
+        assert status == 200
+        await settle()
+        return message
+
+    async def say(self, text: str, *, user: str = BOB, channel: str = CHANNEL, **extra: Any) -> dict[str, Any]:
+        """A plain channel message (``message.channels``), as watch mode sees it."""
+        message = self.fake.add_message(channel, text, user=user, **extra)
+        event = {"type": "message", "channel": channel, "text": text, "ts": message["ts"], "event_ts": message["ts"],
+                 "channel_type": "channel", "team": TEAM, **({"user": user} if user else {}), **extra}
+        status, _ = await self.slack.event(event_body(event))
+        assert status == 200
+        await settle()
+        return message
+
+    async def command(self, text: str, *, user: str = ALICE, channel: str = CHANNEL, label: str = "cmd") -> Call:
+        """``/factcheck text``: the HTTP answer is an empty ack; what the person sees arrives at the response_url."""
+        after = len(self.fake.calls)
+        status, body = await self.slack.form(command_form(text, user=user, channel=channel,
+                                                          response_url=self.fake.response_url(label)))
+        assert (status, body) == (200, "")
+        await settle()
+        return await self.fake.next_call("response_url", after=after)
+
+    async def press(self, action_id: str, value: str | None, *, user: str = ALICE, channel: str = CHANNEL,
+                    message: dict[str, Any] | None = None, ephemeral_ts: str = "", label: str = "btn") -> None:
+        """A button on ``message`` (a public message as the fake holds it) or on an ephemeral answer."""
+        ts = message["ts"] if message is not None else ephemeral_ts or self.fake.next_ts()
+        payload = block_actions_payload(action_id, value, user=user, channel=channel, message_ts=ts, message=message,
+                                        response_url=self.fake.response_url(label))
+        status, body = await self.slack.interactive(payload)
+        assert (status, body) == (200, "")
+        await settle()
+
+    async def shortcut(self, message: dict[str, Any], *, user: str = BOB, channel: str = CHANNEL) -> None:
+        payload = shortcut_payload(message, user=user, channel=channel, response_url=self.fake.response_url("sc"))
+        status, body = await self.slack.interactive(payload)
+        assert (status, body) == (200, "")
+        await settle()
+
+    def posted(self, after: int = 0) -> list[Call]:
+        return self.fake.find("chat.postMessage", after=after)
+
+
+async def settle() -> None:
+    """Every listener Bolt started (after its ack) has finished."""
+    for _ in range(100):
+        await asyncio.sleep(0)
+        running = [t for t in asyncio.all_tasks() if not t.done()
+                   and t.get_coro().__qualname__.endswith("run_ack_function_asynchronously")]
+        if not running:
+            return
+        await asyncio.wait(running, timeout=10)
+    raise AssertionError("listeners kept running")
+
+
+def settings_for(fake: FakeSlack, db: Path, **overrides: Any) -> Settings:
+    return Settings(db_path=str(db), slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                    slack_api_url=fake.api_url, matcher=lexical_matcher(), **overrides)
+
+
+async def start_adapter(checker: FactChecker, settings: Settings, clock: Clock) -> SlackAdapter:
+    adapter = SlackAdapter(checker, settings, http=True, port=0, host="127.0.0.1", clock=clock)
+    await adapter.start()
+    return adapter
+
+
+async def _run(db: Path, body: Callable[[Env], Awaitable[None]], caplog, **overrides: Any) -> None:
+    fake = await FakeSlack().start()
+    fake.add_user(ALICE)
+    fake.add_user(BOB)
+    fake.add_user(ADMIN, admin=True)
+    fake.add_user(LISTED)
+    settings = settings_for(fake, db, **overrides)
+    store, _ = open_store(db)
+    clock = Clock()
+    checker = checker_for(store, settings)
+    adapter = await start_adapter(checker, settings, clock)
+    env = Env(fake, adapter, checker, settings, clock, None, db, caplog)  # type: ignore[arg-type]
+    try:
+        async with SlackSender(f"http://127.0.0.1:{adapter.bound_port}/slack/events") as env.slack:
+            await body(env)
+    finally:
+        await env.adapter.stop()  # the test may have restarted it
+        await fake.close()
+        env.checker.store.close()
+        checker.store.close()
+
+
+def e2e(**overrides: Any):
+    """Run ``async def test(env)`` against a fresh fake Slack and database."""
+    def decorate(fn: Callable[[Env], Awaitable[None]]):
+        def test(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+            caplog.set_level(logging.INFO, logger="factbot")
+            asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", fn, caplog, **overrides), 60))
+        test.__name__, test.__doc__ = fn.__name__, fn.__doc__
+        return test
+    return decorate
+
+
+def expected(env: Env, text: str, **options: Any) -> render.Reply:
+    """What the renderer makes of the core's answer to ``text`` (the renderer's own tests pin the blocks)."""
+    return render.render_result(env.checker.check(text, record=False), **options)
+
+
+def text_with(checker: FactChecker, decision: Decision) -> str:
+    """A message the core answers with ``decision`` (so this test does not depend on the matcher's calibration)."""
+    for line in DEVSET.read_text(encoding="utf-8").splitlines():
+        text = json.loads(line)["text"]
+        if checker.check(text, record=False).decision is decision:
+            return text
+    pytest.skip(f"no dev-set message gives {decision.value} with this matcher")
+
+
+def headers_of(blocks: list[dict]) -> list[str]:
+    return [b["text"]["text"] for b in blocks if b["type"] == "header"]
+
+
+def buttons_of(blocks: list[dict]) -> list[tuple[str, str]]:
+    return [(el["action_id"], el["text"]["text"]) for b in blocks if b["type"] == "actions" for el in b["elements"]]
+
+
+def assert_notifies_nobody(call: Call) -> None:
+    assert FakeSlack.pinged(call.body) == [], FakeSlack.pinged(call.body)
+    assert not FakeSlack.validate(call.body), FakeSlack.validate(call.body)
+
+
+# -- mentions ---------------------------------------------------------------------------------
+
+
+@e2e()
+async def test_mention_gets_a_verdict_in_the_thread(env: Env):
+    asked = await env.mention(MATCH_TEXT)
+    (reply,) = env.posted()
+    assert reply.token == BOT_TOKEN
+    assert reply.body["channel"] == CHANNEL and reply.body["thread_ts"] == asked["ts"]
+    assert reply.body["unfurl_links"] is False
+    want = expected(env, MATCH_TEXT)
+    assert reply.body["blocks"] == want.blocks and reply.body["text"] == want.text
+    assert headers_of(reply.body["blocks"]) == ["❌ False"]
+    assert f"claim id `{MATCH_ID}`" in json.dumps(reply.body["blocks"], ensure_ascii=False)
+    assert buttons_of(reply.body["blocks"]) == [("factbot_vote_up", "👍"), ("factbot_vote_down", "👎"),
+                                                ("factbot_delete", "🗑️ Remove")]
+    assert reply.body["text"].startswith("❌ False: Alibaba illicitly extracted Claude Fable's guardrails")
+    assert_notifies_nobody(reply)
+    record = env.conversations.reply("slack", CHANNEL, reply.response["ts"])
+    assert (record.requester, record.source, record.claim_id, record.thread_id) == (ALICE, "mention", MATCH_ID,
+                                                                                     asked["ts"])
+    logged = env.checker.store.checks()
+    assert [(c["platform"], c["workspace"], c["channel"], c["decision"]) for c in logged] == [
+        ("slack", TEAM, CHANNEL, "match")]
+
+
+@e2e()
+async def test_mention_alone_in_a_thread_checks_the_threads_first_message(env: Env):
+    parent = env.fake.add_message(CHANNEL, MATCH_TEXT, user=BOB)
+    env.fake.add_message(CHANNEL, "wait, really?", user=ALICE, thread_ts=parent["ts"])
+    await env.mention("", thread_ts=parent["ts"])
+    (lookup,) = env.fake.find("conversations.replies")
+    assert lookup.body["channel"] == CHANNEL and lookup.body["ts"] == parent["ts"]
+    (reply,) = env.posted()
+    assert reply.body["thread_ts"] == parent["ts"]
+    assert reply.body["blocks"] == expected(env, MATCH_TEXT).blocks
+    # the thread's first message written by an app is not checked
+    app_post = env.fake.add_message(CHANNEL, MATCH_TEXT, bot_id="B0OTHER")
+    await env.mention("", thread_ts=app_post["ts"])
+    assert env.posted()[-1].body["text"] == "I only check what people write, not other apps' messages."
+
+
+@e2e()
+async def test_mention_without_a_claim_outside_a_thread_gets_help(env: Env):
+    asked = await env.mention("  ")
+    (reply,) = env.posted()
+    assert reply.body["thread_ts"] == asked["ts"]
+    assert reply.body["blocks"] == render.render_help(admin=False).blocks
+    assert env.fake.find("conversations.replies") == []
+
+
+@e2e()
+async def test_injected_channel_mention_notifies_nobody(env: Env):
+    await env.mention(f"<!channel> <!here> <!everyone> <@{BOB}> <!subteam^S0TEAM|@team> {NONE_TEXT}")
+    (reply,) = env.posted()
+    assert headers_of(reply.body["blocks"]) == ["🔎 No verified claim matches"]
+    checked = reply.body["blocks"][2]["text"]["text"]
+    assert checked == ("*Checked text*\n>&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;@U0BOB&gt; "
+                       "&lt;!subteam^S0TEAM|@team&gt; anyone up for lunch?")
+    assert_notifies_nobody(reply)
+
+
+@e2e()
+async def test_a_40_kb_message_is_answered_within_slacks_limits(env: Env):
+    text = MATCH_TEXT + ". " + ("blah blah and more blah. " * 1700)
+    assert len(text) > 40_000
+    await env.mention(text)
+    (reply,) = env.posted()
+    assert reply.ok and not FakeSlack.validate(reply.body)
+    assert headers_of(reply.body["blocks"])[0] == "❌ False"
+    assert reply.body["blocks"][0] == render.context(
+        "ℹ️ The message is long; only its first 4,000 characters were checked.")
+    assert len(reply.body["text"]) <= 3000 and len(reply.body["blocks"]) <= 50
+
+
+@e2e(rate_limit_per_minute=2)
+async def test_rate_limit_says_so_once_then_stays_quiet(env: Env):
+    for _ in range(4):
+        await env.mention(MATCH_TEXT)
+    assert len(env.posted()) == 2
+    (notice,) = env.fake.find("chat.postEphemeral")
+    assert notice.body["user"] == ALICE
+    assert notice.body["text"].startswith("You're checking a lot of messages at once; try again in ")
+
+
+@e2e()
+async def test_slack_rate_limits_are_waited_out_by_the_sdk(env: Env):
+    env.fake.rate_limit("chat.postMessage", 0)
+    await env.mention(MATCH_TEXT)
+    attempts = env.fake.find("chat.postMessage")
+    assert [c.status for c in attempts] == [429, 200]
+    assert attempts[0].body == attempts[1].body
+    assert len(env.conversations.replies_for_claim(MATCH_ID)) == 1
+
+
+# -- retries, signatures -------------------------------------------------------------------------
+
+
+@e2e()
+async def test_a_retried_event_is_acknowledged_and_answered_once_even_after_a_restart(env: Env):
+    await env.mention(MATCH_TEXT, event_id="Ev0RETRY1")
+    await env.mention(MATCH_TEXT, event_id="Ev0RETRY1", retry=1)
+    assert len(env.posted()) == 1
+    # factbot restarts on the same database; Slack retries once more
+    await env.adapter.stop()
+    env.checker.store.close()
+    store, _ = open_store(env.db)
+    env.checker = checker_for(store, env.settings)
+    env.adapter = await start_adapter(env.checker, env.settings, env.clock)
+    env.slack.url = env.url + "/slack/events"
+    await env.mention(MATCH_TEXT, event_id="Ev0RETRY1", retry=2)
+    assert len(env.posted()) == 1
+    await env.mention(MATCH_TEXT, event_id="Ev0FRESH2")  # a new event is answered as usual
+    assert len(env.posted()) == 2
+
+
+@e2e()
+async def test_bad_or_stale_signatures_get_401_and_nothing_happens(env: Env):
+    body = event_body({"type": "app_mention", "user": ALICE, "text": f"<@{BOT_USER}> {MATCH_TEXT}", "ts": "1.000001",
+                       "channel": CHANNEL, "event_ts": "1.000001"})
+    status, _ = await env.slack.event(body, secret="not-the-signing-secret")
+    assert status == 401
+    status, _ = await env.slack.event(body, timestamp=int(dt.datetime.now().timestamp()) - 600)
+    assert status == 401
+    status, _ = await env.slack.form(command_form(MATCH_TEXT, user=ALICE, channel=CHANNEL,
+                                                  response_url=env.fake.response_url()), secret="wrong")
+    assert status == 401
+    await settle()
+    assert [c.method for c in env.fake.calls if c.method != "auth.test"] == []
+
+
+@e2e()
+async def test_url_verification_and_health(env: Env):
+    status, text = await env.slack.event({"token": "t", "challenge": "c0ffee", "type": "url_verification"})
+    assert (status, json.loads(text)) == (200, {"challenge": "c0ffee"})
+    async with env.slack.session.get(env.url + "/healthz") as response:
+        assert (response.status, await response.text()) == (200, "ok\n")
+
+
+# -- /factcheck ----------------------------------------------------------------------------------
+
+
+@e2e()
+async def test_factcheck_answers_privately_and_share_posts_it_publicly(env: Env):
+    answer = await env.command(MATCH_TEXT)
+    assert answer.body["response_type"] == "ephemeral"
+    share_key = answer.body["blocks"][-1]["elements"][-1]["value"]
+    want = expected(env, MATCH_TEXT, ephemeral=True, share_value=share_key)
+    assert answer.body["blocks"] == want.blocks and answer.body["text"] == want.text
+    assert buttons_of(answer.body["blocks"]) == [("factbot_vote_up", "👍"), ("factbot_vote_down", "👎"),
+                                                 ("factbot_share", "📣 Share in channel")]
+    assert env.posted() == [] and env.conversations.replies_for_claim(MATCH_ID) == []
+    after = len(env.fake.calls)
+    await env.press(render.SHARE, share_key, label="share")
+    (shared,) = env.posted(after)
+    assert shared.body["channel"] == CHANNEL and shared.body.get("thread_ts") is None
+    assert shared.body["blocks"] == expected(env, MATCH_TEXT, shared=True).blocks
+    assert shared.body["blocks"][0] == render.context("📣 Shared from /factcheck")
+    assert_notifies_nobody(shared)
+    (cleanup,) = env.fake.find("response_url", after=after)
+    assert cleanup.body == {"text": "", "delete_original": True}  # the private answer goes away
+    record = env.conversations.reply("slack", CHANNEL, shared.response["ts"])
+    assert (record.source, record.requester, record.claim_id) == ("share", ALICE, MATCH_ID)
+    assert len(env.checker.store.checks()) == 1  # sharing is not a second check
+    # the same share pressed twice (a double click): posted once
+    await env.press(render.SHARE, share_key, label="again")
+    assert len(env.posted(after)) == 1
+    assert env.fake.find("response_url")[-1].body["text"] == (
+        "That answer is too old to share now; please run `/factcheck` again.")
+
+
+@e2e()
+async def test_factcheck_without_text_shows_help(env: Env):
+    answer = await env.command("")
+    assert answer.body["response_type"] == "ephemeral"
+    assert answer.body["blocks"] == render.render_help().blocks
+    assert (await env.command("help")).body["blocks"] == render.render_help().blocks
+
+
+@e2e()
+async def test_possible_offers_candidates_that_reveal_their_verdict_privately(env: Env):
+    answer = await env.command(text_with(env.checker, Decision.POSSIBLE))
+    assert headers_of(answer.body["blocks"]) == ["🤔 Did you mean…"]
+    picks = [el for el in answer.body["blocks"][-1]["elements"] if el["action_id"].startswith("factbot_reveal_")]
+    assert [p["action_id"] for p in picks] == ["factbot_reveal_1", "factbot_reveal_2", "factbot_reveal_3"][:len(picks)]
+    claim = env.checker.claim(picks[0]["value"])
+    after = len(env.fake.calls)
+    await env.press(picks[0]["action_id"], picks[0]["value"], label="reveal")
+    (shown,) = env.fake.find("response_url", after=after)
+    assert shown.body["response_type"] == "ephemeral" and shown.body["replace_original"] is False
+    assert shown.body["blocks"] == render.render_reveal(claim).blocks
+    assert headers_of(shown.body["blocks"]) == [f"{claim.verdict.emoji} {claim.verdict.label}"]
+    assert env.posted() == []
+
+
+@e2e()
+async def test_suggest_for_review_is_recorded_once_per_person(env: Env):
+    await env.mention(NONE_TEXT)
+    (reply,) = env.posted()
+    message = env.fake.message(CHANNEL, reply.response["ts"])
+    suggest = next(el for el in reply.body["blocks"][-1]["elements"] if el["action_id"] == render.SUGGEST)
+    assert suggest["value"] == NONE_TEXT  # the words checked, without the mention
+    await env.press(render.SUGGEST, suggest["value"], user=BOB, message=message, label="s1")
+    assert env.fake.find("response_url")[-1].body["text"] == (
+        "📝 Thanks! The fact-checkers will see this in their review list.")
+    await env.press(render.SUGGEST, suggest["value"], user=BOB, message=message, label="s2")
+    assert env.fake.find("response_url")[-1].body["text"] == (
+        "You already suggested this; it's on the fact-checkers' list.")
+    (listed,) = env.conversations.suggestions()
+    assert listed["requests"] == 1 and NONE_TEXT in listed["query"]
+
+
+# -- feedback and delete --------------------------------------------------------------------------
+
+
+@e2e()
+async def test_votes_are_one_per_person_and_shown_on_the_buttons(env: Env):
+    await env.mention(MATCH_TEXT)
+    (reply,) = env.posted()
+    ts = reply.response["ts"]
+    message = lambda: env.fake.message(CHANNEL, ts)  # noqa: E731 - the message as Slack holds it now
+
+    async def vote(action: str, user: str) -> list[str]:
+        await env.press(action, MATCH_ID, user=user, message=message())
+        update = env.fake.find("chat.update")[-1]
+        assert update.body["ts"] == ts and update.ok
+        return [t for a, t in buttons_of(update.body["blocks"]) if a.startswith("factbot_vote")]
+
+    assert await vote(render.VOTE_UP, BOB) == ["👍 1", "👎"]
+    assert await vote(render.VOTE_UP, BOB) == ["👍 1", "👎"]  # a second 👍 by the same person counts once
+    assert await vote(render.VOTE_DOWN, BOB) == ["👍", "👎 1"]  # ...and a 👎 replaces it
+    assert await vote(render.VOTE_UP, ALICE) == ["👍 1", "👎 1"]
+    assert env.conversations.votes("slack", ts) == (1, 1)
+    assert message()["blocks"][:-1] == reply.body["blocks"][:-1]  # the verdict itself is unchanged
+
+
+@e2e()
+async def test_only_the_asker_or_an_admin_can_delete_a_reply(env: Env):
+    await env.mention(MATCH_TEXT, user=ALICE)
+    (reply,) = env.posted()
+    ts = reply.response["ts"]
+    await env.press(render.DELETE, None, user=BOB, message=env.fake.message(CHANNEL, ts), label="no")
+    assert env.fake.find("chat.delete") == []
+    refusal = env.fake.find("response_url")[-1]
+    assert refusal.body["text"] == "Only the person who asked, or a workspace admin, can remove this reply."
+    assert refusal.body["response_type"] == "ephemeral" and refusal.body["replace_original"] is False
+    await env.press(render.DELETE, None, user=ALICE, message=env.fake.message(CHANNEL, ts))
+    (deleted,) = env.fake.find("chat.delete")
+    assert deleted.ok and (deleted.body["channel"], deleted.body["ts"]) == (CHANNEL, ts)
+    assert env.fake.message(CHANNEL, ts) is None
+    assert env.conversations.reply("slack", CHANNEL, ts).deleted_at
+    # an admin may remove anyone's reply
+    await env.mention(MATCH_TEXT, user=BOB)
+    other = env.posted()[-1].response["ts"]
+    await env.press(render.DELETE, None, user=ADMIN, message=env.fake.message(CHANNEL, other))
+    assert env.fake.message(CHANNEL, other) is None
+
+
+# -- the message shortcut ----------------------------------------------------------------------
+
+
+@e2e()
+async def test_shortcut_checks_the_message_and_replies_in_its_thread(env: Env):
+    message = env.fake.add_message(CHANNEL, MATCH_TEXT, user=ALICE)
+    await env.shortcut(message, user=BOB)
+    (reply,) = env.posted()
+    assert reply.body["thread_ts"] == message["ts"]
+    assert reply.body["blocks"] == expected(env, MATCH_TEXT).blocks
+    record = env.conversations.reply("slack", CHANNEL, reply.response["ts"])
+    assert (record.source, record.requester) == ("shortcut", BOB)
+    empty = env.fake.add_message(CHANNEL, "", user=ALICE, files=[{"id": "F1"}])
+    await env.shortcut(empty)
+    assert env.fake.find("response_url")[-1].body["text"] == "That message has no text I can check."
+
+
+@e2e(slack_shortcut_reply="ephemeral")
+async def test_shortcut_can_answer_privately_as_configured(env: Env):
+    message = env.fake.add_message(CHANNEL, MATCH_TEXT, user=ALICE, ts="1760000001.000100")
+    await env.shortcut(message)
+    assert env.posted() == []
+    answer = env.fake.find("response_url")[-1]
+    assert answer.body["response_type"] == "ephemeral"
+    key = answer.body["blocks"][-1]["elements"][-1]["value"]
+    await env.press(render.SHARE, key, user=BOB)
+    (shared,) = env.posted()
+    assert shared.body["thread_ts"] == message["ts"]  # shared into the checked message's thread
+
+
+@e2e()
+async def test_shortcut_where_factbot_cannot_post_explains_and_answers_privately(env: Env):
+    env.fake.gone_channels.add("C0PRIVATE")
+    message = env.fake.add_message("C0PRIVATE", MATCH_TEXT, user=ALICE)
+    await env.shortcut(message, channel="C0PRIVATE")
+    said = [c.body for c in env.fake.find("response_url")]
+    assert said[0]["text"] == ("I can't post in this channel. Invite me with `/invite @factbot` (or ask an admin "
+                               "to), then try again.")
+    assert headers_of(said[1]["blocks"]) == ["❌ False"] and said[1]["response_type"] == "ephemeral"
+    assert BOT_TOKEN not in env.caplog.text
+
+
+# -- watch mode ---------------------------------------------------------------------------------
+
+
+@e2e()
+async def test_watch_mode_replies_to_confident_matches_once_per_cooldown(env: Env):
+    await env.say(MATCH_TEXT)
+    assert env.posted() == []  # off by default
+    refused = await env.command("watch on", user=BOB)
+    assert refused.body["text"] == "Only workspace admins, or people on factbot's admin list, can change watch mode."
+    assert not env.conversations.watching("slack", TEAM, CHANNEL)
+    turned_on = await env.command("watch on", user=ADMIN)
+    assert turned_on.body["response_type"] == "in_channel"
+    assert turned_on.body["text"].startswith("👀 Watch mode is *on* in this channel: I'll reply in the thread")
+    assert "at most once per claim every 24 h" in turned_on.body["text"]
+    first = await env.say(MATCH_TEXT)
+    (reply,) = env.posted()
+    assert reply.body["thread_ts"] == first["ts"]
+    assert reply.body["blocks"] == expected(env, MATCH_TEXT, watch=True).blocks
+    assert reply.body["blocks"][0] == render.context(render.WATCH_NOTE)
+    assert env.conversations.reply("slack", CHANNEL, reply.response["ts"]).source == "watch"
+    await env.say(MATCH_TEXT)  # the cooldown holds
+    await env.say(NONE_TEXT)  # nothing confident
+    await env.say(MATCH_TEXT, subtype="message_changed")  # edits and other subtypes
+    await env.say(MATCH_TEXT, user="", bot_id="B0OTHER")  # other apps
+    await env.say(f"<@{BOT_USER}> {MATCH_TEXT}")  # a mention: app_mention answers that one
+    assert len(env.posted()) == 1
+    env.clock.advance(hours=25)
+    await env.say(MATCH_TEXT)
+    assert len(env.posted()) == 2
+    assert (await env.command("watch")).body["text"].startswith("Watch mode is *on* in this channel.")
+    off = await env.command("watch off", user=ADMIN)
+    assert off.body["text"] == "Watch mode is *off* in this channel. Mention me or use `/factcheck` to check a claim."
+    env.clock.advance(hours=25)
+    await env.say(MATCH_TEXT)
+    assert len(env.posted()) == 2
+
+
+@e2e()
+async def test_watch_words_that_are_not_a_setting_are_checked_as_a_claim(env: Env):
+    answer = await env.command("watch out: " + MATCH_TEXT)
+    assert headers_of(answer.body["blocks"]) == ["❌ False"]
+    assert not env.conversations.watching("slack", TEAM, CHANNEL)
+
+
+# -- digests -----------------------------------------------------------------------------------------
+
+
+@e2e(slack_admins=LISTED)
+async def test_digest_subscribe_needs_rights_and_valid_times(env: Env):
+    subs = env.checker.subscriptions
+    refused = await env.command("digest subscribe monday 09:00 Europe/Berlin", user=BOB)
+    assert refused.body["text"] == ("Only workspace admins, or people on factbot's admin list, can change "
+                                    "this channel's digest.")
+    assert subs.get("slack", TEAM, CHANNEL) is None
+    bad = await env.command("digest subscribe monday 09:00 Mars/Olympus", user=ADMIN)
+    assert bad.body["response_type"] == "ephemeral"
+    assert bad.body["text"] == ("⚠️ 'Mars/Olympus' is not a time zone; use an IANA name like Europe/Berlin or "
+                                "America/New_York. Nothing was changed.")
+    assert subs.get("slack", TEAM, CHANNEL) is None
+    usage = await env.command("digest subscribe monday", user=ADMIN)
+    assert usage.body["text"].startswith("Usage: `/factcheck digest subscribe &lt;day&gt; &lt;time&gt;")
+    users_info = len(env.fake.find("users.info"))
+    ok = await env.command("digest subscribe Mon 9am europe/berlin", user=LISTED)  # on the configured list
+    assert len(env.fake.find("users.info")) == users_info  # the list is enough, Slack is not asked
+    assert ok.body["response_type"] == "in_channel"
+    assert ok.body["text"] == "📰 This channel will get a weekly fact-check digest every Monday at 09:00 (Europe/Berlin)."
+    sub = subs.get("slack", TEAM, CHANNEL)
+    assert (sub.weekday, sub.time, sub.timezone, sub.created_by) == (0, "09:00", "Europe/Berlin", LISTED)
+    await env.mention(MATCH_TEXT)
+    preview = await env.command("digest preview", user=ADMIN)
+    assert preview.body["response_type"] == "ephemeral"
+    assert preview.body["blocks"][0] == render.header("📰 Weekly fact-check digest")
+    assert preview.body["blocks"][-1] == render.context("Preview · sent every Monday at 09:00 (Europe/Berlin)")
+    assert "1× ❌ False" in json.dumps(preview.body["blocks"], ensure_ascii=False)
+    assert not FakeSlack.validate(preview.body)
+    stopped = await env.command("digest unsubscribe", user=ADMIN)
+    assert stopped.body["text"] == "This channel's weekly digest is stopped."
+    assert subs.get("slack", TEAM, CHANNEL) is None
+    assert (await env.command("digest unsubscribe", user=ADMIN)).body["text"] == "This channel has no weekly digest."
+
+
+# -- App Home --------------------------------------------------------------------------------------
+
+
+@e2e()
+async def test_app_home_shows_how_to_settings_and_this_weeks_top_claims(env: Env):
+    await env.mention(MATCH_TEXT)
+    await env.mention(MATCH_TEXT, user=BOB)
+    env.checker.subscriptions.subscribe(platform="slack", workspace=TEAM, channel=CHANNEL, weekday="friday",
+                                        time="16:00", timezone="UTC")
+    event = {"type": "app_home_opened", "user": ALICE, "channel": "D0ALICE", "tab": "home", "event_ts": "1.2"}
+    status, _ = await env.slack.event(event_body(event))
+    assert status == 200
+    await settle()
+    (published,) = env.fake.find("views.publish")
+    assert published.ok and published.body["user_id"] == ALICE
+    view = published.body["view"]
+    claim = env.checker.claim(MATCH_ID)
+    assert view == render.render_home(
+        # the core lists watched channels once it offers Conversations.watched_channels
+        watched=[] if hasattr(env.conversations, "watched_channels") else None,
+        subscriptions=[env.checker.subscriptions.get("slack", TEAM, CHANNEL)],
+        top=[CountedClaim(claim, 2)],
+    )
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    assert "*📰 Weekly digests*\n• <#C0GENERAL>: every Friday at 16:00 (UTC)" in texts
+    assert texts[-1] == f"2× ❌ False · {claim.claim} (`{MATCH_ID}`)"
