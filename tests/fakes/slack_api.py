@@ -24,6 +24,7 @@ import hmac
 import itertools
 import json
 import re
+import threading
 import time as _time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -589,3 +590,41 @@ class SlackSender:
 
     async def interactive(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, str]:
         return await self.form({"payload": json.dumps(payload)}, **kwargs)
+
+
+class ThreadedFakeSlack:
+    """The fake (and a fake Socket Mode server) on their own event loop in a thread, for code that runs
+    ``asyncio.run`` itself (``runner.run``)."""
+
+    def __init__(self, *, socket_mode: bool = True):
+        self.fake = FakeSlack()
+        self.socket: Any = None
+        self.socket_mode = socket_mode
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        self.call(self._start())
+        return self.fake
+
+    async def _start(self) -> None:
+        if self.socket_mode:
+            try:
+                from tests.fakes.slack_socket import FakeSocketMode
+            except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
+                from fakes.slack_socket import FakeSocketMode  # type: ignore[no-redef]
+            self.socket = await FakeSocketMode().start()
+            self.fake.socket_url = self.socket.url
+        await self.fake.start()
+
+    def call(self, coro: Any, timeout: float = 10) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def __exit__(self, *exc: object) -> None:
+        self.call(self.fake.close())
+        if self.socket is not None:
+            self.call(self.socket.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
