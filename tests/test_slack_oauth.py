@@ -1,0 +1,205 @@
+"""The multi-workspace install, end to end: ``/slack/install`` → Slack's consent page → ``/slack/oauth_redirect`` →
+``oauth.v2.access`` against the fake, the installation stored in factbot's own database, and then an event from
+the newly installed workspace answered with that workspace's token.  Digests and correction notices reach each
+workspace with its own token too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import html
+import re
+import sqlite3
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import aiohttp
+import pytest
+
+from bot.adapters.slack import render
+from bot.adapters.slack.runner import DIGEST_TAG, SlackAdapter
+from bot.config import Settings
+from bot.core.matcher import MatchConfig
+from bot.core.models import Correction, Digest, DigestTotals, Verdict
+from bot.core.service import checker_for, open_store
+from bot.scheduler import DeliveryGone
+
+try:
+    from tests.fakes.slack_api import (
+        BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, FakeSlack, SlackSender, event_body,
+    )
+except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
+    from fakes.slack_api import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, FakeSlack, SlackSender, event_body
+
+MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
+OTHER_TEAM, OTHER_TOKEN, OTHER_BOT_USER = "T0OTHER", "xoxb-2222-other-workspace-token", "U0FACTBOT2"
+CHANNEL = "C0OTHERGEN"
+ALICE = "U0ALICE2"
+
+
+def lexical_matcher() -> MatchConfig:
+    names = {f.name for f in dataclasses.fields(MatchConfig)}
+    return MatchConfig(semantic="off") if "semantic" in names else MatchConfig()  # type: ignore[call-arg]
+
+
+async def settle() -> None:
+    for _ in range(100):
+        await asyncio.sleep(0)
+        running = [t for t in asyncio.all_tasks() if not t.done()
+                   and t.get_coro().__qualname__.endswith("run_ack_function_asynchronously")]
+        if not running:
+            return
+        await asyncio.wait(running, timeout=10)
+    raise AssertionError("listeners kept running")
+
+
+# slack-sdk still hands aiohttp a BasicAuth for oauth.v2.access (its own deprecation, not factbot's).
+@pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
+def test_oauth_install_then_an_event_from_the_new_workspace(tmp_path: Path):
+    asyncio.run(asyncio.wait_for(_install(tmp_path / "factbot.db"), 60))
+
+
+async def _start(db: Path, fake: FakeSlack) -> tuple[SlackAdapter, object]:
+    settings = Settings(db_path=str(db), slack_signing_secret=SIGNING_SECRET, slack_client_id=CLIENT_ID,
+                        slack_client_secret=CLIENT_SECRET, slack_api_url=fake.api_url, matcher=lexical_matcher())
+    store, _ = open_store(db)
+    adapter = SlackAdapter(checker_for(store, settings), settings, http=True, port=0, host="127.0.0.1")
+    await adapter.start()
+    return adapter, store
+
+
+async def _mention(adapter: SlackAdapter, fake: FakeSlack, team: str, bot_user: str, text: str) -> dict:
+    message = fake.add_message(CHANNEL, f"<@{bot_user}> {text}", user=ALICE)
+    event = {"type": "app_mention", "user": ALICE, "text": message["text"], "ts": message["ts"], "channel": CHANNEL,
+             "event_ts": message["ts"], "team": team}
+    async with SlackSender(f"http://127.0.0.1:{adapter.bound_port}/slack/events") as slack:
+        status, _ = await slack.event(event_body(event, team=team, bot_user=bot_user))
+    assert status == 200
+    await settle()
+    return message
+
+
+async def _install(db: Path) -> None:
+    fake = await FakeSlack().start()
+    adapter, store = await _start(db, fake)
+    base = f"http://127.0.0.1:{adapter.bound_port}"
+    try:
+        assert fake.calls == []  # no bot token to check in multi-workspace mode
+        async with aiohttp.ClientSession() as browser:
+            # 1. an admin opens the install page: an "Add to Slack" link with a fresh state, and a state cookie
+            async with browser.get(base + "/slack/install", allow_redirects=False) as page:
+                assert page.status == 200
+                body = await page.text()
+                cookie = page.headers["Set-Cookie"].split(";")[0]
+            link = html.unescape(re.search(r'href="([^"]+/oauth/v2/authorize[^"]+)"', body).group(1))
+            assert link.startswith(fake.base_url + "/oauth/v2/authorize?")  # next to the configured Web API
+            query = parse_qs(urlparse(link).query)
+            assert query["client_id"] == [CLIENT_ID]
+            assert query["scope"] == ["app_mentions:read,channels:history,groups:history,chat:write,chat:write.public,"
+                                      "commands,users:read"]
+            state = query["state"][0]
+            assert cookie == f"slack-app-oauth-state={state}"
+
+            # 2. Slack sends the admin back with a code; factbot exchanges it with oauth.v2.access
+            fake.add_oauth_code("code-123", team_id=OTHER_TEAM, team_name="Other Team", bot_token=OTHER_TOKEN,
+                                bot_user_id=OTHER_BOT_USER, bot_id="B0FACTBOT2")
+            callback = f"{base}/slack/oauth_redirect?code=code-123&state={state}"
+            async with browser.get(callback, headers={"Cookie": cookie}, allow_redirects=False) as done:
+                assert done.status == 200, await done.text()
+                assert "Thank you!" in await done.text()
+            (access,) = fake.find("oauth.v2.access")
+            assert access.ok and access.body["code"] == "code-123"
+            assert access.headers["Authorization"].startswith("Basic ")  # client id and secret, not in the body
+            assert [c.token for c in fake.find("auth.test")] == [OTHER_TOKEN]
+
+            # the same state cannot be used twice
+            fake.add_oauth_code("code-456", team_id="T0THIRD", team_name="Third", bot_token="xoxb-3333-third")
+            async with browser.get(f"{base}/slack/oauth_redirect?code=code-456&state={state}",
+                                   headers={"Cookie": cookie}, allow_redirects=False) as replay:
+                assert replay.status == 401  # Bolt: invalid state
+            assert len(fake.find("oauth.v2.access")) == 1
+
+        # 3. the installation and the OAuth state live in factbot's own database file
+        with sqlite3.connect(db) as conn:
+            bots = conn.execute("SELECT team_id, bot_token, bot_user_id FROM slack_bots").fetchall()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert bots == [(OTHER_TEAM, OTHER_TOKEN, OTHER_BOT_USER)]
+        assert {"slack_installations", "slack_bots", "oauth_states", "claims", "replies"} <= tables
+
+        # 4. an event from the new workspace is answered with that workspace's token
+        asked = await _mention(adapter, fake, OTHER_TEAM, OTHER_BOT_USER, MATCH_TEXT)
+        (reply,) = fake.find("chat.postMessage")
+        assert reply.token == OTHER_TOKEN and reply.body["thread_ts"] == asked["ts"]
+        assert reply.body["blocks"][0] == render.header("❌ False")
+        record = adapter.checker.conversations.reply("slack", CHANNEL, reply.response["ts"])
+        assert record.workspace == OTHER_TEAM
+
+        # a workspace that never installed factbot gets nothing
+        await _mention(adapter, fake, "T0NOBODY", "U0NOBODY", MATCH_TEXT)
+        assert len(fake.find("chat.postMessage")) == 1
+
+        # 5. after a restart the installation is still there
+        await adapter.stop()
+        store.close()
+        adapter, store = await _start(db, fake)
+        await _mention(adapter, fake, OTHER_TEAM, OTHER_BOT_USER, MATCH_TEXT)
+        assert [c.token for c in fake.find("chat.postMessage")] == [OTHER_TOKEN, OTHER_TOKEN]
+
+        # 6. digests and corrections reach that workspace with its token
+        await _poster(adapter, fake, store)
+    finally:
+        await adapter.stop()
+        await fake.close()
+        store.close()
+
+
+async def _poster(adapter: SlackAdapter, fake: FakeSlack, store) -> None:
+    checker = adapter.checker
+    poster = adapter.poster()
+    sub = checker.subscriptions.subscribe(platform="slack", workspace=OTHER_TEAM, channel=CHANNEL, weekday="monday",
+                                          time="09:00", timezone="UTC")
+    digest = Digest(platform="slack", workspace=OTHER_TEAM, channel=CHANNEL,
+                    period_start="2026-11-16T09:00:00+00:00", period_end="2026-11-23T09:00:00+00:00",
+                    totals=DigestTotals(checks=3, matches=2))
+    assert await poster.find_digest(sub, period="2026-11-23") is None
+    ts = await poster.post_digest(sub, digest, period="2026-11-23")
+    posted = fake.find("chat.postMessage")[-1]
+    assert posted.token == OTHER_TOKEN and posted.body["channel"] == CHANNEL
+    blocks, text = render.render_digest(digest, footer=DIGEST_TAG + "2026-11-23")
+    assert posted.body["blocks"] == blocks and posted.body["text"] == text
+    assert await poster.find_digest(sub, period="2026-11-23") == ts  # found again after a crash mid-send
+    assert await poster.find_digest(sub, period="2026-11-30") is None
+
+    # a correction: posted in the earlier reply's thread, and the reply marked "updated"
+    earlier = checker.conversations.replies_for_claim("alibaba-extracted-fable-guardrails")[0]
+    claim = checker.claim(earlier.claim_id)
+    correction = Correction(earlier.id, "slack", OTHER_TEAM, CHANNEL, earlier.message_id, earlier.thread_id,
+                            claim, Verdict.TRUE, 1)
+    await poster.post_correction(correction)
+    note = fake.find("chat.postMessage")[-1]
+    assert note.token == OTHER_TOKEN and note.body["thread_ts"] == earlier.thread_id
+    assert note.body["text"] == "✏️ " + render.escape(correction.text())
+    (update,) = fake.find("chat.update")
+    assert update.body["ts"] == earlier.message_id
+    assert update.body["blocks"][0] == render.context(
+        f"✏️ Updated: this verdict is now {claim.verdict.emoji} {claim.verdict.label}; see the correction in the thread.")
+    assert update.body["blocks"][1:] == fake.find("chat.postMessage")[0].body["blocks"]
+
+    # a channel that is gone: the scheduler is told to stop, not to retry
+    fake.gone_channels.add(CHANNEL)
+    try:
+        await poster.post_digest(sub, digest, period="2026-11-30")
+    except DeliveryGone as exc:
+        assert str(exc) == f"factbot can no longer post in Slack channel {CHANNEL} (channel_not_found)"
+    else:
+        raise AssertionError("expected DeliveryGone")
+    # a workspace that uninstalled (no installation): also gone
+    gone = dataclasses.replace(sub, workspace="T0NOBODY")
+    try:
+        await poster.post_digest(gone, digest, period="2026-11-30")
+    except DeliveryGone as exc:
+        assert str(exc) == "factbot is no longer installed in Slack workspace T0NOBODY"
+    else:
+        raise AssertionError("expected DeliveryGone")
+    assert BOT_TOKEN not in str(fake.calls[-1].headers)
