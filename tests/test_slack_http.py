@@ -316,6 +316,22 @@ async def test_slack_rate_limits_are_waited_out_by_the_sdk(env: Env):
     assert len(env.conversations.replies_for_claim(MATCH_ID)) == 1
 
 
+@e2e()
+async def test_an_error_gets_a_short_apology_and_the_details_go_to_the_log_without_tokens(env: Env):
+    env.fake.fail("chat.postMessage", "internal_error")
+    asked = await env.mention(MATCH_TEXT)
+    failed, apology = env.posted()
+    assert failed.response == {"ok": False, "error": "internal_error"}
+    assert apology.body["thread_ts"] == asked["ts"]
+    assert apology.body["text"] == "Sorry, I couldn't do that right now. Please try again in a moment."
+    errors = [r for r in env.caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in errors] == ["mention failed: SlackApiError internal_error"]
+    assert BOT_TOKEN not in env.caplog.text and SIGNING_SECRET not in env.caplog.text
+    env.fake.fail("users.info", "fatal_error")  # an admin check that cannot be made: no rights, no crash
+    refused = await env.command("watch on", user=ADMIN)
+    assert refused.body["text"] == "Only workspace admins, or people on factbot's admin list, can change watch mode."
+
+
 # -- retries, signatures -------------------------------------------------------------------------
 
 
@@ -373,6 +389,11 @@ async def test_factcheck_answers_privately_and_share_posts_it_publicly(env: Env)
     assert buttons_of(answer.body["blocks"]) == [("factbot_vote_up", "👍"), ("factbot_vote_down", "👎"),
                                                  ("factbot_share", "📣 Share in channel")]
     assert env.posted() == [] and env.conversations.replies_for_claim(MATCH_ID) == []
+    await env.press(render.VOTE_UP, MATCH_ID, ephemeral_ts="1760000009.000001", label="vote")
+    thanks = env.fake.find("response_url")[-1]
+    assert thanks.body["text"] == "Thanks, your 👍 is recorded for the fact-checkers."
+    assert thanks.body["replace_original"] is False and env.fake.find("chat.update") == []
+    assert env.conversations.votes("slack", "1760000009.000001") == (1, 0)
     after = len(env.fake.calls)
     await env.press(render.SHARE, share_key, label="share")
     (shared,) = env.posted(after)

@@ -84,6 +84,7 @@ class FakeSlack:
         self.gone_channels: set[str] = set()  # chat.postMessage answers channel_not_found
         self.oauth_codes: dict[str, tuple[dict[str, Any], str]] = {}  # code -> (oauth.v2.access answer, bot id)
         self.rate_limits: dict[str, list[float]] = {}  # method -> Retry-After of the next 429s
+        self.failures: dict[str, list[str]] = {}  # method -> errors for the next calls
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self._changed = asyncio.Event()
@@ -164,6 +165,10 @@ class FakeSlack:
             "token_type": "bot", "access_token": bot_token, "bot_user_id": bot_user_id,
             "team": {"id": team_id, "name": team_name}, "enterprise": None, "is_enterprise_install": False,
         }, bot_id)
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
+        self.failures[method] = [error] * times
 
     def rate_limit(self, method: str, *retry_after: float) -> None:
         """Answer the next len(retry_after) calls of ``method`` with 429 and these Retry-After values."""
@@ -345,8 +350,10 @@ class FakeSlack:
             self._record(call)
             return web.json_response(call.response, status=429, headers={"Retry-After": f"{retry_after:g}"})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
-        if handler is None:
-            response: dict[str, Any] = {"ok": False, "error": "unknown_method"}
+        if self.failures.get(method):
+            response: dict[str, Any] = {"ok": False, "error": self.failures[method].pop(0)}
+        elif handler is None:
+            response = {"ok": False, "error": "unknown_method"}
         elif method in ("oauth.v2.access", "apps.connections.open"):
             response = handler(body, token, request)
         else:

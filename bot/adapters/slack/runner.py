@@ -107,7 +107,10 @@ class SlackAdapter:
         problem = missing_settings(self.settings, http=self.http)
         if problem:
             raise StartupError(f"slack: {problem}")
-        bot = SlackBot(self.checker, self.settings, http=self.http, clock=self.clock)
+        try:
+            bot = SlackBot(self.checker, self.settings, http=self.http, clock=self.clock)
+        except ValueError as exc:
+            raise StartupError(f"slack: {exc}") from None
         if not bot.oauth:
             await self._check_bot_token(bot.client)
         socket_url = None if self.http else await self._open_socket(bot.client)
