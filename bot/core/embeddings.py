@@ -242,6 +242,13 @@ class Embedder:
             import torch
             from sentence_transformers import SentenceTransformer
 
+            try:  # a bot's log is no place for the "Loading weights" progress bar
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                hf_logging.set_verbosity_error()
+            except ImportError:  # pragma: no cover
+                pass
             torch.set_num_threads(self.query_threads)
             self._model = SentenceTransformer(str(self.location.path), device="cpu", local_files_only=True)
             self._model.eval()
