@@ -68,6 +68,7 @@ EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
+PRUNE_EVERY = 3600.0  # seconds between clean-ups of the remembered event ids
 SHARE_TTL = dt.timedelta(hours=1)
 SHARES_KEPT = 2000
 WATCH_ON_TEXT = (
@@ -179,6 +180,7 @@ class SlackBot:
         self._inflight: set[asyncio.Task] = set()
         self._watch_locks: dict[str, asyncio.Lock] = {}
         self._shares: OrderedDict[str, Shareable] = OrderedDict()
+        self._pruned = time.monotonic()
         self.installation_store: SQLite3InstallationStore | None = None
         self.app = self._build_app()
         self._register()
@@ -271,6 +273,9 @@ class SlackBot:
     async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:  # noqa: A002
         """Acknowledge, and drop, an event delivered before (Slack retries when an ack seems late)."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and time.monotonic() - self._pruned > PRUNE_EVERY:
+            self._pruned = time.monotonic()
+            self.checker.conversations.prune_events()  # Slack retries within minutes; two days of ids is plenty
         if event_id and not self.checker.conversations.first_delivery(PLATFORM, str(event_id)):
             log.info("retried event acknowledged, not answered again", extra={"event_id": event_id})
             return BoltResponse(status=200, body="")
