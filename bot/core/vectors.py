@@ -24,6 +24,7 @@ cut-over comes from bench/semantic.py (docs/performance.md, "Semantic matching")
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
@@ -120,7 +121,12 @@ class _Matrix:
         if not self._hnsw and len(self.key_of) > self.hnsw_above:
             self._rebuild(hnsw=True, extra=(ids, np.asarray(vectors, dtype=np.float32)))
             return
-        self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        if self._hnsw:
+            self.faiss.omp_set_num_threads(os.cpu_count() or 1)
+        try:
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        finally:
+            self.faiss.omp_set_num_threads(1)
 
     def remove_claim(self, claim_id: str) -> None:
         import numpy as np
@@ -154,8 +160,13 @@ class _Matrix:
         self._hnsw = hnsw
         self.index = self._new_hnsw() if hnsw else self._new_exact()
         self._dead = 0
-        for start in range(0, len(ids), 50_000):
-            self.index.add_with_ids(np.ascontiguousarray(vecs[start : start + 50_000], dtype=np.float32), ids[start : start + 50_000])
+        self.faiss.omp_set_num_threads(os.cpu_count() or 1)  # building a graph is worth every core
+        try:
+            for start in range(0, len(ids), 50_000):
+                chunk = np.ascontiguousarray(vecs[start : start + 50_000], dtype=np.float32)
+                self.index.add_with_ids(chunk, ids[start : start + 50_000])
+        finally:
+            self.faiss.omp_set_num_threads(1)
 
     def vectors(self, claim_id: str) -> list["np.ndarray"]:
         return [self.index.reconstruct(i) for i in self.ids_of.get(claim_id, ())]
@@ -164,6 +175,8 @@ class _Matrix:
         """Best claims per query row, each claim scored by its best phrasing."""
         import numpy as np
 
+        # One query is one thread's work: OpenMP threads waiting on a busy core cost more than they give.
+        self.faiss.omp_set_num_threads(1)
         n = len(self.key_of)
         if n == 0 or k_claims <= 0:
             return [[] for _ in range(len(queries))]
@@ -370,7 +383,8 @@ class VectorIndex:
         """The ``k`` nearest claims for each query vector (unit length), best first."""
         self.ensure_current()
         assert self._matrix is not None
-        return self._matrix.search(queries, k)
+        with self._lock:  # a concurrent check may be patching the matrix
+            return self._matrix.search(queries, k)
 
     def cosines(self, query: "np.ndarray", claim_ids: Iterable[str]) -> dict[str, tuple[float, int]]:
         """Best cosine (and which phrasing) of the query against each given claim."""
@@ -378,8 +392,9 @@ class VectorIndex:
 
         assert self._matrix is not None
         out: dict[str, tuple[float, int]] = {}
-        for cid in claim_ids:
-            vecs = self._matrix.vectors(cid)
+        with self._lock:
+            found = {cid: self._matrix.vectors(cid) for cid in claim_ids}
+        for cid, vecs in found.items():
             if not vecs:
                 continue
             sims = np.vstack(vecs) @ query
