@@ -37,7 +37,10 @@ from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAutho
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -112,11 +115,12 @@ def authorize_url(settings: Any) -> str:
 
 
 def web_client(settings: Any, token: str | None) -> AsyncWebClient:
-    """A Web API client for ``settings.slack_api_url`` that waits out 429s (Retry-After) and retries lost connections."""
+    """A Web API client for ``settings.slack_api_url``: waits out 429s (Retry-After), retries lost connections."""
     return AsyncWebClient(
         token=token or None,
         base_url=api_url(settings),
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1), AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                        AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
 
 
@@ -270,7 +274,7 @@ class SlackBot:
         if pending:
             await asyncio.wait(pending, timeout=timeout)
 
-    async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:  # noqa: A002
+    async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Acknowledge, and drop, an event delivered before (Slack retries when an ack seems late)."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and time.monotonic() - self._pruned > PRUNE_EVERY:
@@ -546,7 +550,8 @@ class SlackBot:
                 f"📰 This channel will get a weekly fact-check digest {render.escape(sub.describe())}."), public=True)
         elif action == "unsubscribe":
             if core.subscriptions.unsubscribe(platform=PLATFORM, workspace=team, channel=channel):
-                await self._respond(respond, render.render_text("This channel's weekly digest is stopped."), public=True)
+                stopped = render.render_text("This channel's weekly digest is stopped.")
+                await self._respond(respond, stopped, public=True)
             else:
                 await self._respond(respond, render.render_text("This channel has no weekly digest."))
         else:
@@ -621,7 +626,8 @@ class SlackBot:
         ts = container.get("message_ts") or (body.get("message") or {}).get("ts", "")
         return team, channel, user, ts, bool(container.get("is_ephemeral"))
 
-    async def _button(self, what: str, body: dict[str, Any], respond: Any, handler: Callable[[], Awaitable[None]]) -> None:
+    async def _button(self, what: str, body: dict[str, Any], respond: Any,
+                      handler: Callable[[], Awaitable[None]]) -> None:
         self._track()
         try:
             if not self.accepting:
@@ -689,8 +695,8 @@ class SlackBot:
                 await respond(response_type="ephemeral", replace_original=False, **render.render_text(
                     f"Thanks, your {'👍' if up_vote else '👎'} is recorded for the fact-checkers.").kwargs())
                 return
-            await client.chat_update(channel=channel, ts=ts, blocks=render.with_votes(message.get("blocks") or [], up, down),
-                                     text=message.get("text") or "")
+            blocks = render.with_votes(message.get("blocks") or [], up, down)
+            await client.chat_update(channel=channel, ts=ts, blocks=blocks, text=message.get("text") or "")
 
         await self._button("vote", body, respond, handle)
 
@@ -700,7 +706,7 @@ class SlackBot:
         await ack()
 
         async def handle() -> None:
-            team, channel, user, ts, _ = self._where(body, context)
+            _, channel, user, ts, _ = self._where(body, context)
             core = self.checker
             record = core.conversations.reply(PLATFORM, channel, ts)
             asker = record is not None and record.requester == user

@@ -59,8 +59,9 @@ ADMIN_LINES = (
     "*For workspace admins*",
     "• `/factcheck watch on` / `off`: reply unasked to confident matches in this channel "
     "(once per claim per cooldown).",
-    "• `/factcheck digest subscribe &lt;day&gt; &lt;time&gt; &lt;timezone&gt;`, e.g. `/factcheck digest subscribe monday 09:00 "
-    "Europe/Berlin`; `/factcheck digest unsubscribe`; `/factcheck digest preview`.",
+    "• `/factcheck digest subscribe &lt;day&gt; &lt;time&gt; &lt;timezone&gt;`, e.g. "
+    "`/factcheck digest subscribe monday 09:00 Europe/Berlin`; `/factcheck digest unsubscribe`; "
+    "`/factcheck digest preview`.",
 )
 
 
@@ -149,7 +150,8 @@ def lines_within(lines: Sequence[str], limit: int, *, hidden: int = 0, more: str
 
 
 def header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": plain(text, HEADER_TEXT), "emoji": True}}
+    """A header (plain text: it cannot mention anyone); callers clean user-written parts with ``plain``."""
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_TEXT), "emoji": True}}
 
 
 def section(mrkdwn: str) -> dict[str, Any]:
@@ -167,8 +169,8 @@ def divider() -> dict[str, Any]:
 
 def button(text: str, action_id: str, value: str = "", *, style: str | None = None,
            confirm: dict[str, Any] | None = None) -> dict[str, Any]:
-    b: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": plain(text, BUTTON_TEXT), "emoji": True},
-                         "action_id": action_id}
+    b: dict[str, Any] = {"type": "button", "action_id": action_id,
+                         "text": {"type": "plain_text", "text": clip(text, BUTTON_TEXT), "emoji": True}}
     if value:
         b["value"] = value[:BUTTON_VALUE]
     if style:
@@ -216,7 +218,8 @@ def with_votes(blocks: Sequence[dict[str, Any]], up: int, down: int) -> list[dic
                 if el.get("action_id") in (VOTE_UP, VOTE_DOWN):
                     up_button = el["action_id"] == VOTE_UP
                     count, face = (up, "👍") if up_button else (down, "👎")
-                    el = {**el, "text": {"type": "plain_text", "text": f"{face} {count}" if count else face, "emoji": True}}
+                    label = f"{face} {count}" if count else face
+                    el = {**el, "text": {"type": "plain_text", "text": label, "emoji": True}}
                 elements.append(el)
             block["elements"] = elements
         out.append(block)
@@ -286,7 +289,8 @@ def claim_blocks(claim: Claim, *, candidate: Candidate | None = None) -> list[di
 
 def _claim_fallback(claim: Claim) -> str:
     v = claim.verdict
-    return f"{v.emoji} {v.label}: {escape(display_text(claim.claim, 500))} — {escape(display_text(claim.summary, 1000))}"
+    what, why = escape(display_text(claim.claim, 500)), escape(display_text(claim.summary, 1000))
+    return f"{v.emoji} {v.label}: {what} — {why}"
 
 
 def _controls(*, ephemeral: bool, deletable: bool, share_value: str) -> list[dict[str, Any]]:
@@ -360,7 +364,7 @@ def _render_possible(result: CheckResult, notes: list[str], *, ephemeral: bool, 
         section("No verified claim matches exactly. Did you mean one of these?\n\n" + "\n".join(lines)),
         context("Pick one to see its verdict, why, and sources (only you will see it)."),
     ]
-    picks = [button(f"{i}. {display_text(c.claim.claim, BUTTON_TEXT)}", f"{REVEAL}_{i}", c.claim.id)
+    picks = [button(f"{i}. {plain(c.claim.claim, BUTTON_TEXT)}", f"{REVEAL}_{i}", c.claim.id)
              for i, c in enumerate(candidates, 1)]
     blocks.append(actions(*picks, *_controls(ephemeral=ephemeral, deletable=deletable, share_value=share_value)))
     text = "🤔 Did you mean: " + "; ".join(
@@ -455,8 +459,10 @@ def render_digest(digest: Digest, *, limit: int = 10, footer: str | None = None)
                     source = " · " + link(src.url, quote(src.publisher or src.title, 80))
                 lines.append(f"• {quote(ch.claim.claim, 200)}{was}{new} — {quote(ch.claim.summary, 240)}{source}")
             blocks.append(_limited(f"{verdict.emoji} {verdict.label} ({len(items)})", lines, limit))
-    tops = [(title, items) for title, items in (("📈 Most checked in this channel", digest.top_in_channel),
-                                                 ("📈 Most checked in this workspace", digest.top_in_workspace)) if items]
+    tops = [(title, items) for title, items in (
+        ("📈 Most checked in this channel", digest.top_in_channel),
+        ("📈 Most checked in this workspace", digest.top_in_workspace),
+    ) if items]
     if tops:
         blocks.append(divider())
     for title, items in tops:
@@ -498,8 +504,10 @@ def render_home(*, watched: Sequence[str] | None, subscriptions: Sequence[Subscr
 
     ``watched`` is None when the channels with watch mode on cannot be listed.
     """
-    blocks: list[dict[str, Any]] = [header("👋 factbot"), section("\n".join(HELP_LINES)), section("\n".join(ADMIN_LINES)),
-                                    divider(), header("⚙️ Channel settings")]
+    blocks: list[dict[str, Any]] = [
+        header("👋 factbot"), section("\n".join(HELP_LINES)), section("\n".join(ADMIN_LINES)),
+        divider(), header("⚙️ Channel settings"),
+    ]
     if watched is None:
         blocks.append(section("*Watch mode*: type `/factcheck watch` in a channel to see whether it is on there."))
     elif watched:

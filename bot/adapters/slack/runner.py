@@ -64,8 +64,8 @@ def missing_settings(settings: Any, *, http: bool) -> str | None:
                     "or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many")
         return None
     if not bot or not (settings.slack_app_token or "").strip():
-        absent = " and ".join(name for name, value in (("SLACK_BOT_TOKEN", bot), ("SLACK_APP_TOKEN", settings.slack_app_token))
-                              if not (value or "").strip())
+        tokens = (("SLACK_BOT_TOKEN", bot), ("SLACK_APP_TOKEN", settings.slack_app_token))
+        absent = " and ".join(name for name, value in tokens if not (value or "").strip())
         return (f"no {absent}: Socket Mode needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…, with "
                 "connections:write); or run with --http and SLACK_SIGNING_SECRET")
     return None
@@ -147,7 +147,7 @@ class SlackAdapter:
                                    "or bot_token in the [slack] section of the config file") from None
             raise StartupError(f"slack: auth.test failed ({error})") from None
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            raise StartupError(f"slack: cannot reach Slack at {api_url(self.settings)} ({type(exc).__name__})") from None
+            raise self._unreachable(exc) from None
         self.identity = f"{found.get('user', '?')} in {found.get('team', '?')}"
 
     async def _open_socket(self, client: AsyncWebClient) -> str:
@@ -161,8 +161,11 @@ class SlackAdapter:
             raise StartupError(f"slack: Socket Mode is not available ({error}): turn it on in the app's settings, "
                                "or run with --http") from None
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            raise StartupError(f"slack: cannot reach Slack at {api_url(self.settings)} ({type(exc).__name__})") from None
+            raise self._unreachable(exc) from None
         return str(opened["url"])
+
+    def _unreachable(self, exc: BaseException) -> StartupError:
+        return StartupError(f"slack: cannot reach Slack at {api_url(self.settings)} ({type(exc).__name__})")
 
     async def stop(self) -> None:
         bot = self.bot
@@ -275,7 +278,8 @@ class SlackPoster:
 
 def _is_updated_note(block: dict[str, Any]) -> bool:
     elements = block.get("elements") or []
-    return block.get("type") == "context" and bool(elements) and str(elements[0].get("text", "")).startswith("✏️ Updated:")
+    first = str(elements[0].get("text", "")) if elements else ""
+    return block.get("type") == "context" and first.startswith("✏️ Updated:")
 
 
 def run(settings: Any, *, http: bool = False, port: int = DEFAULT_PORT, host: str = "0.0.0.0",
