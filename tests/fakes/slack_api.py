@@ -13,6 +13,11 @@ and who a message would notify is computed from its mrkdwn (``pinged``).
 ``response_url`` endpoints (slash commands, shortcuts, buttons) live here
 too, and ``apps.connections.open`` hands out the URL of the fake Socket Mode
 server (``tests/fakes/slack_socket.py``) when one is attached.
+
+The second half is Slack's other direction: the payloads Slack sends to an
+app (events, slash commands, button presses, message shortcuts), the v0
+request signature, and ``SlackSender``, which posts them to an app's
+``/slack/events`` the way Slack does.
 """
 
 from __future__ import annotations
