@@ -188,6 +188,8 @@ def load_settings(
         if name in data.get("matcher", {}):
             mvals[name] = _coerce(f"matcher.{name}", data["matcher"][name], like)
         env_key = f"FACTBOT_MATCHER_{name.upper()}"
+        if name == "embedding_model" and not env.get(env_key) and env.get("FACTBOT_EMBEDDING_MODEL"):
+            env_key = "FACTBOT_EMBEDDING_MODEL"  # the short name docs/semantic.md uses
         if env.get(env_key):
             mvals[name] = _coerce(env_key, env[env_key], like)
     if db_path:

@@ -56,3 +56,13 @@ def test_redacted_hides_every_secret(tmp_path):
     assert "d-secret" not in shown and "xoxb-secret" not in shown and "sig'" not in shown
     assert s.redacted()["slack_app_token"] == "(not set)"
     assert "d-secret" not in repr(s.redacted())
+
+
+def test_embedding_model_from_short_or_full_env_name(tmp_path):
+    cfg = write(tmp_path, '[matcher]\nembedding_model = "/models/file"\nsemantic = "off"\n')
+    assert load_settings(cfg, env={}).matcher.embedding_model == "/models/file"
+    assert load_settings(cfg, env={"FACTBOT_EMBEDDING_MODEL": "/short"}).matcher.embedding_model == "/short"
+    both = {"FACTBOT_EMBEDDING_MODEL": "/short", "FACTBOT_MATCHER_EMBEDDING_MODEL": "/full"}
+    assert load_settings(cfg, env=both).matcher.embedding_model == "/full"
+    with pytest.raises(ConfigError, match="semantic"):
+        load_settings(cfg, env={"FACTBOT_MATCHER_SEMANTIC": "sometimes"})
