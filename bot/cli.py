@@ -73,7 +73,27 @@ def fail(message: str, code: int) -> None:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """Groups whose modules import a platform library load only when used: ``factbot check`` stays quick."""
+
+    lazy = {
+        "discord": "bot.adapters.discord.commands:discord_cli",
+        "model": "bot.model_cli:model_cli",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_path", envvar="FACTBOT_DB", metavar="PATH", help="Database file (default: in your user data directory; env FACTBOT_DB).")
 @click.option("--config", "config_path", metavar="FILE", help="Settings file (TOML; env FACTBOT_CONFIG).")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
@@ -166,6 +186,84 @@ def _check_batch(c: Context, stream: TextIO, top: int) -> int:
 def chat(c: Context) -> None:
     """Talk to factbot in this terminal, the way it answers in a channel (no token needed)."""
     run_repl(c.checker)
+
+
+# -- run -----------------------------------------------------------------------
+def metrics_options(f):
+    """/healthz and /metrics: every long-running mode serves them (the container health check reads /healthz)."""
+    f = click.option("--no-scheduler", is_flag=True, help="Do not post weekly digests from this process.")(f)
+    f = click.option("--no-metrics", is_flag=True, help="Serve no /healthz and /metrics.")(f)
+    f = click.option("--metrics-port", type=click.IntRange(1, 65535), default=9100, show_default=True,
+                     envvar="FACTBOT_METRICS_PORT", help="Port of /healthz and /metrics (env FACTBOT_METRICS_PORT).")(f)
+    f = click.option("--metrics-host", default="127.0.0.1", show_default=True, envvar="FACTBOT_METRICS_HOST",
+                     help="Address of /healthz and /metrics; 0.0.0.0 in a container (env FACTBOT_METRICS_HOST).")(f)
+    return f
+
+
+@cli.group()
+def run() -> None:
+    """Run the bot: on Discord, on Slack, on both, or in this terminal.
+
+    \b
+    factbot run console                    no token needed
+    factbot run discord                    DISCORD_TOKEN
+    factbot run slack                      Socket Mode: SLACK_BOT_TOKEN + SLACK_APP_TOKEN
+    factbot run slack --http --port 3000   HTTP mode: SLACK_SIGNING_SECRET + SLACK_BOT_TOKEN (or the OAuth install)
+    factbot run all                        every platform configured, in one process
+
+    Stops cleanly on SIGTERM or Ctrl-C: new events are turned away, replies in flight finish.
+    Exit code 4: a token or secret is missing or rejected, or the database cannot be opened.
+    """
+
+
+@run.command("console")
+@pass_ctx
+def run_console(c: Context) -> None:
+    """Talk to factbot in this terminal, the way it answers in a channel (same as `factbot chat`)."""
+    run_repl(c.checker)
+
+
+@run.command("discord")
+@metrics_options
+@pass_ctx
+def run_discord(c: Context, metrics_host: str, metrics_port: int, no_metrics: bool, no_scheduler: bool) -> None:
+    """Answer on Discord (DISCORD_TOKEN; see docs/discord.md)."""
+    from .adapters.discord.runner import run as run_on_discord
+
+    sys.exit(run_on_discord(c.settings, port=None if no_metrics else metrics_port, metrics_host=metrics_host,
+                            scheduler=not no_scheduler))
+
+
+@run.command("slack")
+@click.option("--http", is_flag=True, help="HTTP mode (Events API over HTTPS) instead of Socket Mode.")
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True, help="HTTP mode's port.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode's address.")
+@metrics_options
+@pass_ctx
+def run_slack(c: Context, http: bool, port: int, host: str, metrics_host: str, metrics_port: int, no_metrics: bool,
+              no_scheduler: bool) -> None:
+    """Answer on Slack, in Socket Mode or, with --http, on /slack/events (see docs/slack.md)."""
+    from .adapters.slack.runner import run as run_on_slack
+
+    sys.exit(run_on_slack(c.settings, http=http, port=port, host=host, metrics_host=metrics_host,
+                          metrics_port=None if no_metrics else metrics_port, scheduler=not no_scheduler))
+
+
+@run.command("all")
+@click.option("--slack-http/--slack-socket", default=None,
+              help="Slack's mode (default: Socket Mode when SLACK_APP_TOKEN is set, HTTP mode otherwise).")
+@click.option("--slack-port", type=click.IntRange(1, 65535), default=3000, show_default=True)
+@click.option("--slack-host", default="0.0.0.0", show_default=True)
+@metrics_options
+@pass_ctx
+def run_all(c: Context, slack_http: bool | None, slack_port: int, slack_host: str, metrics_host: str,
+            metrics_port: int, no_metrics: bool, no_scheduler: bool) -> None:
+    """Every configured platform and the weekly digests in one process."""
+    from .launch import run_all as run_everything
+
+    sys.exit(run_everything(c.settings, slack_http=slack_http, slack_port=slack_port, slack_host=slack_host,
+                            metrics_host=metrics_host, metrics_port=None if no_metrics else metrics_port,
+                            scheduler=not no_scheduler))
 
 
 # -- claims --------------------------------------------------------------------
@@ -494,6 +592,30 @@ def digest_preview(c: Context, platform: str, workspace: str, channel: str) -> N
     else:
         d = build_digest(c.store, platform=platform, workspace=workspace, channel=channel, since=now - dt.timedelta(days=7), now=now)
     click.echo(render_digest_text(d))
+
+
+@digest.command("send-now")
+@click.option("--platform", required=True, type=click.Choice(["discord", "slack"]))
+@click.option("--workspace", default="", help="Slack team id or Discord guild id, as subscribed.")
+@click.option("--channel", required=True)
+@pass_ctx
+def digest_send_now(c: Context, platform: str, workspace: str, channel: str) -> None:
+    """Post a subscribed channel's digest now, outside its schedule (its weekly digest still comes)."""
+    import asyncio
+
+    from .launch import SendNowError, send_now
+    from .scheduler import DeliveryGone
+
+    try:
+        message_id = asyncio.run(send_now(c.checker, c.settings, platform, workspace, channel))
+    except SendNowError as exc:
+        fail(str(exc), EXIT_NOT_FOUND)
+    except DeliveryGone as exc:
+        fail(str(exc), EXIT_NOT_FOUND)
+    except Exception as exc:  # noqa: BLE001 - the platform said no: one line, the details in the log
+        logging.getLogger("factbot.digest").debug("send-now failed", exc_info=True)
+        fail(f"the digest was not posted: {type(exc).__name__}: {exc}", EXIT_NOT_FOUND)
+    click.echo(f"Posted the digest to {platform} channel {channel} (message {message_id}).")
 
 
 # -- config --------------------------------------------------------------------

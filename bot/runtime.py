@@ -101,7 +101,11 @@ class Runtime:
             self._runner = web.AppRunner(self.http_app(), access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.host, self.port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:  # e.g. the port is taken by another factbot
+                raise StartupError(f"cannot serve /healthz and /metrics on {self.host}:{self.port} "
+                                   f"({exc.strerror or exc}): choose another with --metrics-port") from None
             self.bound_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             log.info("health and metrics on http://%s:%s", self.host, self.bound_port)
         for adapter in self.adapters:
@@ -130,7 +134,8 @@ class Runtime:
     async def run_until_signalled(self) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
+            # Not on Windows, and not outside the main thread (an embedding program handles signals itself).
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.stopping.set)
         try:
             await self.start()

@@ -384,6 +384,11 @@ class FakeDiscord:
             return
         await self._send_event(conn, name, data)
 
+    def _echo(self, name: str, data: Any) -> None:
+        """What the bot did over REST comes back over its gateway; a REST-only client (no session) gets nothing."""
+        if self.session is not None:
+            asyncio.get_running_loop().create_task(self.dispatch(name, data))
+
     async def drop(self, code: int = 4000) -> None:
         """Close the gateway connection (4000: "unknown error", which a client resumes)."""
         conn = self._live()
@@ -621,7 +626,7 @@ class FakeDiscord:
             self._check_channel(channel_id)
             if m == "POST":
                 message = self._create_from_body(channel_id, self.bot, rec.json or {})
-                asyncio.get_running_loop().create_task(self.dispatch("MESSAGE_CREATE", self._as_delivered(message)))
+                self._echo("MESSAGE_CREATE", self._as_delivered(message))
                 return 200, message
             if m == "GET":
                 limit = int(request.query.get("limit", 50))
@@ -762,8 +767,7 @@ class FakeDiscord:
     def _delete(self, message_id: str) -> None:
         message = self.messages.pop(message_id)
         self.deleted.add(message_id)
-        asyncio.get_running_loop().create_task(self.dispatch(
-            "MESSAGE_DELETE", {"id": message_id, "channel_id": message["channel_id"], "guild_id": self.guild_id}))
+        self._echo("MESSAGE_DELETE", {"id": message_id, "channel_id": message["channel_id"], "guild_id": self.guild_id})
 
     # interaction callbacks and webhooks -------------------------------------------------
     async def _interaction_routes(self, method: str, path: str, body: Any) -> tuple[int, Any]:

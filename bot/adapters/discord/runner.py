@@ -20,9 +20,9 @@ import aiohttp
 import discord
 
 from ...core.models import Correction, Digest
-from ...core.service import FactChecker, checker_for, open_store
+from ...core.service import FactChecker
 from ...core.subscriptions import Subscription
-from ...runtime import Runtime, StartupError
+from ...runtime import StartupError
 from ...scheduler import DeliveryGone
 from . import render
 from .client import FactbotClient, configure_endpoints, default_intents
@@ -206,22 +206,14 @@ class DiscordPoster:
             pass  # the reply was removed meanwhile: the correction itself is what matters
 
 
-def run(settings: Any, *, port: int | None = 9100, scheduler: bool = True, stderr=None) -> int:
+def run(settings: Any, *, port: int | None = 9100, scheduler: bool = True, metrics_host: str = "127.0.0.1",
+        stderr=None) -> int:
     """``factbot run discord``: run until SIGTERM/SIGINT; 0 on a clean stop, 4 for a token or database problem."""
+    from ...launch import serve
+
     stderr = stderr or sys.stderr
     if not (getattr(settings, "discord_token", "") or "").strip():
         print(f"Error: {MISSING_TOKEN}", file=stderr)
         return EXIT_CONFIG
-    try:
-        store, _ = open_store(settings.database)
-    except Exception as exc:  # noqa: BLE001 - any reason, one line
-        print(f"Error: cannot open the database {settings.database}: {exc}", file=stderr)
-        return EXIT_CONFIG
-    store.prune_checks(settings.check_retention_days)
-    checker = checker_for(store, settings)
-    runtime = Runtime(checker, [DiscordAdapter(checker, settings)], port=port, scheduler=scheduler)
-    try:
-        # A startup problem (rejected token, unreachable API) is logged by the runtime as one line.
-        return asyncio.run(runtime.run_until_signalled())
-    except KeyboardInterrupt:
-        return 0
+    return serve(settings, lambda checker: [DiscordAdapter(checker, settings)], metrics_host=metrics_host,
+                 metrics_port=port, scheduler=scheduler, stderr=stderr)

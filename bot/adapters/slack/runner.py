@@ -29,9 +29,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ...core.models import Correction, Digest
-from ...core.service import FactChecker, checker_for, open_store
+from ...core.service import FactChecker
 from ...core.subscriptions import Subscription
-from ...runtime import Runtime, StartupError
+from ...runtime import StartupError
 from ...scheduler import DeliveryGone
 from . import render
 from .app import PLATFORM, SlackBot, api_url, slack_error, web_client
@@ -117,6 +117,7 @@ class SlackAdapter:
         warm_up(self.checker)  # after the tokens are known to be good, before events can arrive
         self.checker.conversations.prune_events()
         self.bot = bot
+        bot.keep_alive()
         if self.http:
             self._runner = web.AppRunner(bot.http_app(self.health), access_log=None)
             await self._runner.setup()
@@ -178,6 +179,7 @@ class SlackAdapter:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await bot.close()
         self.bot = None
 
     def health(self) -> tuple[bool, str]:
@@ -283,29 +285,19 @@ def _is_updated_note(block: dict[str, Any]) -> bool:
 
 
 def run(settings: Any, *, http: bool = False, port: int = DEFAULT_PORT, host: str = "0.0.0.0",
-        metrics_port: int | None = 9100, scheduler: bool = True, stderr=None) -> int:
+        metrics_port: int | None = 9100, metrics_host: str = "127.0.0.1", scheduler: bool = True, stderr=None) -> int:
     """``factbot run slack [--http] [--port N]``: run until SIGTERM/SIGINT.
 
     0 on a clean stop, 4 for a missing or rejected token or a database problem.  ``port`` is where HTTP
     mode serves ``/slack/events`` (and the install routes, and ``/healthz``); ``metrics_port`` is the
     runtime's ``/healthz`` + ``/metrics`` (None: off).
     """
+    from ...launch import serve
+
     stderr = stderr or sys.stderr
     problem = missing_settings(settings, http=http)
     if problem:
         print(f"Error: {problem}", file=stderr)
         return EXIT_CONFIG
-    try:
-        store, _ = open_store(settings.database)
-    except Exception as exc:  # noqa: BLE001 - any reason, one line
-        print(f"Error: cannot open the database {settings.database}: {exc}", file=stderr)
-        return EXIT_CONFIG
-    store.prune_checks(settings.check_retention_days)
-    checker = checker_for(store, settings)
-    adapter = SlackAdapter(checker, settings, http=http, port=port, host=host)
-    runtime = Runtime(checker, [adapter], port=metrics_port, scheduler=scheduler)
-    try:
-        # A startup problem (rejected token, unreachable API) is logged by the runtime as one line.
-        return asyncio.run(runtime.run_until_signalled())
-    except KeyboardInterrupt:
-        return 0
+    return serve(settings, lambda checker: [SlackAdapter(checker, settings, http=http, port=port, host=host)],
+                 metrics_host=metrics_host, metrics_port=metrics_port, scheduler=scheduler, stderr=stderr)

@@ -1,0 +1,196 @@
+"""``factbot run …`` and ``factbot digest send-now`` through the real CLI, against the fake Discord and fake Slack.
+
+``run all`` is driven end to end: one process, both platforms, a mention answered on each, /healthz
+while running, SIGTERM → exit 0.  What ``run all`` starts is decided from the settings alone, and a
+half-configured platform is an error that names what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+import urllib.request
+
+import discord
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.config import load_settings
+from bot.launch import NOTHING_CONFIGURED, Plan, plan
+
+try:
+    from tests.fakes.discord_server import ThreadedFakeDiscord
+    from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM, ThreadedFakeSlack, event_body
+except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
+    from fakes.discord_server import ThreadedFakeDiscord
+    from fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM, ThreadedFakeSlack, event_body
+
+MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
+MATCH_ID = "alibaba-extracted-fable-guardrails"
+
+
+@pytest.fixture(autouse=True)
+def restore_discord_endpoints():
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def invoke(args: list[str], env: dict[str, str]):
+    """The CLI as a user runs it, with only these settings in the environment."""
+    base = {"XDG_CONFIG_HOME": "/nonexistent-factbot-config", "FACTBOT_MATCHER_SEMANTIC": "off"}
+    return CliRunner().invoke(cli, args, env={**base, **env}, catch_exceptions=False)
+
+
+# -- what `run all` starts ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("env, flag, expected", [
+    ({"DISCORD_TOKEN": "d"}, None, Plan(discord=True, slack_http=None)),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, None, Plan(discord=False, slack_http=False)),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, None, Plan(discord=False, slack_http=True)),
+    ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s"}, None,
+     Plan(discord=False, slack_http=True)),
+    ({"DISCORD_TOKEN": "d", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s"},
+     True, Plan(discord=True, slack_http=True)),
+])
+def test_run_all_starts_what_is_configured(env, flag, expected):
+    assert plan(load_settings(env=env), slack_http=flag) == (expected, None)
+
+
+@pytest.mark.parametrize("env, flag, message", [
+    ({}, None, NOTHING_CONFIGURED),
+    ({"DISCORD_TOKEN": "d", "SLACK_APP_TOKEN": "xapp-1"}, None, "slack: no SLACK_BOT_TOKEN: Socket Mode needs"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, None, "slack: no Slack signing secret"),
+    ({"DISCORD_TOKEN": "d"}, True, "slack: no Slack signing secret"),
+])
+def test_a_half_configured_platform_is_named_not_skipped(env, flag, message):
+    chosen, problem = plan(load_settings(env=env), slack_http=flag)
+    assert chosen is None
+    assert problem.startswith(message)
+
+
+def test_run_all_with_nothing_configured_exits_4_and_touches_nothing(tmp_path):
+    result = invoke(["run", "all"], {"FACTBOT_DB": str(tmp_path / "factbot.db")})
+    assert result.exit_code == 4
+    assert result.output == f"Error: {NOTHING_CONFIGURED}\n"
+    assert not (tmp_path / "factbot.db").exists()
+
+
+def test_run_console_answers_from_the_bundled_claims(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "console"], input=MATCH_TEXT + "\n/quit\n",
+                                env={"FACTBOT_DB": str(tmp_path / "factbot.db"), "FACTBOT_MATCHER_SEMANTIC": "off"})
+    assert result.exit_code == 0, result.output
+    assert "❌" in result.output and f"claim id {MATCH_ID}" in result.output
+
+
+def test_metrics_port_in_use_is_one_line_and_exit_4(tmp_path, caplog):
+    with ThreadedFakeDiscord() as fake, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"DISCORD_TOKEN": fake.token, "DISCORD_API_BASE": fake.api_base, "DISCORD_GATEWAY_URL": fake.gateway_url,
+               "FACTBOT_DB": str(tmp_path / "factbot.db")}
+        result = invoke(["run", "discord", "--metrics-port", str(port)], env)
+    assert result.exit_code == 4
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].startswith(f"cannot serve /healthz and /metrics on 127.0.0.1:{port}")
+    assert "Traceback" not in caplog.text + result.output
+
+
+# -- run all, end to end ----------------------------------------------------------------------------------------
+def test_run_all_answers_on_discord_and_slack_in_one_process_and_stops_on_sigterm(tmp_path):
+    discord_fake, slack_fake = ThreadedFakeDiscord(), ThreadedFakeSlack()
+    metrics_port = free_port()
+    with discord_fake as dfake, slack_fake as sfake:
+        env = {"DISCORD_TOKEN": dfake.token, "DISCORD_API_BASE": dfake.api_base,
+               "DISCORD_GATEWAY_URL": dfake.gateway_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN,
+               "SLACK_API_URL": sfake.api_url, "FACTBOT_DB": str(tmp_path / "factbot.db")}
+        seen: dict = {}
+
+        def people_then_operator() -> None:
+            try:
+                discord_fake.call(dfake.wait_gateway("identify", timeout=30), timeout=35)
+                asked = discord_fake.call(dfake.mention(dfake.alice, MATCH_TEXT))
+                seen["discord"] = discord_fake.call(dfake.wait_request(
+                    "POST", f"/channels/{dfake.general}/messages", timeout=10,
+                    where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]), timeout=15)
+                sock = slack_fake.socket
+                for _ in range(1500):
+                    if sock.hellos >= 1:
+                        break
+                    threading.Event().wait(0.02)
+                message = sfake.add_message("C0GENERAL", f"<@{BOT_USER}> {MATCH_TEXT}", user="U0ALICE")
+                event = {"type": "app_mention", "user": "U0ALICE", "text": message["text"], "ts": message["ts"],
+                         "channel": "C0GENERAL", "event_ts": message["ts"], "team": TEAM}
+                slack_fake.call(sock.events_api(event_body(event)))
+                seen["slack"] = slack_fake.call(sfake.next_call("chat.postMessage", timeout=10), timeout=15)
+                seen["asked_ts"] = message["ts"]
+                with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz", timeout=5) as r:
+                    seen["health"] = (r.status, r.read().decode())
+            finally:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        previous = signal.getsignal(signal.SIGTERM)
+        thread = threading.Thread(target=people_then_operator)
+        thread.start()
+        try:
+            result = invoke(["run", "all", "--metrics-port", str(metrics_port)], env)
+        finally:
+            signal.signal(signal.SIGTERM, lambda *_: None)  # a late signal (after a failure) must not stop pytest
+            thread.join(40)
+            signal.signal(signal.SIGTERM, previous)
+    assert result.exit_code == 0, result.output
+    assert seen["discord"].json["embeds"][0]["footer"]["text"].endswith(MATCH_ID)
+    assert seen["discord"].json["allowed_mentions"] == {"parse": [], "replied_user": False}
+    assert seen["slack"].body["thread_ts"] == seen["asked_ts"]
+    assert f"claim id `{MATCH_ID}`" in json.dumps(seen["slack"].body["blocks"])
+    assert seen["health"] == (200, "ok\n")
+
+
+# -- digest send-now -------------------------------------------------------------------------------------------
+def test_send_now_posts_a_subscribed_slack_channels_digest(tmp_path):
+    db = str(tmp_path / "factbot.db")
+    with ThreadedFakeSlack(socket_mode=False) as fake:
+        env = {"FACTBOT_DB": db, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake.api_url}
+        assert invoke(["digest", "send-now", "--platform", "slack", "--workspace", TEAM, "--channel", "C0GENERAL"],
+                      env).exit_code == 1  # not subscribed: nothing posted
+        assert fake.find("chat.postMessage") == []
+        subscribed = invoke(["digest", "subscribe", "--platform", "slack", "--workspace", TEAM, "--channel",
+                             "C0GENERAL", "--day", "mon", "--time", "09:00", "--timezone", "Europe/Berlin"], env)
+        assert subscribed.exit_code == 0, subscribed.output
+        result = invoke(["digest", "send-now", "--platform", "slack", "--workspace", TEAM, "--channel", "C0GENERAL"],
+                        env)
+        posts = fake.find("chat.postMessage")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Posted the digest to slack channel C0GENERAL (message ")
+    assert len(posts) == 1 and posts[0].body["channel"] == "C0GENERAL"
+    assert "digest" in json.dumps(posts[0].body["blocks"]).lower()
+    assert fake.validate(posts[0].body) == []
+
+
+def test_send_now_posts_to_discord_over_rest_and_says_when_the_channel_is_gone(tmp_path):
+    db = str(tmp_path / "factbot.db")
+    with ThreadedFakeDiscord() as fake:
+        env = {"FACTBOT_DB": db, "DISCORD_TOKEN": fake.token, "DISCORD_API_BASE": fake.api_base}
+        for channel in (str(fake.general), "999999999999999999"):
+            invoke(["digest", "subscribe", "--platform", "discord", "--workspace", str(fake.guild_id), "--channel",
+                    channel, "--day", "fri", "--time", "17:30", "--timezone", "America/New_York"], env)
+        result = invoke(["digest", "send-now", "--platform", "discord", "--workspace", str(fake.guild_id),
+                         "--channel", str(fake.general)], env)
+        posted = [r for r in fake.requests if r.method == "POST" and r.path == f"/channels/{fake.general}/messages"]
+        gone = invoke(["digest", "send-now", "--platform", "discord", "--workspace", str(fake.guild_id),
+                       "--channel", "999999999999999999"], env)
+    assert result.exit_code == 0, result.output
+    assert len(posted) == 1 and posted[0].json["embeds"]
+    assert posted[0].json["allowed_mentions"]["parse"] == []
+    assert gone.exit_code == 1
+    assert "999999999999999999" in gone.output and "Traceback" not in gone.output
