@@ -30,6 +30,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterator
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -258,6 +259,23 @@ class SlackBot:
             web_app.router.add_get(REDIRECT_PATH, oauth)
         web_app.router.add_get("/healthz", healthz)
         return web_app
+
+    # -- connections to Slack -----------------------------------------------------------------
+    def keep_alive(self) -> None:
+        """Send the Web API calls over one pooled aiohttp session (call it from the running event loop).
+
+        Without it slack-sdk opens a session, and so a new connection (and, to Slack, a TLS handshake), for
+        every call: under load that was a quarter of the bot's CPU (docs/performance.md). Bolt passes this
+        session on to the clients it makes for each request.
+        """
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.client.timeout))
+
+    async def close(self) -> None:
+        """Close the pooled session; a later call (a digest after the stop) opens its own, as without it."""
+        session, self.client.session = self.client.session, None
+        if session is not None and not session.closed:
+            await session.close()
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _track(self) -> None:
