@@ -28,7 +28,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -54,6 +54,7 @@ from . import render
 from .render import Reply
 
 log = logging.getLogger("factbot.slack")
+T = TypeVar("T")
 
 PLATFORM = "slack"
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -183,6 +184,7 @@ class SlackBot:
         self.client = web_client(settings, None if self.oauth else settings.slack_bot_token)
         self.accepting = True
         self._inflight: set[asyncio.Task] = set()
+        self._checking = asyncio.Lock()
         self._watch_locks: dict[str, asyncio.Lock] = {}
         self._shares: OrderedDict[str, Shareable] = OrderedDict()
         self._pruned = time.monotonic()
@@ -276,6 +278,20 @@ class SlackBot:
         session, self.client.session = self.client.session, None
         if session is not None and not session.closed:
             await session.close()
+
+    async def _one_at_a_time(self, check: Callable[[], T]) -> T:
+        """Run a check (CPU work that holds the event loop) after the one before it, with a turn of the loop
+        between the two.
+
+        Bolt starts each event's listener as a task after the ack; a burst of events would otherwise run
+        all its checks back to back, and requests arriving meanwhile would wait for all of them to be
+        acknowledged (Slack retries what is not acknowledged within 3 s). This way an ack waits for at most
+        one check, and under overload it is the replies that queue.
+        """
+        async with self._checking:
+            result = check()
+            await asyncio.sleep(0)  # the loop reads the sockets (new requests, their acks) before the next check
+        return result
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _track(self) -> None:
@@ -415,7 +431,8 @@ class SlackBot:
                 if limited.blocks:
                     await self._tell(client, channel, user, limited, thread_ts=thread)
                 return
-            result = self.checker.check(self._incoming(text, workspace=team, channel=channel, user=user, ts=target))
+            message = self._incoming(text, workspace=team, channel=channel, user=user, ts=target)
+            result = await self._one_at_a_time(lambda: self.checker.check(message))
             posted = await self._post(client, channel, render.render_result(result), thread_ts=thread)
             self._record(posted, result, source="mention", requester=user, thread_ts=thread, workspace=team)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the bot
@@ -458,8 +475,8 @@ class SlackBot:
         try:
             lock = self._watch_locks.setdefault(f"{team}/{channel}", asyncio.Lock())
             async with lock:  # two messages about one claim at once: one reply, then the cooldown holds
-                result = self.checker.watch_check(
-                    self._incoming(text, workspace=team, channel=channel, user=user, ts=ts), now=self.clock())
+                message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
+                result = await self._one_at_a_time(lambda: self.checker.watch_check(message, now=self.clock()))
                 if result is None:
                     return
                 thread = event.get("thread_ts") or ts
@@ -527,7 +544,8 @@ class SlackBot:
         if limited is not None:
             await self._respond(respond, limited)
             return
-        result = self.checker.check(self._incoming(text, workspace=team, channel=channel, user=user, ts=ts))
+        message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
+        result = await self._one_at_a_time(lambda: self.checker.check(message))
         key = self._remember(Shareable(result, team, channel, thread_ts, user, time.monotonic()))
         await self._respond(respond, render.render_result(result, ephemeral=True, share_value=key))
 
@@ -617,7 +635,8 @@ class SlackBot:
             if limited is not None:
                 await self._respond(respond, limited)
                 return
-            result = self.checker.check(self._incoming(text, workspace=team, channel=channel, user=user, ts=ts))
+            message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
+            result = await self._one_at_a_time(lambda: self.checker.check(message))
             try:
                 posted = await self._post(client, channel, render.render_result(result), thread_ts=thread)
             except SlackApiError as exc:
