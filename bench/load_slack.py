@@ -1,0 +1,521 @@
+"""Load test of Slack HTTP mode on loopback: signed ``app_mention`` events at stepped rates.
+
+Three processes, so none of them measures through another's event loop:
+
+* **the bot**: ``factbot run slack --http`` (or, on a checkout without that command, the same
+  ``bot.adapters.slack.runner.run`` call it makes), on a fresh database with the bundled claims,
+  logging at the CLI's default level (warnings);
+* **Slack's Web API**: the fake from ``tests/fakes/slack_api.py``, which notes the monotonic time
+  at which each ``chat.postMessage`` arrives;
+* **Slack's Events API** (this process): posts signed ``event_callback`` bodies to
+  ``/slack/events`` over keep-alive connections, open-loop (each event leaves at its scheduled
+  time whether or not earlier ones were answered).
+
+Each step sends ``rate`` events per second for ``--seconds`` seconds (at most ``--max-events``),
+then waits until every event has its reply (or ``--reply-wait`` seconds have passed) before the
+next step. About 70 % of the mentions are about a claim of the bundled knowledge (its text or an
+alias, with chatter around it), 30 % are off-topic; every event has a unique ``event_id`` and
+``ts``, and the bot replies in the thread of that ``ts``, which is how replies are matched to
+events. A few events per step are sent again with ``X-Slack-Retry-Num`` (as Slack does when an
+ack seems late); they must be acknowledged and not answered twice.
+
+Reported per step: events sent, throughput (acks/s and replies/s), ack latency (the HTTP answer)
+and reply latency (event sent → ``chat.postMessage`` at the fake), p50 / p99 / max, acks over
+Slack's 3 s, dropped events (no reply), duplicated replies, retries answered twice, the CPU share
+of each process and the load average. Users: ``--users`` distinct user ids in rotation, so the
+per-user rate limit (``rate_limit_per_minute``, 10 by default) stays on and in the path but is not
+hit; ``--rate-limit N`` sets ``FACTBOT_RATE_LIMIT_PER_MINUTE`` for the bot instead (0 = off).
+
+    python bench/load_slack.py [--rates 50,100,200,300,400] [--seconds 10] [--profile out.svg]
+
+Prints Markdown tables and writes bench/results/load_slack-latest.json. Stops by itself: each
+step is bounded in events and seconds, the whole run by ``--budget`` seconds, and a step that
+misses Slack's 3 s for more than 5 % of its events ends the escalation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import multiprocessing as mp
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+ROOT = common.ROOT
+TARGET_RATE = 300
+TARGET_P99_ACK_MS = 100.0
+SLACK_ACK_S = 3.0
+CHANNELS = [f"C0LOAD{i:03d}" for i in range(20)]
+CHATTER = ["is it true that {}?", "{}", "wait, {}", "{} lol", "someone said {}. true?", "fact check: {}",
+           "my uncle says {}", "{}!!"]
+OFF_TOPIC = [
+    "anyone up for lunch?", "the build is green again", "who has the slides for friday",
+    "thanks everyone for the great retro", "coffee machine on floor 3 is broken", "happy birthday Sam!",
+    "can someone review my pull request", "meeting moved to 3pm", "the wifi is slow today",
+    "does anybody know a good pizza place near the office", "I'll be out tomorrow afternoon",
+    "new interns start on monday", "the parking lot is closed next week", "great demo today team",
+    "please update your calendars", "what time is standup", "we shipped the release", "ping me when you're free",
+]
+
+
+# -- the fake Web API, in its own process -------------------------------------------------------------------
+
+def _fake_main(conn: Any) -> None:
+    asyncio.run(_fake_serve(conn))
+
+
+async def _fake_serve(conn: Any) -> None:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.fakes.slack_api import FakeSlack
+
+    class BenchFake(FakeSlack):
+        """The test fake, keeping only what the benchmark reads: when each reply arrived, and where."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.replies: list[tuple[float, str, str, str]] = []  # (monotonic, channel, thread_ts, text head)
+            self.other: Counter[str] = Counter()
+
+        def _record(self, call: Any) -> None:
+            if call.method != "chat.postMessage":
+                self.other[call.method] += 1
+
+        def _chat_postMessage(self, body: dict[str, Any], ws: Any) -> dict[str, Any]:
+            self.replies.append((time.monotonic(), str(body.get("channel", "")), str(body.get("thread_ts") or ""),
+                                 str(body.get("text") or "")[:60]))
+            answer = super()._chat_postMessage(body, ws)
+            self.messages.clear()  # nothing reads them back; keep the fake's memory flat
+            return answer
+
+    fake = await BenchFake().start()
+    loop = asyncio.get_running_loop()
+    conn.send(fake.port)
+    while True:
+        command, arg = await loop.run_in_executor(None, conn.recv)
+        if command == "replies":
+            conn.send(fake.replies[arg:])
+        elif command == "other":
+            conn.send(dict(fake.other))
+        else:
+            break
+    await fake.close()
+    conn.send("closed")
+
+
+# -- processes ----------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def has_run_command() -> bool:
+    """Whether this checkout's CLI has ``factbot run slack --http``."""
+    done = subprocess.run([sys.executable, "-m", "bot", "run", "slack", "--help"], cwd=ROOT, capture_output=True,
+                          text=True)
+    return done.returncode == 0 and "--http" in done.stdout
+
+
+def bot_command(port: int, metrics_port: int) -> tuple[list[str], str]:
+    if has_run_command():
+        return ([sys.executable, "-m", "bot", "run", "slack", "--http", "--port", str(port), "--host", "127.0.0.1",
+                 "--metrics-port", str(metrics_port)], "factbot run slack --http")
+    code = (
+        "import logging, sys\n"
+        "from bot.config import load_settings\n"
+        "from bot.observability import setup_logging\n"
+        "from bot.adapters.slack.runner import run\n"
+        "s = load_settings(None)\n"
+        "setup_logging(logging.WARNING, secrets=s.secrets())\n"
+        f"sys.exit(run(s, http=True, port={port}, host='127.0.0.1', metrics_port={metrics_port}))\n"
+    )
+    return [sys.executable, "-c", code], "bot.adapters.slack.runner.run(http=True) (the CLI has no `run` yet)"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- events ---------------------------------------------------------------------------------------------------
+
+def message_texts(seed: int) -> tuple[list[str], list[str]]:
+    """Mentions about bundled claims (claim text or an alias, with chatter) and off-topic ones."""
+    from bot.core.knowledge import load_knowledge
+
+    rng = random.Random(seed)
+    claims, _ = load_knowledge()
+    phrasings = [p for c in claims for p in [c.claim, *c.aliases]]
+    on_topic = [rng.choice(CHATTER).format(p.rstrip(".?!")) for p in phrasings for _ in range(3)]
+    rng.shuffle(on_topic)
+    return on_topic, list(OFF_TOPIC)
+
+
+@dataclass
+class Sent:
+    index: int
+    event_id: str
+    ts: str
+    channel: str
+    on_topic: bool
+    body: str
+    sent: float = 0.0  # monotonic, just before the request
+    acked: float = 0.0
+    status: int = 0
+    lag: float = 0.0  # how late the request left compared with its schedule
+    retry_status: int = -1
+    retry_ms: float = -1.0
+
+
+@dataclass
+class Generator:
+    url: str
+    users: int
+    seed: int
+    on_topic: list[str]
+    off_topic: list[str]
+    counter: Any = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def event(self) -> Sent:
+        from tests.fakes.slack_api import BOT_USER, TEAM, event_body
+
+        i = next(self.counter)
+        on = self.rng.random() < 0.7
+        text = self.on_topic[i % len(self.on_topic)] if on else self.rng.choice(self.off_topic)
+        ts = f"{1_800_000_000 + i}.{i % 1_000_000:06d}"
+        channel = CHANNELS[i % len(CHANNELS)]
+        user = f"U0LOAD{i % self.users:05d}"
+        event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": channel,
+                 "event_ts": ts, "team": TEAM}
+        event_id = f"EvLOAD{i:09d}"
+        return Sent(i, event_id, ts, channel, on, json.dumps(event_body(event, event_id=event_id)))
+
+
+async def post(session: Any, url: str, body: str, *, retry: int = 0) -> tuple[int, float, float]:
+    """(status, sent, answered): status 0 for a timeout or a broken connection."""
+    from tests.fakes.slack_api import sign
+
+    headers = {"Content-Type": "application/json", **sign(body)}
+    if retry:
+        headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
+    sent = time.monotonic()
+    try:
+        async with session.post(url, data=body.encode(), headers=headers) as response:
+            await response.read()
+            status = response.status
+    except (asyncio.TimeoutError, OSError, Exception):  # noqa: BLE001 - any failure is "not acknowledged"
+        status = 0
+    return status, sent, time.monotonic()
+
+
+async def deliver(session: Any, url: str, ev: Sent, retry_after: float | None) -> None:
+    ev.status, ev.sent, ev.acked = await post(session, url, ev.body)
+    if retry_after is not None and ev.status == 200:
+        await asyncio.sleep(retry_after)
+        ev.retry_status, sent, answered = await post(session, url, ev.body, retry=1)
+        ev.retry_ms = (answered - sent) * 1000
+
+
+class Replies:
+    """The replies the fake has received so far, by (channel, thread ts)."""
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+        self.seen = 0
+        self.by_thread: dict[tuple[str, str], list[tuple[float, str]]] = {}
+
+    def pull(self) -> int:
+        self.conn.send(("replies", self.seen))
+        new = self.conn.recv()
+        self.seen += len(new)
+        for t, channel, thread, text in new:
+            self.by_thread.setdefault((channel, thread), []).append((t, text))
+        return len(new)
+
+    def of(self, ev: Sent) -> list[tuple[float, str]]:
+        return self.by_thread.get((ev.channel, ev.ts), [])
+
+
+def reply_kind(text: str) -> str:
+    if text.startswith("Sorry, I couldn't"):
+        return "error"
+    if text.startswith("🔎"):
+        return "no match"
+    return "verdict or did-you-mean"
+
+
+async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: float, n: int, retries: int,
+                   reply_wait: float, pids: dict[str, int]) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    events = [gen.event() for _ in range(n)]
+    retry_at = {round(n * (k + 1) / (retries + 1)) for k in range(retries)} if retries else set()
+    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    wall0 = time.monotonic()
+    start = loop.time() + 0.05
+    tasks = []
+    for i, ev in enumerate(events):
+        due = start + i / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        ev.lag = max(0.0, loop.time() - due)
+        tasks.append(asyncio.create_task(deliver(session, gen.url, ev, 0.5 if i in retry_at else None)))
+    sending_s = loop.time() - start
+    await asyncio.gather(*tasks)
+    deadline = time.monotonic() + reply_wait
+    while True:
+        replies.pull()
+        missing = sum(1 for ev in events if not replies.of(ev))
+        if not missing or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.25)
+    wall = time.monotonic() - wall0  # from the first event to the last reply (give or take 0.25 s)
+    used = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+    cpu = {name: round(v / wall, 2) for name, v in used.items()}
+    cpu_ms_per_event = {name: round(v * 1000 / n, 2) for name, v in used.items()}
+    await asyncio.sleep(1.0)  # a retry answered twice would show up within this
+    replies.pull()
+
+    ok = [ev for ev in events if ev.status == 200]
+    ack_s = [ev.acked - ev.sent for ev in ok]
+    got = [(ev, replies.of(ev)) for ev in events]
+    reply_s = [r[0][0] - ev.sent for ev, r in got if r]
+    first = min(ev.sent for ev in events)
+    last_ack = max((ev.acked for ev in ok), default=first)
+    last_reply = max((r[-1][0] for _, r in got if r), default=first)
+    kinds = Counter(reply_kind(r[0][1]) + (" (on-topic)" if ev.on_topic else " (off-topic)") for ev, r in got if r)
+    retried = [ev for ev in events if ev.retry_status >= 0]
+    ack = common.summary_ms(ack_s)
+    rep = common.summary_ms(reply_s)
+    return {
+        "rate": rate,
+        "events": n,
+        "sending_s": round(sending_s, 2),
+        "sent_per_s": round(n / sending_s, 1) if sending_s > 0 else float("nan"),
+        "schedule_lag_p99_ms": round(common.percentile([ev.lag * 1000 for ev in events], 99), 2),
+        "acked": len(ok),
+        "ack_errors": n - len(ok),
+        "statuses": dict(Counter(ev.status for ev in events)),
+        "acks_per_s": round(len(ok) / (last_ack - first), 1) if last_ack > first else float("nan"),
+        "replies_per_s": round(len(reply_s) / (last_reply - first), 1) if last_reply > first else float("nan"),
+        "ack_ms": ack,
+        "reply_ms": rep,
+        "acks_over_3s": sum(1 for s in ack_s if s > SLACK_ACK_S) + (n - len(ok)),
+        "dropped": sum(1 for _, r in got if not r),
+        "duplicated": sum(1 for _, r in got if len(r) > 1),
+        "retries_sent": len(retried),
+        "retries_acked": sum(1 for ev in retried if ev.retry_status == 200),
+        "retries_answered_again": sum(1 for ev in retried if len(replies.of(ev)) > 1),
+        "retry_ack_ms_max": round(max((ev.retry_ms for ev in retried), default=float("nan")), 2),
+        "reply_kinds": dict(sorted(kinds.items())),
+        "cpu_share": cpu,
+        "cpu_ms_per_event": cpu_ms_per_event,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "wall_s": round(wall, 1),
+    }
+
+
+def met(step: dict[str, Any]) -> bool:
+    return (step["acks_over_3s"] == 0 and step["ack_ms"]["p99_ms"] < TARGET_P99_ACK_MS and step["dropped"] == 0
+            and step["duplicated"] == 0 and step["retries_answered_again"] == 0)
+
+
+async def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the bot exited with code {proc.returncode} before serving")
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the bot did not become healthy in time")
+
+
+async def drive(args: argparse.Namespace, port: int, conn: Any, pids: dict[str, int]) -> dict[str, Any]:
+    import aiohttp
+
+    on_topic, off_topic = message_texts(args.seed)
+    gen = Generator(f"http://127.0.0.1:{port}/slack/events", args.users, args.seed, on_topic, off_topic)
+    replies = Replies(conn)
+    connector = aiohttp.TCPConnector(limit=args.connections, keepalive_timeout=60)
+    timeout = aiohttp.ClientTimeout(total=10)
+    steps: list[dict[str, Any]] = []
+    began = time.monotonic()
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        warm = await run_step(session, gen, replies, rate=20, n=40, retries=0, reply_wait=10, pids=pids)
+        if warm["dropped"]:
+            raise RuntimeError(f"the bot did not answer during the warm-up: {warm}")
+        for rate in args.rates:
+            if time.monotonic() - began > args.budget:
+                print(f"(budget of {args.budget:.0f} s spent: steps from {rate} ev/s on skipped)", file=sys.stderr)
+                break
+            n = min(args.max_events, int(rate * args.seconds))
+            step = await run_step(session, gen, replies, rate=rate, n=n, retries=args.retries,
+                                  reply_wait=args.reply_wait, pids=pids)
+            step["target_met"] = met(step)
+            steps.append(step)
+            print(f"  {rate:>5} ev/s: ack p50 {step['ack_ms']['p50_ms']:.1f} ms p99 {step['ack_ms']['p99_ms']:.1f} ms, "
+                  f"reply p50 {step['reply_ms']['p50_ms']:.1f} ms p99 {step['reply_ms']['p99_ms']:.1f} ms, "
+                  f"{step['dropped']} dropped, {step['duplicated']} duplicated, load {step['load_average'][0]}",
+                  file=sys.stderr, flush=True)
+            if step["acks_over_3s"] > 0.05 * n:
+                print("(over 5 % of acks missed Slack's 3 s: higher rates skipped)", file=sys.stderr)
+                break
+    conn.send(("other", None))
+    other = conn.recv()
+    return {"warm_up": warm, "steps": steps, "other_web_api_calls": other}
+
+
+def report(steps: list[dict[str, Any]]) -> str:
+    rows = []
+    for s in steps:
+        a, r = s["ack_ms"], s["reply_ms"]
+        rows.append([s["rate"], s["events"], s["acks_per_s"], s["replies_per_s"], a["p50_ms"], a["p99_ms"], a["max_ms"],
+                     r["p50_ms"], r["p99_ms"], r["max_ms"], s["acks_over_3s"], s["dropped"], s["duplicated"],
+                     f"{s['retries_acked']}/{s['retries_sent']}, {s['retries_answered_again']} twice",
+                     s["cpu_share"].get("bot", float("nan")), s["cpu_ms_per_event"].get("bot", float("nan")),
+                     s["load_average"][0], "yes" if s["target_met"] else "no"])
+    return common.table(["ev/s sent", "events", "acks/s", "replies/s", "ack p50 ms", "ack p99 ms", "ack max ms",
+                         "reply p50 ms", "reply p99 ms", "reply max ms", "acks > 3 s", "dropped", "duplicated",
+                         "retries acked", "bot CPU", "bot CPU ms/event", "load (1 min)", "target"], rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rates", default="50,100,200,300,400", help="events per second of each step")
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of each step")
+    ap.add_argument("--max-events", type=int, default=5000, help="at most this many events per step")
+    ap.add_argument("--retries", type=int, default=5, help="events per step sent again with X-Slack-Retry-Num")
+    ap.add_argument("--reply-wait", type=float, default=20.0, help="seconds to wait for the last replies of a step")
+    ap.add_argument("--budget", type=float, default=240.0, help="no new step starts after this many seconds")
+    ap.add_argument("--users", type=int, default=2000, help="distinct user ids, in rotation")
+    ap.add_argument("--rate-limit", type=int, default=None,
+                    help="FACTBOT_RATE_LIMIT_PER_MINUTE for the bot (default: the bot's own default, 10)")
+    ap.add_argument("--connections", type=int, default=100, help="keep-alive connections the sender may open")
+    ap.add_argument("--profile", metavar="FILE", help="py-spy the bot during the steps (.svg flame graph, "
+                    ".txt collapsed stacks, .json speedscope)")
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
+
+    from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET
+
+    tmp = Path(tempfile.mkdtemp(prefix="factbot-load-"))
+    ctx = mp.get_context("spawn")
+    conn, child_conn = ctx.Pipe()
+    fake_proc = ctx.Process(target=_fake_main, args=(child_conn,), daemon=True)
+    fake_proc.start()
+    fake_port = conn.recv()
+    port, metrics_port = free_port(), free_port()
+    (tmp / "config").mkdir()
+    env = {**os.environ, "FACTBOT_DB": str(tmp / "factbot.db"), "XDG_CONFIG_HOME": str(tmp / "config"),
+           "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": f"http://127.0.0.1:{fake_port}/api/", "PYTHONPATH": str(ROOT)}
+    for key in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "FACTBOT_CONFIG"):
+        env.pop(key, None)
+    if args.rate_limit is not None:
+        env["FACTBOT_RATE_LIMIT_PER_MINUTE"] = str(args.rate_limit)
+    cmd, how = bot_command(port, metrics_port)
+    log_path = tmp / "bot.log"
+    profiler = None
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    print(f"factbot {how} on 127.0.0.1:{port}; fake Web API on {fake_port}; {common.busy_note()}", file=sys.stderr)
+    with open(log_path, "w") as log:
+        bot = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    code = 1
+    try:
+        asyncio.run(wait_healthy(f"http://127.0.0.1:{port}/healthz", bot))
+        if args.profile:
+            fmt = {".svg": "flamegraph", ".txt": "raw", ".json": "speedscope"}.get(Path(args.profile).suffix, "flamegraph")
+            spy = Path(sys.executable).parent / "py-spy"
+            profiler = subprocess.Popen([str(spy) if spy.exists() else "py-spy", "record", "--pid", str(bot.pid), "--rate", "250", "--format", fmt,
+                                         "-o", args.profile], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+        pids = {"bot": bot.pid, "fake Web API": fake_proc.pid, "sender": os.getpid()}
+        results = asyncio.run(drive(args, port, conn, pids))
+    except Exception as exc:  # noqa: BLE001 - say what happened, show the bot's log
+        print(f"load test failed: {exc}", file=sys.stderr)
+        print(log_path.read_text()[-3000:], file=sys.stderr)
+        results = None
+    finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            try:
+                profiler.wait(30)
+            except subprocess.TimeoutExpired:
+                profiler.kill()
+        bot.send_signal(signal.SIGTERM)
+        try:
+            bot_code = bot.wait(30)
+        except subprocess.TimeoutExpired:
+            bot.kill()
+            bot_code = -9
+        conn.send(("stop", None))
+        fake_proc.join(10)
+        if fake_proc.is_alive():
+            fake_proc.kill()
+        log_text = log_path.read_text()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if results is None:
+        return 1
+    steps = results["steps"]
+    at_target = [s for s in steps if s["rate"] >= TARGET_RATE]
+    target = bool(at_target) and all(s["target_met"] for s in steps if s["rate"] <= TARGET_RATE) \
+        and any(s["rate"] == TARGET_RATE and s["target_met"] for s in steps)
+    print(f"\n## Slack HTTP mode under load ({how})\n")
+    print(report(steps))
+    print(f"\nload average before: {load_before}; after: {[round(x, 2) for x in os.getloadavg()]} "
+          f"({os.cpu_count()} CPUs); bot exit code {bot_code}")
+    print(f"target ({TARGET_RATE} ev/s, every ack within {SLACK_ACK_S:g} s, p99 ack < {TARGET_P99_ACK_MS:g} ms, "
+          f"no drops or duplicates): {'met' if target else 'missed'}")
+    errors = [line for line in log_text.splitlines() if '"level": "ERROR"' in line or "ERROR" in line[:40]]
+    if errors:
+        print(f"\nthe bot logged {len(errors)} error line(s); first: {errors[0][:300]}")
+    path = common.write_results("load_slack", {
+        "command": " ".join(["python", "bench/load_slack.py", *sys.argv[1:]]),
+        "bot": how, "settings": {"users": args.users, "rate_limit_per_minute": args.rate_limit,
+                                 "seconds": args.seconds, "max_events": args.max_events,
+                                 "connections": args.connections},
+        "load_average_before": load_before, "target_met": target, "bot_exit_code": bot_code,
+        "bot_error_lines": errors[:20], **results,
+    })
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    code = 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
