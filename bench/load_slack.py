@@ -459,10 +459,12 @@ def main() -> int:
     try:
         asyncio.run(wait_healthy(f"http://127.0.0.1:{port}/healthz", bot))
         if args.profile:
-            fmt = {".svg": "flamegraph", ".txt": "raw", ".json": "speedscope"}.get(Path(args.profile).suffix, "flamegraph")
+            formats = {".svg": "flamegraph", ".txt": "raw", ".json": "speedscope"}
+            fmt = formats.get(Path(args.profile).suffix, "flamegraph")
             spy = Path(sys.executable).parent / "py-spy"
-            profiler = subprocess.Popen([str(spy) if spy.exists() else "py-spy", "record", "--pid", str(bot.pid), "--rate", "250", "--format", fmt,
-                                         "-o", args.profile], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            profiler = subprocess.Popen([str(spy) if spy.exists() else "py-spy", "record", "--pid", str(bot.pid),
+                                         "--rate", "250", "--format", fmt, "-o", args.profile],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
         pids = {"bot": bot.pid, "fake Web API": fake_proc.pid, "sender": os.getpid()}
         results = asyncio.run(drive(args, port, conn, pids))
