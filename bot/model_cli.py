@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+# semantic_available is looked up on the module at each call, so that there is one switch for it.
+from .core import embeddings
 from .core.embeddings import (
     DEFAULT_MODEL,
     ENABLE_HINT,
@@ -25,7 +27,6 @@ from .core.embeddings import (
     locate_model,
     model_digest,
     models_dir,
-    semantic_available,
 )
 
 EXIT_NOT_FOUND = 1
@@ -73,7 +74,7 @@ def model_cli() -> None:
 def model_info(ctx: click.Context, as_json: bool) -> None:
     """Which model is configured, where it loads from, and what the database holds."""
     obj, spec = _settings_model(ctx)
-    info: dict[str, Any] = {"configured": spec, "extra_installed": semantic_available()}
+    info: dict[str, Any] = {"configured": spec, "extra_installed": embeddings.semantic_available()}
     semantic_mode = getattr(getattr(getattr(obj, "settings", None), "matcher", None), "semantic", "auto")
     info["semantic"] = semantic_mode
     if not info["extra_installed"]:
@@ -115,7 +116,7 @@ def model_download(ctx: click.Context, name: str | None, target: str | None) -> 
     name = name or spec
     if Path(name).expanduser().exists():
         _fail(f"{name} is a local folder already; set matcher.embedding_model to it, nothing to download", EXIT_NOT_FOUND)
-    if not semantic_available():
+    if not embeddings.semantic_available():
         _fail(f"semantic matching is not installed; to enable it, {ENABLE_HINT}", EXIT_DB)
     try:
         path = download_model(name, Path(target).expanduser() if target else None)
@@ -135,7 +136,7 @@ def model_download(ctx: click.Context, name: str | None, target: str | None) -> 
 def model_embed(ctx: click.Context) -> None:
     """Embed every claim phrasing that has no up-to-date embedding (import and rebuild do this too)."""
     obj, _ = _settings_model(ctx)
-    if not semantic_available():
+    if not embeddings.semantic_available():
         _fail(f"semantic matching is not installed; to enable it, {ENABLE_HINT}", EXIT_DB)
     settings = obj.settings
     from dataclasses import replace
