@@ -220,6 +220,21 @@ def test_vector_index_switches_to_hnsw_above_the_cut_over(embedder):
         m.remove_claim(f"c{100 + i}")  # tombstones, then a rebuild once a quarter is dead
     assert len(m) == 200 and all(h.claim_id not in {f"c{100 + i}" for i in range(100)} for h in m.search(vecs[100:110], 5)[0])
 
+def test_warm_up_loads_the_model_and_embeds_the_claims_before_the_first_check(tmp_path, sample_claims, embedder):
+    from bot.core.service import FactChecker
+
+    store = _file_store(tmp_path)
+    store.upsert_claims(sample_claims)
+    checker = FactChecker(store, matcher_config=MatchConfig(semantic="on"))
+    vectors = checker.matcher.vectors
+    assert vectors is not None and vectors.size == 0
+    checker.warm_up()
+    assert vectors.size == sum(len(c.texts()) for c in sample_claims)
+    assert embedder._model is not None and store.checks() == []  # loaded, and nothing logged as a check
+    assert checker.check(PARAPHRASE).decision is not Decision.MATCH  # carrots are not in these claims
+    store.close()
+
+
 def test_explain_shows_lexical_fuzzy_and_vector_parts(hybrid):
     from bot.adapters.console import render_text
 

@@ -80,3 +80,12 @@ def test_embed_claims_is_a_no_op_without_the_extra(no_extra, sample_store):
     from bot.model_cli import embed_claims
 
     assert embed_claims(sample_store, MatchConfig()) == 0
+
+
+def test_warm_up_without_the_extra_is_quick_and_records_no_check(no_extra, sample_store):
+    from bot.core.service import FactChecker
+
+    checker = FactChecker(sample_store)
+    assert checker.warm_up() < 5
+    assert sample_store.checks() == []
+    assert checker.check("Alibaba stole Claude's guardrails").decision is Decision.MATCH

@@ -38,7 +38,7 @@ DIGEST_TAG = "factbot weekly digest · "
 def warm_up(checker: FactChecker) -> None:
     """Load whatever the matcher loads lazily (e.g. an embedding model) before going online,
     so the first member to ask does not wait for it and the gateway is never blocked by it."""
-    checker.search("warm up", limit=1)
+    checker.warm_up()
 
 
 class DiscordAdapter:

@@ -73,7 +73,7 @@ def missing_settings(settings: Any, *, http: bool) -> str | None:
 
 def warm_up(checker: FactChecker) -> None:
     """Load whatever the matcher loads lazily before going online, so the first person to ask does not wait."""
-    checker.search("warm up", limit=1)
+    checker.warm_up()
 
 
 class SlackAdapter:
