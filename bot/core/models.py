@@ -184,7 +184,25 @@ class ClaimError(ValueError):
 
 
 _LIST_FIELDS = ("tags", "aliases")
-_TEXT_LIMITS = {"claim": 1000, "summary": 2000, "rating_text": 200, "claimant": 300}
+_TEXT_LIMITS = {"claim": 1000, "summary": 2000, "rating_text": 200, "claimant": 300, "aliases": 1000, "tags": 50,
+                "title": 500, "publisher": 200, "url": 2000, "date": 40}
+_LIST_LIMITS = {"aliases": 100, "tags": 30, "sources": 30}
+_BAD_CHARS = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _text_problem(value: str, limit: int | None) -> str | None:
+    """Why a piece of claim text cannot be stored and shown as is (None: it can).
+
+    A NUL or a lone surrogate (which JSON can carry) cannot be stored as UTF-8 text or shown; other
+    control characters round-trip and the renderers escape them. A limit keeps one record from
+    flooding a reply."""
+    if limit and len(value) > limit:
+        return f"is {len(value)} characters; at most {limit}"
+    bad = _BAD_CHARS.search(value)
+    if bad:
+        what = "a NUL character" if bad.group() == "\x00" else "a lone surrogate (invalid Unicode)"
+        return f"contains {what}"
+    return None
 
 
 def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "user") -> Claim:
@@ -205,18 +223,16 @@ def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "
             errors.append((name, f"must be text, got {type(value).__name__}"))
             return ""
         value = str(value).strip()
-        limit = _TEXT_LIMITS.get(name)
-        if limit and len(value) > limit:
-            errors.append((name, f"is {len(value)} characters; at most {limit}"))
-        if "\x00" in value:
-            errors.append((name, "contains a NUL character"))
+        problem = _text_problem(value, _TEXT_LIMITS.get(name, 200))
+        if problem:
+            errors.append((name, problem))
         return value
 
     claim_text = text("claim", required=True)
     cid = text("id")
     if not cid and claim_text:
         cid = slugify(claim_text)
-    elif cid and not SLUG_RE.match(cid):
+    elif cid and not SLUG_RE.fullmatch(cid):
         errors.append(("id", f"{cid!r} is not a slug (lowercase letters, digits and hyphens, 3-80 characters)"))
 
     verdict: Verdict | None = None
@@ -239,12 +255,29 @@ def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "
         errors.append(("sources", "at least one source is required"))
     elif not isinstance(raw_sources, (list, tuple)):
         errors.append(("sources", "must be a list"))
+    elif len(raw_sources) > _LIST_LIMITS["sources"]:
+        errors.append(("sources", f"has {len(raw_sources)} entries; at most {_LIST_LIMITS['sources']}"))
     else:
         for i, raw in enumerate(raw_sources):
             if isinstance(raw, str):
                 raw = {"url": raw} if raw.startswith(("http://", "https://")) else {"title": raw}
             if not isinstance(raw, Mapping):
                 errors.append((f"sources[{i}]", "must be an object with url, title, publisher, date"))
+                continue
+            bad_fields = False
+            for key in ("title", "publisher", "url", "date"):
+                value = raw.get(key)
+                if value is None:
+                    continue
+                if isinstance(value, (dt.date, dt.datetime)) and key == "date":
+                    continue
+                if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                    errors.append((f"sources[{i}].{key}", f"must be text, got {type(value).__name__}"))
+                    bad_fields = True
+                elif problem := _text_problem(str(value).strip(), _TEXT_LIMITS[key]):
+                    errors.append((f"sources[{i}].{key}", problem))
+                    bad_fields = True
+            if bad_fields:
                 continue
             src = Source.from_dict(raw)
             if not src.title:
@@ -261,17 +294,27 @@ def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "
         if not isinstance(raw, (list, tuple)):
             errors.append((name, "must be a list"))
             raw = []
-        items = []
+        if len(raw) > _LIST_LIMITS[name]:
+            errors.append((name, f"has {len(raw)} entries; at most {_LIST_LIMITS[name]}"))
+            raw = []
+        items: list[str] = []
         for i, item in enumerate(raw):
             if not isinstance(item, (str, int, float)) or isinstance(item, bool):
                 errors.append((f"{name}[{i}]", "must be text"))
                 continue
             item = str(item).strip()
-            if item and item not in items:
-                items.append(item.lower() if name == "tags" else item)
+            if name == "tags":
+                item = item.lower()  # before the duplicate check: "AI" and "ai" are one tag
+            if problem := _text_problem(item, _TEXT_LIMITS[name]):
+                errors.append((f"{name}[{i}]", problem))
+            elif item and item not in items:
+                items.append(item)
         lists[name] = tuple(items)
 
     language = text("language") or "en"
+    # Read before the check below, so that their problems are reported with the others.
+    optional = {name: text(name) for name in ("rating_text", "claimant", "claim_date", "reviewed_at", "created_at",
+                                              "updated_at")}
     if errors:
         raise ClaimError(errors, where)
     assert verdict is not None
@@ -281,15 +324,15 @@ def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "
         verdict=verdict,
         summary=summary,
         sources=tuple(sources),
-        rating_text=text("rating_text") or verdict.label,
-        claimant=text("claimant"),
-        claim_date=text("claim_date"),
-        reviewed_at=text("reviewed_at"),
+        rating_text=optional["rating_text"] or verdict.label,
+        claimant=optional["claimant"],
+        claim_date=optional["claim_date"],
+        reviewed_at=optional["reviewed_at"],
         tags=lists["tags"],
         aliases=lists["aliases"],
         language=language,
-        created_at=text("created_at"),
-        updated_at=text("updated_at"),
+        created_at=optional["created_at"],
+        updated_at=optional["updated_at"],
         origin=str(data.get("origin") or origin),
     )
 
