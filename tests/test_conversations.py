@@ -81,3 +81,15 @@ def test_retried_event_is_handled_once(tmp_path):
     # after a restart (a new handle on the same file) the retry is still recognised
     assert not Conversations(Store(path)).first_delivery("slack", "Ev1")
     assert Conversations(Store(path)).first_delivery("slack", "Ev2")
+
+
+def test_watched_channels_lists_one_workspace_with_watch_on(checker):
+    conv = checker.conversations
+    conv.set_watch("slack", "T1", "C2", True)
+    conv.set_watch("slack", "T1", "C1", True)
+    conv.set_watch("slack", "T1", "C3", True)
+    conv.set_watch("slack", "T1", "C3", False)
+    conv.set_watch("slack", "T2", "C9", True)
+    conv.set_watch("discord", "T1", "C8", True)
+    assert conv.watched_channels("slack", "T1") == ["C1", "C2"]
+    assert conv.watched_channels("slack", "T3") == []

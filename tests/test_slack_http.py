@@ -632,6 +632,8 @@ async def test_app_home_shows_how_to_settings_and_this_weeks_top_claims(env: Env
     await env.mention(MATCH_TEXT, user=BOB)
     env.checker.subscriptions.subscribe(platform="slack", workspace=TEAM, channel=CHANNEL, weekday="friday",
                                         time="16:00", timezone="UTC")
+    env.checker.conversations.set_watch("slack", TEAM, CHANNEL, True)
+    env.checker.conversations.set_watch("slack", "T0OTHERTEAM", "C0ELSEWHERE", True)  # another workspace's
     event = {"type": "app_home_opened", "user": ALICE, "channel": "D0ALICE", "tab": "home", "event_ts": "1.2"}
     status, _ = await env.slack.event(event_body(event))
     assert status == 200
@@ -641,11 +643,11 @@ async def test_app_home_shows_how_to_settings_and_this_weeks_top_claims(env: Env
     view = published.body["view"]
     claim = env.checker.claim(MATCH_ID)
     assert view == render.render_home(
-        # the core lists watched channels once it offers Conversations.watched_channels
-        watched=[] if hasattr(env.conversations, "watched_channels") else None,
+        watched=[CHANNEL],
         subscriptions=[env.checker.subscriptions.get("slack", TEAM, CHANNEL)],
         top=[CountedClaim(claim, 2)],
     )
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
     assert "*📰 Weekly digests*\n• <#C0GENERAL>: every Friday at 16:00 (UTC)" in texts
+    assert "*👀 Watch mode is on in*\n• <#C0GENERAL>" in texts
     assert texts[-1] == f"2× ❌ False · {claim.claim} (`{MATCH_ID}`)"

@@ -502,8 +502,7 @@ class SlackBot:
 
         core = self.checker
         now = self.clock()
-        listing = getattr(core.conversations, "watched_channels", None)
-        watched = listing(PLATFORM, team) if callable(listing) else None
+        watched = core.conversations.watched_channels(PLATFORM, team)
         subs = [s for s in core.subscriptions.list(platform=PLATFORM) if s.workspace == team]
         week = build_digest(core.store, platform=PLATFORM, workspace=team, channel="",
                             since=now - dt.timedelta(days=7), now=now + dt.timedelta(seconds=1))
