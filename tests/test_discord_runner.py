@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
 
 import discord
 import pytest
@@ -16,8 +13,10 @@ from bot.config import Settings, load_settings
 
 try:
     from tests.fakes.discord_server import ThreadedFakeDiscord
+    from tests.fakes.operator import run_then_sigterm
 except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.discord_server import ThreadedFakeDiscord
+    from fakes.operator import run_then_sigterm
 
 
 @pytest.fixture(autouse=True)
@@ -67,24 +66,13 @@ def test_run_answers_mentions_and_stops_cleanly_on_sigterm(tmp_path):
         answered: dict = {}
 
         def member_then_operator():
-            try:
-                threaded.call(fake.wait_gateway("identify", timeout=30), timeout=35)
-                asked = threaded.call(fake.mention(fake.alice, "Alibaba stole Claude Fable's guardrails"))
-                answered["reply"] = threaded.call(fake.wait_request(
-                    "POST", f"/channels/{fake.general}/messages", timeout=10,
-                    where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]))
-            finally:
-                os.kill(os.getpid(), signal.SIGTERM)
+            threaded.call(fake.wait_gateway("identify", timeout=30), timeout=35)
+            asked = threaded.call(fake.mention(fake.alice, "Alibaba stole Claude Fable's guardrails"))
+            answered["reply"] = threaded.call(fake.wait_request(
+                "POST", f"/channels/{fake.general}/messages", timeout=10,
+                where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]))
 
-        previous = signal.getsignal(signal.SIGTERM)
-        thread = threading.Thread(target=member_then_operator)
-        thread.start()
-        try:
-            code = runner.run(settings, port=None)
-        finally:
-            signal.signal(signal.SIGTERM, lambda *_: None)  # a late signal (after a failure) must not stop pytest
-            thread.join(40)
-            signal.signal(signal.SIGTERM, previous)
+        code = run_then_sigterm(lambda: runner.run(settings, port=None), member_then_operator)
     assert code == 0
     assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-extracted-fable-guardrails")
     assert answered["reply"].json["allowed_mentions"] == {"parse": [], "replied_user": False}

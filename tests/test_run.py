@@ -8,8 +8,6 @@ half-configured platform is an error that names what is missing.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import threading
 import urllib.request
@@ -24,9 +22,11 @@ from bot.launch import NOTHING_CONFIGURED, Plan, plan
 
 try:
     from tests.fakes.discord_server import ThreadedFakeDiscord
+    from tests.fakes.operator import run_then_sigterm
     from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM, ThreadedFakeSlack, event_body
 except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.discord_server import ThreadedFakeDiscord
+    from fakes.operator import run_then_sigterm
     from fakes.slack_api import APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM, ThreadedFakeSlack, event_body
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
@@ -117,37 +117,27 @@ def test_run_all_answers_on_discord_and_slack_in_one_process_and_stops_on_sigter
         seen: dict = {}
 
         def people_then_operator() -> None:
-            try:
-                discord_fake.call(dfake.wait_gateway("identify", timeout=30), timeout=35)
-                asked = discord_fake.call(dfake.mention(dfake.alice, MATCH_TEXT))
-                seen["discord"] = discord_fake.call(dfake.wait_request(
-                    "POST", f"/channels/{dfake.general}/messages", timeout=10,
-                    where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]), timeout=15)
-                sock = slack_fake.socket
-                for _ in range(1500):
-                    if sock.hellos >= 1:
-                        break
-                    threading.Event().wait(0.02)
-                message = sfake.add_message("C0GENERAL", f"<@{BOT_USER}> {MATCH_TEXT}", user="U0ALICE")
-                event = {"type": "app_mention", "user": "U0ALICE", "text": message["text"], "ts": message["ts"],
-                         "channel": "C0GENERAL", "event_ts": message["ts"], "team": TEAM}
-                slack_fake.call(sock.events_api(event_body(event)))
-                seen["slack"] = slack_fake.call(sfake.next_call("chat.postMessage", timeout=10), timeout=15)
-                seen["asked_ts"] = message["ts"]
-                with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz", timeout=5) as r:
-                    seen["health"] = (r.status, r.read().decode())
-            finally:
-                os.kill(os.getpid(), signal.SIGTERM)
+            discord_fake.call(dfake.wait_gateway("identify", timeout=30), timeout=35)
+            asked = discord_fake.call(dfake.mention(dfake.alice, MATCH_TEXT))
+            seen["discord"] = discord_fake.call(dfake.wait_request(
+                "POST", f"/channels/{dfake.general}/messages", timeout=10,
+                where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]), timeout=15)
+            sock = slack_fake.socket
+            for _ in range(1500):
+                if sock.hellos >= 1:
+                    break
+                threading.Event().wait(0.02)
+            message = sfake.add_message("C0GENERAL", f"<@{BOT_USER}> {MATCH_TEXT}", user="U0ALICE")
+            event = {"type": "app_mention", "user": "U0ALICE", "text": message["text"], "ts": message["ts"],
+                     "channel": "C0GENERAL", "event_ts": message["ts"], "team": TEAM}
+            slack_fake.call(sock.events_api(event_body(event)))
+            seen["slack"] = slack_fake.call(sfake.next_call("chat.postMessage", timeout=10), timeout=15)
+            seen["asked_ts"] = message["ts"]
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz", timeout=5) as r:
+                seen["health"] = (r.status, r.read().decode())
 
-        previous = signal.getsignal(signal.SIGTERM)
-        thread = threading.Thread(target=people_then_operator)
-        thread.start()
-        try:
-            result = invoke(["run", "all", "--metrics-port", str(metrics_port)], env)
-        finally:
-            signal.signal(signal.SIGTERM, lambda *_: None)  # a late signal (after a failure) must not stop pytest
-            thread.join(40)
-            signal.signal(signal.SIGTERM, previous)
+        result = run_then_sigterm(lambda: invoke(["run", "all", "--metrics-port", str(metrics_port)], env),
+                                  people_then_operator)
     assert result.exit_code == 0, result.output
     assert seen["discord"].json["embeds"][0]["footer"]["text"].endswith(MATCH_ID)
     assert seen["discord"].json["allowed_mentions"] == {"parse": [], "replied_user": False}

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import signal
-import threading
 from pathlib import Path
 
 import pytest
@@ -32,12 +29,14 @@ try:
         event_body,
     )
     from tests.fakes.slack_socket import FakeSocketMode
+    from tests.fakes.operator import run_then_sigterm
 except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.slack_api import (
         APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM, FakeSlack, ThreadedFakeSlack, block_actions_payload, command_form,
         event_body,
     )
     from fakes.slack_socket import FakeSocketMode
+    from fakes.operator import run_then_sigterm
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 MATCH_ID = "alibaba-extracted-fable-guardrails"
@@ -203,28 +202,17 @@ def test_run_answers_a_mention_and_stops_cleanly_on_sigterm(tmp_path):
         answered: dict = {}
 
         def person_then_operator() -> None:
-            try:
-                socket = threaded.socket
-                deadline = 30.0
-                while socket.hellos < 1 and deadline > 0:
-                    threaded.call(asyncio.sleep(0.02))
-                    deadline -= 0.02
-                event = event_body(mention_event(fake, MATCH_TEXT))
-                envelope = threaded.call(socket.events_api(event))
-                answered["ack"] = threaded.call(socket.wait_ack(envelope, timeout=10), timeout=15)
-                answered["reply"] = threaded.call(fake.next_call("chat.postMessage", timeout=10), timeout=15)
-            finally:
-                os.kill(os.getpid(), signal.SIGTERM)
+            socket = threaded.socket
+            deadline = 30.0
+            while socket.hellos < 1 and deadline > 0:
+                threaded.call(asyncio.sleep(0.02))
+                deadline -= 0.02
+            event = event_body(mention_event(fake, MATCH_TEXT))
+            envelope = threaded.call(socket.events_api(event))
+            answered["ack"] = threaded.call(socket.wait_ack(envelope, timeout=10), timeout=15)
+            answered["reply"] = threaded.call(fake.next_call("chat.postMessage", timeout=10), timeout=15)
 
-        previous = signal.getsignal(signal.SIGTERM)
-        thread = threading.Thread(target=person_then_operator)
-        thread.start()
-        try:
-            code = runner.run(settings, metrics_port=None)
-        finally:
-            signal.signal(signal.SIGTERM, lambda *_: None)  # a late signal (after a failure) must not stop pytest
-            thread.join(40)
-            signal.signal(signal.SIGTERM, previous)
+        code = run_then_sigterm(lambda: runner.run(settings, metrics_port=None), person_then_operator)
     assert code == 0
     assert answered["ack"] == {"envelope_id": answered["ack"]["envelope_id"]}
     assert answered["reply"].body["blocks"][0] == render.header("❌ False")
