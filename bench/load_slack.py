@@ -413,6 +413,69 @@ def report(steps: list[dict[str, Any]]) -> str:
                          "retries acked", "bot CPU", "bot CPU ms/event", "load (1 min)", "target"], rows)
 
 
+# -- the database side alone: an event's write transactions, from one process and from two -----------------
+
+def _writes_child(db: str, n: int, offset: int, conn: Any) -> None:
+    """What the bot writes for one answered mention, ``n`` times: the event id (retry dedupe), the check
+    log and the reply record, each its own transaction as in the bot."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from bot.config import Settings
+    from bot.core.service import checker_for, open_store
+
+    store, _ = open_store(db)
+    checker = checker_for(store, Settings(db_path=db))
+    result = checker.check("Alibaba stole Claude Fable's guardrails", record=False)
+    conn.send("ready")
+    conn.recv()
+    times = []
+    began = time.perf_counter()
+    for i in range(offset, offset + n):
+        t0 = time.perf_counter()
+        checker.conversations.first_delivery("slack", f"EvW{i:09d}")
+        store.log_check(query=result.query, decision=result.decision.value, claim_id=None, score=None,
+                        platform="slack", workspace="T0", channel="C0", latency_ms=1.0, keep_text=False)
+        checker.conversations.record_reply(platform="slack", workspace="T0", channel="C0", message_id=f"{i}.000100",
+                                           result=result, source="mention", requester="U0", thread_id=f"{i}.0")
+        times.append(time.perf_counter() - t0)
+    conn.send((time.perf_counter() - began, common.summary_ms(times)))
+    store.close()
+
+
+def measure_writes(events: int) -> list[dict[str, Any]]:
+    """Events/s the database takes (three write transactions each) from 1 and 2 processes on one file."""
+    out = []
+    ctx = mp.get_context("spawn")
+    for procs in (1, 2):
+        tmp = Path(tempfile.mkdtemp(prefix="factbot-writes-"))
+        try:
+            db = str(tmp / "factbot.db")
+            from bot.core.service import open_store
+
+            open_store(db)[0].close()  # create it (bundled claims) before the writers start
+            pipes, children = [], []
+            for k in range(procs):
+                mine, theirs = ctx.Pipe()
+                child = ctx.Process(target=_writes_child, args=(db, events, k * events, theirs))
+                child.start()
+                pipes.append(mine)
+                children.append(child)
+            for pipe in pipes:
+                pipe.recv()
+            began = time.perf_counter()
+            for pipe in pipes:
+                pipe.send("go")
+            answers = [pipe.recv() for pipe in pipes]
+            wall = time.perf_counter() - began
+            for child in children:
+                child.join(30)
+            out.append({"processes": procs, "events": events * procs, "events_per_s": round(events * procs / wall),
+                        "per_event_ms": answers[0][1], "load_average": [round(x, 2) for x in os.getloadavg()]})
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rates", default="50,100,200,300,400", help="events per second of each step")
@@ -428,7 +491,17 @@ def main() -> int:
     ap.add_argument("--profile", metavar="FILE", help="py-spy the bot during the steps (.svg flame graph, "
                     ".txt collapsed stacks, .json speedscope)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--writes-only", type=int, metavar="N", default=0,
+                    help="instead: the database writes of N answered events, from 1 and from 2 processes")
     args = ap.parse_args()
+    if args.writes_only:
+        rows = measure_writes(args.writes_only)
+        print(common.table(["processes", "events", "events/s", "p50 ms/event", "p99 ms/event", "load (1 min)"],
+                           [[r["processes"], r["events"], r["events_per_s"], r["per_event_ms"]["p50_ms"],
+                             r["per_event_ms"]["p99_ms"], r["load_average"][0]] for r in rows]))
+        path = common.write_results("load_slack-writes", {"writes": rows})
+        print(f"\nwrote {path.relative_to(ROOT)}")
+        return 0
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
 
     from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET
