@@ -21,8 +21,9 @@ ack seems late); they must be acknowledged and not answered twice.
 
 Reported per step: events sent, throughput (acks/s and replies/s), ack latency (the HTTP answer)
 and reply latency (event sent → ``chat.postMessage`` at the fake), p50 / p99 / max, acks over
-Slack's 3 s, dropped events (no reply), duplicated replies, retries answered twice, the CPU share
-of each process and the load average. Users: ``--users`` distinct user ids in rotation, so the
+Slack's 3 s, unanswered events (no reply within the step's wait; after the last step the run
+waits ``--final-wait`` more seconds and counts those never answered), duplicated replies, retries
+answered twice, the CPU share of each process and the load average. Users: ``--users`` distinct user ids in rotation, so the
 per-user rate limit (``rate_limit_per_minute``, 10 by default) stays on and in the path but is not
 hit; ``--rate-limit N`` sets ``FACTBOT_RATE_LIMIT_PER_MINUTE`` for the bot instead (0 = off).
 
@@ -198,6 +199,7 @@ class Generator:
     on_topic: list[str]
     off_topic: list[str]
     counter: Any = field(default_factory=lambda: itertools.count(1))
+    sent: list[Sent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -274,6 +276,7 @@ async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: floa
                    reply_wait: float, pids: dict[str, int]) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     events = [gen.event() for _ in range(n)]
+    gen.sent.extend(events)
     retry_at = {round(n * (k + 1) / (retries + 1)) for k in range(retries)} if retries else set()
     cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     wall0 = time.monotonic()
@@ -327,7 +330,7 @@ async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: floa
         "ack_ms": ack,
         "reply_ms": rep,
         "acks_over_3s": sum(1 for s in ack_s if s > SLACK_ACK_S) + (n - len(ok)),
-        "dropped": sum(1 for _, r in got if not r),
+        "unanswered": sum(1 for _, r in got if not r),
         "duplicated": sum(1 for _, r in got if len(r) > 1),
         "retries_sent": len(retried),
         "retries_acked": sum(1 for ev in retried if ev.retry_status == 200),
@@ -342,7 +345,7 @@ async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: floa
 
 
 def met(step: dict[str, Any]) -> bool:
-    return (step["acks_over_3s"] == 0 and step["ack_ms"]["p99_ms"] < TARGET_P99_ACK_MS and step["dropped"] == 0
+    return (step["acks_over_3s"] == 0 and step["ack_ms"]["p99_ms"] < TARGET_P99_ACK_MS and step["unanswered"] == 0
             and step["duplicated"] == 0 and step["retries_answered_again"] == 0)
 
 
@@ -376,7 +379,7 @@ async def drive(args: argparse.Namespace, port: int, conn: Any, pids: dict[str, 
     began = time.monotonic()
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         warm = await run_step(session, gen, replies, rate=20, n=40, retries=0, reply_wait=10, pids=pids)
-        if warm["dropped"]:
+        if warm["unanswered"]:
             raise RuntimeError(f"the bot did not answer during the warm-up: {warm}")
         for rate in args.rates:
             if time.monotonic() - began > args.budget:
@@ -389,14 +392,27 @@ async def drive(args: argparse.Namespace, port: int, conn: Any, pids: dict[str, 
             steps.append(step)
             print(f"  {rate:>5} ev/s: ack p50 {step['ack_ms']['p50_ms']:.1f} ms p99 {step['ack_ms']['p99_ms']:.1f} ms, "
                   f"reply p50 {step['reply_ms']['p50_ms']:.1f} ms p99 {step['reply_ms']['p99_ms']:.1f} ms, "
-                  f"{step['dropped']} dropped, {step['duplicated']} duplicated, load {step['load_average'][0]}",
+                  f"{step['unanswered']} unanswered, {step['duplicated']} duplicated, load {step['load_average'][0]}",
                   file=sys.stderr, flush=True)
             if step["acks_over_3s"] > 0.05 * n:
                 print("(over 5 % of acks missed Slack's 3 s: higher rates skipped)", file=sys.stderr)
                 break
+    # Unanswered after a step's wait is late, not necessarily lost: wait (bounded) for the stragglers.
+    deadline = time.monotonic() + args.final_wait
+    while time.monotonic() < deadline:
+        replies.pull()
+        if all(replies.of(ev) for ev in gen.sent):
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1.0)
+    replies.pull()
+    total = {"events": len(gen.sent), "never_answered": sum(1 for ev in gen.sent if not replies.of(ev)),
+             "answered_twice": sum(1 for ev in gen.sent if len(replies.of(ev)) > 1),
+             "not_acknowledged": sum(1 for ev in gen.sent if ev.status != 200),
+             "final_wait_s": args.final_wait}
     conn.send(("other", None))
     other = conn.recv()
-    return {"warm_up": warm, "steps": steps, "other_web_api_calls": other}
+    return {"warm_up": warm, "steps": steps, "whole_run": total, "other_web_api_calls": other}
 
 
 def report(steps: list[dict[str, Any]]) -> str:
@@ -404,12 +420,12 @@ def report(steps: list[dict[str, Any]]) -> str:
     for s in steps:
         a, r = s["ack_ms"], s["reply_ms"]
         rows.append([s["rate"], s["events"], s["acks_per_s"], s["replies_per_s"], a["p50_ms"], a["p99_ms"], a["max_ms"],
-                     r["p50_ms"], r["p99_ms"], r["max_ms"], s["acks_over_3s"], s["dropped"], s["duplicated"],
+                     r["p50_ms"], r["p99_ms"], r["max_ms"], s["acks_over_3s"], s["unanswered"], s["duplicated"],
                      f"{s['retries_acked']}/{s['retries_sent']}, {s['retries_answered_again']} twice",
                      s["cpu_share"].get("bot", float("nan")), s["cpu_ms_per_event"].get("bot", float("nan")),
                      s["load_average"][0], "yes" if s["target_met"] else "no"])
     return common.table(["ev/s sent", "events", "acks/s", "replies/s", "ack p50 ms", "ack p99 ms", "ack max ms",
-                         "reply p50 ms", "reply p99 ms", "reply max ms", "acks > 3 s", "dropped", "duplicated",
+                         "reply p50 ms", "reply p99 ms", "reply max ms", "acks > 3 s", "no reply in step", "duplicated",
                          "retries acked", "bot CPU", "bot CPU ms/event", "load (1 min)", "target"], rows)
 
 
@@ -483,6 +499,8 @@ def main() -> int:
     ap.add_argument("--max-events", type=int, default=5000, help="at most this many events per step")
     ap.add_argument("--retries", type=int, default=5, help="events per step sent again with X-Slack-Retry-Num")
     ap.add_argument("--reply-wait", type=float, default=20.0, help="seconds to wait for the last replies of a step")
+    ap.add_argument("--final-wait", type=float, default=60.0,
+                    help="after the last step, wait up to this long for replies still queued")
     ap.add_argument("--budget", type=float, default=240.0, help="no new step starts after this many seconds")
     ap.add_argument("--users", type=int, default=2000, help="distinct user ids, in rotation")
     ap.add_argument("--rate-limit", type=int, default=None,
@@ -572,7 +590,10 @@ def main() -> int:
         and any(s["rate"] == TARGET_RATE and s["target_met"] for s in steps)
     print(f"\n## Slack HTTP mode under load ({how})\n")
     print(report(steps))
-    print(f"\nload average before: {load_before}; after: {[round(x, 2) for x in os.getloadavg()]} "
+    w = results["whole_run"]
+    print(f"\nwhole run: {w['events']} events, {w['not_acknowledged']} not acknowledged, {w['never_answered']} never "
+          f"answered (after waiting up to {w['final_wait_s']:g} s more), {w['answered_twice']} answered twice")
+    print(f"load average before: {load_before}; after: {[round(x, 2) for x in os.getloadavg()]} "
           f"({os.cpu_count()} CPUs); bot exit code {bot_code}")
     print(f"target ({TARGET_RATE} ev/s, every ack within {SLACK_ACK_S:g} s, p99 ack < {TARGET_P99_ACK_MS:g} ms, "
           f"no drops or duplicates): {'met' if target else 'missed'}")
