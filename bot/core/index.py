@@ -4,7 +4,7 @@ Why tantivy and not only SQLite's FTS5: FTS5 ranks an OR query by scoring
 every row that contains any query word, which at a million claims costs a
 second per chat message; tantivy's block-max WAND skips what cannot reach the
 top k and stays in milliseconds with every word kept (see docs/performance.md,
-measured by bench/retrieval.py).  SQLite stays the source of truth: the index
+measured by bench/latency.py).  SQLite stays the source of truth: the index
 records the last change-feed sequence it has applied (its high-water mark),
 and before every search it catches up with whatever any process wrote since,
 so a claim added by ``factbot claims add`` is visible to a running bot at its
