@@ -23,9 +23,12 @@ Reported per step: events sent, throughput (acks/s and replies/s), ack latency (
 and reply latency (event sent → ``chat.postMessage`` at the fake), p50 / p99 / max, acks over
 Slack's 3 s, unanswered events (no reply within the step's wait; after the last step the run
 waits ``--final-wait`` more seconds and counts those never answered), duplicated replies, retries
-answered twice, the CPU share of each process and the load average. Users: ``--users`` distinct user ids in rotation, so the
-per-user rate limit (``rate_limit_per_minute``, 10 by default) stays on and in the path but is not
-hit; ``--rate-limit N`` sets ``FACTBOT_RATE_LIMIT_PER_MINUTE`` for the bot instead (0 = off).
+answered twice, the CPU each process used (share of a core; ms per event) and the load average.
+Users: ``--users`` distinct user ids in rotation, so the per-user rate limit
+(``rate_limit_per_minute``, 10 by default) stays on and in the path but is not hit;
+``--rate-limit N`` sets ``FACTBOT_RATE_LIMIT_PER_MINUTE`` for the bot instead (0 = off).
+``--writes-only N`` measures only the database writes of N answered events, from one process and
+from two on the same file.
 
     python bench/load_slack.py [--rates 50,100,200,300,400] [--seconds 10] [--profile out.svg]
 
