@@ -283,6 +283,7 @@ class Matcher:
         q_set = frozenset(q_unique)
         q_fold = fold(text)
         idf = {t: self.index.idf(t) for t in q_unique}
+        word_idf, said = dict(idf), {}  # per-segment memos for _score
         lexical_rank = {cid: i for i, (cid, _) in enumerate(hits)}
         scored = []
         for cid in order:
@@ -290,7 +291,8 @@ class Matcher:
             if claim is None:
                 continue
             if lexical_rank.get(cid, 0) < self.config.retrieve:
-                scored.append(self._score(claim, bm25_of.get(cid, 0.0), q_unique, q_set, q_fold, idf, text))
+                scored.append(self._score(claim, bm25_of.get(cid, 0.0), q_unique, q_set, q_fold, idf, text,
+                                          word_idf=word_idf, said=said))
             else:
                 scored.append(Candidate(claim, 0.0, claim.claim, False, bm25_of[cid], 0.0, 0.0, text))
         if qvec is not None and self.vectors is not None:
@@ -347,6 +349,9 @@ class Matcher:
         q_fold: str,
         idf: dict[str, float],
         segment: str,
+        *,
+        word_idf: dict[str, float] | None = None,
+        said: dict[str, float] | None = None,
     ) -> Candidate:
         """Confidence that the message makes this claim, from two coverages.
 
@@ -361,13 +366,19 @@ class Matcher:
         cq = sum(idf[t] * h for t, h in zip(q_unique, q_hits)) / q_total
         evidence = _EVIDENCE[min(sum(1 for h in q_hits if h), len(_EVIDENCE) - 1)]
         best_cv, best_i = 0.0, 0
+        # The message side is the same for every candidate of this segment: a claim word's IDF and its
+        # hit on the message are computed once per segment (``word_idf``, ``said``), not once per
+        # phrasing of every candidate.
+        word_idf = {} if word_idf is None else word_idf
+        said = {} if said is None else said
         for i, variant in enumerate(claim.texts()):
             _, v_unique = _variant_terms(variant)
-            weights = [self.index.idf(t) for t in v_unique]
+            weights = [word_idf[t] if t in word_idf else word_idf.setdefault(t, self.index.idf(t)) for t in v_unique]
             total = sum(weights)
             if not total:
                 continue
-            cv = sum(w * _hit(t, q_set, q_unique) for t, w in zip(v_unique, weights)) / total
+            cv = sum(w * (said[t] if t in said else said.setdefault(t, _hit(t, q_set, q_unique)))
+                     for t, w in zip(v_unique, weights)) / total
             if cv > best_cv:
                 best_cv, best_i = cv, i
         b2 = self.config.coverage_weight
