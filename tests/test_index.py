@@ -61,3 +61,26 @@ def test_lost_or_foreign_index_is_rebuilt(tmp_path, sample_claims):
     index = ClaimIndex(store)
     assert ids(index.search(terms("inspectors"))) == ["ford-inspectors"]
     assert index.num_docs == 3
+
+
+def test_hits_carry_each_phrasings_analysed_terms(matcher, sample_store):
+    """The matcher scores phrasing by phrasing from what the index stored, without analysing them again."""
+    from bot.core.index import phrasing_key
+
+    found = matcher.index.search_analysed(terms("Alibaba stole Claude's guardrails"), 5)
+    assert found
+    for cid, _, analysed in found:
+        claim = sample_store.get(cid)
+        assert analysed == {phrasing_key(t): " ".join(terms(t)) for t in claim.texts()}
+
+
+def test_stored_terms_change_nothing_in_the_scores(matcher, monkeypatch):
+    import bot.core.matcher as m
+
+    messages = ["Alibaba stole Claude's guardrails", "did alibaba rip off the fable guardrails??", "pizza at noon?"]
+    with_stored = [matcher.check(t) for t in messages]
+    monkeypatch.setattr(m, "_phrasing_terms", lambda text, analysed: m._variant_terms(text))
+    reanalysed = [matcher.check(t) for t in messages]
+    assert [(r.decision, [(c.claim.id, c.score) for c in r.candidates]) for r in with_stored] == \
+        [(r.decision, [(c.claim.id, c.score) for c in r.candidates]) for r in reanalysed]
+    assert with_stored[0].best is not None

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from .index import ClaimIndex
+from .index import ClaimIndex, phrasing_key
 from .models import Candidate, CheckResult, Claim, Decision, SegmentResult
 from .normalize import clean, fold, segments, strip_markup, terms
 from .store import Store
@@ -110,11 +110,21 @@ def _variant_terms(text: str) -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(uniq), uniq
 
 
-def _claim_vocabulary(claim: Claim) -> tuple[frozenset[str], tuple[str, ...]]:
+def _phrasing_terms(text: str, analysed: dict[int, str] | None) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A phrasing's words: as the index stored them when it has them (no re-analysis), else analysed now."""
+    if analysed:
+        stored = analysed.get(phrasing_key(text))
+        if stored is not None:
+            uniq = tuple(dict.fromkeys(stored.split()))
+            return frozenset(uniq), uniq
+    return _variant_terms(text)
+
+
+def _claim_vocabulary(claim: Claim, analysed: dict[int, str] | None = None) -> tuple[frozenset[str], tuple[str, ...]]:
     """Every informative word of every phrasing of a claim."""
     words: dict[str, None] = {}
     for text in claim.texts():
-        words.update(dict.fromkeys(_variant_terms(text)[1]))
+        words.update(dict.fromkeys(_phrasing_terms(text, analysed)[1]))
     return frozenset(words), tuple(words)
 
 
@@ -270,7 +280,9 @@ class Matcher:
     # -- internals -----------------------------------------------------------
     def _check_segment(self, text: str, *, top: int, qvec=None) -> SegmentResult:
         q_terms = terms(text)
-        hits = self.index.search(q_terms, limit=max(self.config.retrieve, top))
+        found = self.index.search_analysed(q_terms, limit=max(self.config.retrieve, top))
+        hits = [(cid, score) for cid, score, _ in found]
+        analysed = {cid: phrasings for cid, _, phrasings in found}
         near = []
         if qvec is not None and self.vectors is not None and self.config.vector_candidates:
             near = self.vectors.search(qvec[None, :], k=max(self.config.vector_candidates, top))[0]
@@ -292,7 +304,7 @@ class Matcher:
                 continue
             if lexical_rank.get(cid, 0) < self.config.retrieve:
                 scored.append(self._score(claim, bm25_of.get(cid, 0.0), q_unique, q_set, q_fold, idf, text,
-                                          word_idf=word_idf, said=said))
+                                          word_idf=word_idf, said=said, analysed=analysed.get(cid)))
             else:
                 scored.append(Candidate(claim, 0.0, claim.claim, False, bm25_of[cid], 0.0, 0.0, text))
         if qvec is not None and self.vectors is not None:
@@ -352,6 +364,7 @@ class Matcher:
         *,
         word_idf: dict[str, float] | None = None,
         said: dict[str, float] | None = None,
+        analysed: dict[int, str] | None = None,
     ) -> Candidate:
         """Confidence that the message makes this claim, from two coverages.
 
@@ -361,7 +374,7 @@ class Matcher:
         Their weighted harmonic mean, scaled by how many words matched at all.
         """
         q_total = sum(idf.values()) or 1.0
-        u_set, u_unique = _claim_vocabulary(claim)
+        u_set, u_unique = _claim_vocabulary(claim, analysed)
         q_hits = [_hit(t, u_set, u_unique) for t in q_unique]
         cq = sum(idf[t] * h for t, h in zip(q_unique, q_hits)) / q_total
         evidence = _EVIDENCE[min(sum(1 for h in q_hits if h), len(_EVIDENCE) - 1)]
@@ -372,7 +385,7 @@ class Matcher:
         word_idf = {} if word_idf is None else word_idf
         said = {} if said is None else said
         for i, variant in enumerate(claim.texts()):
-            _, v_unique = _variant_terms(variant)
+            _, v_unique = _phrasing_terms(variant, analysed)
             weights = [word_idf[t] if t in word_idf else word_idf.setdefault(t, self.index.idf(t)) for t in v_unique]
             total = sum(weights)
             if not total:
