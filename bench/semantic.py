@@ -36,21 +36,21 @@ import datetime as dt
 import gc
 import json
 import os
-import platform
-import random
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,40 +67,16 @@ def pct(values: Sequence[float], p: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.3f}" if abs(v) < 100 else f"{v:,.0f}"
-        return str(v)
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+table = common.table
 
 
 def machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f"{kb / 1024 / 1024:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
+    """What the figures were measured on: bench/common.py's description, plus the extra's libraries."""
     import numpy
     import torch
 
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "memory": mem, "python": platform.python_version(),
-        "torch": torch.__version__, "numpy": numpy.__version__, "platform": platform.platform(),
-        "load_average_at_start": os.getloadavg(),
-    }
+    return {**common.machine(), "torch": torch.__version__, "numpy": numpy.__version__,
+            "load_average_at_start": os.getloadavg()}
 
 
 def rss_mb() -> float:
