@@ -48,16 +48,21 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def vm_hwm_mb() -> float:
-    """Peak resident set of this process image (``VmHWM``): unlike ``ru_maxrss`` it does not inherit the
-    high-water mark of the parent that forked it, so it is the figure for "what this process needed"."""
+def status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (``VmHWM``, ``VmRSS``...), in MB; NaN elsewhere."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
+
+
+def vm_hwm_mb() -> float:
+    """Peak resident set of this process image (``VmHWM``): unlike ``ru_maxrss`` it does not inherit the
+    high-water mark of the parent that forked it, so it is the figure for "what this process needed"."""
+    return status_mb("VmHWM")
 
 
 def dir_bytes(path: Path) -> int:

@@ -84,13 +84,7 @@ def rss_mb() -> float:
 
 
 def current_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+    return common.status_mb("VmRSS")
 
 
 # -- CLEF -----------------------------------------------------------------------------------------------
@@ -531,7 +525,6 @@ def vector_search(work: Path, sizes: list[int], queries) -> dict[str, Any]:
         del data
         gc.collect()
     return out
-
 
 
 # -- decisions ------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ that platform to answer.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
@@ -87,8 +88,6 @@ def run_all(settings: Any, *, slack_http: bool | None = None, slack_port: int = 
             metrics_host: str = "127.0.0.1", metrics_port: int | None = 9100, scheduler: bool = True,
             stderr: TextIO | None = None) -> int:
     """``factbot run all``: every configured platform and the digest scheduler in one process."""
-    import logging
-
     stderr = stderr or sys.stderr
     chosen, problem = plan(settings, slack_http=slack_http)
     if chosen is None:
@@ -130,14 +129,14 @@ async def send_now(checker: FactChecker, settings: Any, platform: str, workspace
         raise SendNowError(f"{platform} channel {channel} has no digest subscription "
                            "(factbot digest subscribe, or the platform's digest command)")
     if platform == "discord":
-        from .adapters.discord.commands import _logged_in
+        from .adapters.discord.commands import logged_in
         from .adapters.discord.runner import DiscordAdapter
 
         token = (settings.discord_token or "").strip()
         if not token:
             raise SendNowError("sending to Discord needs DISCORD_TOKEN (or token in the [discord] section)")
         adapter = DiscordAdapter(checker, settings)
-        adapter.client = await _logged_in(settings, token)
+        adapter.client = await logged_in(settings, token)
         try:
             return await DigestService(checker.store, {"discord": adapter.poster()}).send_now(sub)
         finally:

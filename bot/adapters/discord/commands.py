@@ -71,7 +71,7 @@ def _token(settings: Any, purpose: str) -> str:
     return token
 
 
-async def _logged_in(settings: Any, token: str) -> FactbotClient:
+async def logged_in(settings: Any, token: str) -> FactbotClient:
     """A client that has logged in over REST only (no gateway connection)."""
     configure_endpoints(settings)
     client = FactbotClient(None, settings=settings)
@@ -101,7 +101,7 @@ def sync(guild_id: int | None, clear: bool) -> None:
     token = _token(settings, "sync")
 
     async def go() -> list[Any]:
-        client = await _logged_in(settings, token)
+        client = await logged_in(settings, token)
         try:
             guild = discord.Object(id=guild_id) if guild_id else None
             if clear:
@@ -141,7 +141,7 @@ def invite_url_cmd(client_id: int | None) -> None:
         token = _token(settings, "invite-url without --client-id")
 
         async def lookup() -> int:
-            client = await _logged_in(settings, token)
+            client = await logged_in(settings, token)
             try:
                 assert client.application_id is not None
                 return client.application_id
