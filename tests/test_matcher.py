@@ -2,6 +2,7 @@
 
 import pytest
 
+from bot.core.index import ClaimIndex
 from bot.core.matcher import MatchConfig, Matcher
 from bot.core.models import Decision
 
@@ -82,3 +83,38 @@ def test_thresholds_come_from_config(sample_store):
     assert strict.check("alibaba stole the guardrails").decision is not Decision.MATCH
     with pytest.raises(ValueError, match="thresholds"):
         MatchConfig(match_threshold=0.3, possible_threshold=0.5).validate()
+
+
+def _twin(claim_id: str, text: str, verdict: str = "false", **extra) -> dict:
+    return {"id": claim_id, "claim": text, "verdict": verdict, "summary": "A copy.",
+            "sources": [{"title": "An archive", "publisher": "Archive"}], **extra}
+
+
+def test_a_fact_check_filed_twice_is_listed_once_under_the_first_record(sample_store, sample_claims):
+    from bot.adapters.console import render_text
+    from bot.core.models import claim_from_dict
+
+    # The copy differs only in its quotation marks and sorts first by id: the original is the one stored first.
+    sample_store.upsert_claims([claim_from_dict(_twin("zz-original", 'Anthropic said "Fable 5 has no safeguards at all"'))])
+    sample_store.upsert_claims([claim_from_dict(_twin("aa-copy", "Anthropic said 'Fable 5 has no safeguards at all'"))])
+    result = Matcher(sample_store, ClaimIndex(sample_store)).check("anthropic said fable 5 has no safeguards at all", top=5)
+
+    ids = [c.claim.id for c in result.candidates]
+    assert result.decision is Decision.MATCH and result.matches[0].claim.id == "zz-original"
+    assert "aa-copy" not in ids and ids.count("zz-original") == 1
+    assert result.matches[0].duplicates == ("aa-copy",)
+    assert result.to_dict()["matches"][0]["duplicates"] == ["aa-copy"]
+    assert "same claim also filed as aa-copy" in render_text(result, explain=True)
+
+
+def test_the_same_text_with_another_verdict_is_not_collapsed(sample_store):
+    from bot.core.models import claim_from_dict
+
+    sample_store.upsert_claims([
+        claim_from_dict(_twin("first-verdict", "Fable 5 was trained on fables", verdict="false")),
+        claim_from_dict(_twin("second-verdict", "Fable 5 was trained on fables!", verdict="true")),
+    ])
+    result = Matcher(sample_store, ClaimIndex(sample_store)).check("fable 5 was trained on fables", top=5)
+    ids = [c.claim.id for c in result.candidates]
+    assert {"first-verdict", "second-verdict"} <= set(ids)
+    assert all(c.duplicates == () for c in result.candidates)

@@ -40,6 +40,15 @@ def test_update_keeps_created_at_and_records_verdict_change(sample_store, sample
     assert tuple(row) == ("update", "unverified", "false")
 
 
+def test_first_stored_order_survives_updates(sample_store, sample_claims):
+    # sample_claims were stored in list order; editing the first keeps its place, a new claim comes last.
+    sample_store.upsert_claims([claim_from_dict({**sample_claims[0].to_dict(), "summary": "Edited."})])
+    sample_store.upsert_claims([claim_from_dict({**sample_claims[1].to_dict(), "id": "aaa-newest"})])
+    ids = ["aaa-newest", "ford-inspectors", "alibaba-stole-guardrails", "missing", "opus-fallback"]
+    assert sample_store.first_stored(ids) == ["alibaba-stole-guardrails", "opus-fallback", "ford-inspectors", "aaa-newest"]
+    assert sample_store.first_stored([]) == []
+
+
 def test_import_is_all_or_nothing(sample_store, sample_claims):
     new = claim_from_dict({**sample_claims[0].to_dict(), "id": "brand-new"})
     with pytest.raises(ValueError, match="appears twice"):

@@ -81,6 +81,8 @@ def render_text(result: CheckResult, *, explain: bool = False, semantic_status: 
             line += f" · matched “{display_text(c.matched_text, 80)}”"
             if c.vector is not None and c.vector_text and c.vector_text != c.matched_text:
                 line += f" · nearest in meaning “{display_text(c.vector_text, 80)}”"
+            if c.duplicates:
+                line += f" · same claim also filed as {', '.join(c.duplicates)}"
             lines.append(line)
         if not semantic_status and not semantic:
             from ..core.embeddings import ENABLE_HINT, semantic_available

@@ -310,6 +310,7 @@ class Matcher:
         if qvec is not None and self.vectors is not None:
             scored = self._fuse(scored, qvec, near)
         scored.sort(key=lambda c: c.score, reverse=True)
+        scored = self._collapse_duplicates(scored)
         best = scored[0] if scored else None
         if best is None or best.score < self.config.possible_threshold:
             decision = Decision.NONE
@@ -318,6 +319,33 @@ class Matcher:
         else:
             decision = Decision.POSSIBLE
         return SegmentResult(text=text, decision=decision, candidates=tuple(scored[:top]))
+
+    def _collapse_duplicates(self, scored: list[Candidate]) -> list[Candidate]:
+        """One entry per fact-check, however many times the database holds it.
+
+        Archives file the same claim more than once (a re-publication, a copy that differs only in its
+        quotation marks), and a reply that lists one claim twice under "did you mean" wastes a line and
+        hides the next candidate. Claims with the same text (compared case-, punctuation- and
+        quote-insensitively) and the same verdict are one entry: the claim stored first (the original
+        record), scored as the best of its copies, with the others' ids in ``duplicates``. Claims with
+        the same text but different verdicts stay apart: that disagreement is for the reader to see.
+        ``scored`` is best first, and so is the result.
+        """
+        groups: dict[tuple[str, str], list[Candidate]] = {}
+        for cand in scored:
+            groups.setdefault((fold(cand.claim.claim), cand.claim.verdict.value), []).append(cand)
+        if len(groups) == len(scored):
+            return scored
+        out = []
+        for group in groups.values():
+            if len(group) == 1:
+                out.append(group[0])
+                continue
+            by_id = {c.claim.id: c for c in group}
+            order = self.store.first_stored(list(by_id)) or list(by_id)
+            first = by_id[order[0]]
+            out.append(replace(first, score=max(first.score, group[0].score), duplicates=tuple(order[1:])))
+        return out
 
     def fused_score(self, lexical: float, cosine: float) -> float:
         """The decision confidence from the lexical confidence and the cosine (docs/semantic.md).

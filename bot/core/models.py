@@ -365,6 +365,9 @@ class Candidate:
     vector: float | None = None  # cosine similarity of the message and the claim's nearest phrasing
     vector_text: str = ""  # that phrasing
     lexical_score: float | None = None  # the lexical confidence before fusion with the vector part
+    # Other claims in the database with the same text and verdict (a fact-check filed twice), shown
+    # under this one, the first stored: see Matcher._collapse_duplicates.
+    duplicates: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -380,6 +383,7 @@ class Candidate:
                 "fuzzy": round(self.fuzzy, 2),
                 "coverage": round(self.coverage, 4),
             },
+            **({"duplicates": list(self.duplicates)} if self.duplicates else {}),
         }
 
 

@@ -199,6 +199,13 @@ class Store:
                 out[row["id"]] = row_to_claim(row)
         return out
 
+    def first_stored(self, ids: Sequence[str]) -> list[str]:
+        """The given ids in the order their claims were first stored (an update keeps a claim's place)."""
+        ids = list(dict.fromkeys(ids))
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT id FROM claims WHERE id IN ({marks}) ORDER BY rowid", ids) if ids else []
+        return [row["id"] for row in rows]
+
     def iter_claims(self, *, verdict: str | None = None, origin: str | None = None, batch: int = 1000) -> Iterator[Claim]:
         """All claims in id order, read in batches so a million rows never sit in memory at once."""
         last = ""
