@@ -139,11 +139,20 @@ def split(queries):
     return tune, held
 
 
-def factbot(args: list[str], env: dict[str, str], *, stdin: Path | None = None, stdout: Path | None = None) -> float:
-    """Run the factbot command line; returns the wall time."""
+# Prepended to the command line's code for the "duplicates listed separately" rows: the matcher as it was
+# before it listed a fact-check filed twice once (the baseline of that change, measured in the same run).
+KEEP_DUPLICATES = (
+    "from bot.core.matcher import Matcher\n"
+    "Matcher._collapse_duplicates = lambda self, scored: scored\n"
+)
+
+
+def factbot(args: list[str], env: dict[str, str], *, stdin: Path | None = None, stdout: Path | None = None,
+            prelude: str = "") -> float:
+    """Run the factbot command line (after ``prelude``, code run first in the same process); returns the wall time."""
     # The same entry point as the installed ``factbot`` script, with ``factbot model`` attached in case
     # this checkout's bot/cli.py does not wire it in yet.
-    runner = (
+    runner = prelude + (
         "import sys; from bot.cli import cli; from bot.model_cli import model_cli\n"
         "if 'model' not in cli.commands: cli.add_command(model_cli, 'model')\n"
         "cli(prog_name='factbot')"
@@ -202,9 +211,11 @@ def ranking_end_to_end(folder: Path, work: Path, claims, queries, qrels) -> dict
     # A second embed finds everything stored: only the comparison runs.
     out["embed_again_s"] = factbot(["model", "embed"], env)
     tune, held = split(queries)
-    for mode, menv in (("lexical", lexical_env), ("hybrid", env)):
-        res = work / f"batch-{mode}.jsonl"
-        wall = factbot(["check", "--batch", str(batch), "--top", "5"], menv, stdout=res)
+    for mode, menv, prelude in (("lexical", lexical_env, ""), ("hybrid", env, ""),
+                                ("lexical, duplicates listed separately", lexical_env, KEEP_DUPLICATES),
+                                ("hybrid, duplicates listed separately", env, KEEP_DUPLICATES)):
+        res = work / f"batch-{mode.split(',')[0]}{'-dups' if prelude else ''}.jsonl"
+        wall = factbot(["check", "--batch", str(batch), "--top", "5"], menv, stdout=res, prelude=prelude)
         ranks = rankings_from_batch(res)
         out[mode] = {
             "wall_s": wall,
@@ -213,6 +224,20 @@ def ranking_end_to_end(folder: Path, work: Path, claims, queries, qrels) -> dict
             "MAP@1 held out": map_at(ranks, qrels, held, 1),
         }
     return out
+
+
+MODES = ("lexical", "hybrid", "lexical, duplicates listed separately", "hybrid, duplicates listed separately")
+
+
+def collapse_duplicates(ranking: Sequence[str], key: dict[str, tuple[str, str]], first: dict[str, int]) -> list[str]:
+    """A ranking with each fact-check filed twice listed once, under the record stored first, at its best place.
+
+    The matcher's rule (Matcher._collapse_duplicates), applied after the fact to any ranking, so each part
+    and fusion below can be compared with and without it."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for cid in ranking:
+        groups.setdefault(key.get(cid, (cid, "")), []).append(cid)
+    return [min(g, key=lambda c: first.get(c, 0)) for g in groups.values()]
 
 
 def rrf(*rankings: Sequence[str], k: int = 60) -> list[str]:
@@ -233,6 +258,9 @@ def ranking_components(db: Path, queries, qrels) -> dict[str, Any]:
     from bot.core.store import Store
 
     store = Store(db)
+    # The parts on their own, as before the matcher listed duplicates once; the collapse is added below.
+    collapse_in_matcher = Matcher._collapse_duplicates
+    Matcher._collapse_duplicates = lambda self, scored: scored  # type: ignore[method-assign]
     index = ClaimIndex(store)
     lexical = Matcher(store, index, MatchConfig(semantic="off"))
     wide = Matcher(store, index, MatchConfig(semantic="on", retrieve=40, vector_candidates=40))
@@ -305,6 +333,16 @@ def ranking_components(db: Path, queries, qrels) -> dict[str, Any]:
         bb, _ = max(grid_b, key=lambda x: x[1])
         results[f"factbot fusion + beta * {label}, beta tuned (beta={bb})"] = evaluate(with_bm25(bb, relative))
         results[f"factbot fusion + beta * {label}, beta = 0.05 (not tuned)"] = evaluate(with_bm25(0.05, relative))
+
+    # Each ranking again with a fact-check filed twice listed once, under the record stored first.
+    from bot.core.normalize import fold
+
+    key = {row["id"]: (fold(row["claim"]), row["verdict"]) for row in store.db.execute("SELECT id, claim, verdict FROM claims")}
+    first = {row["id"]: row["rowid"] for row in store.db.execute("SELECT rowid, id FROM claims")}
+    for label, rank in (("BM25 alone", bm25_rank), ("cosine alone", cos_rank), ("factbot lexical", default_rank),
+                        (f"weighted sum (w={best_w})", weighted(best_w)), (f"factbot fusion, shipped", factbot_fusion(shipped))):
+        results[f"{label}, duplicates listed once"] = evaluate({q: collapse_duplicates(r, key, first) for q, r in rank.items()})
+    Matcher._collapse_duplicates = collapse_in_matcher  # type: ignore[method-assign]
     store.close()
     return {"results": results, "fusion_grid": tuned, "weighted_grid_best": best_w}
 
@@ -593,7 +631,7 @@ def main() -> None:
         print("\n## Ranking through the command line (claims import, model embed, check --batch)\n")
         print(table(["mode", "MAP@5", "MAP@1", "MAP@5 tune", "MAP@5 held out", "MAP@1 held out", "wall s (800 tweets)"],
                     [[m, e2e[m]["MAP@5"], e2e[m]["MAP@1"], e2e[m]["MAP@5 tune"], e2e[m]["MAP@5 held out"],
-                      e2e[m]["MAP@1 held out"], e2e[m]["wall_s"]] for m in ("lexical", "hybrid")]))
+                      e2e[m]["MAP@1 held out"], e2e[m]["wall_s"]] for m in MODES]))
         print(f"\nimport {e2e['import_s']:.1f} s; embed {e2e['embed_s']:.1f} s = {e2e['embed_claims_per_s']:.0f} claims/s "
               f"({e2e['embed_phrasings_per_s']:.0f} phrasings/s); embed again (nothing changed) {e2e['embed_again_s']:.1f} s")
         comp = ranking_components(work / "clef.db", queries, qrels)
