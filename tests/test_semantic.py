@@ -220,6 +220,67 @@ def test_vector_index_switches_to_hnsw_above_the_cut_over(embedder):
         m.remove_claim(f"c{100 + i}")  # tombstones, then a rebuild once a quarter is dead
     assert len(m) == 200 and all(h.claim_id not in {f"c{100 + i}" for i in range(100)} for h in m.search(vecs[100:110], 5)[0])
 
+def test_the_hnsw_graph_is_saved_and_read_back_at_the_next_start(tmp_path, sample_claims, embedder, caplog):
+    from bot.core.vectors import VectorIndex
+
+    store = _file_store(tmp_path)
+    store.upsert_claims(sample_claims + [claim_from_dict(d) for d in EXTRA])
+    first = VectorIndex(store, embedder, hnsw_above=4)  # 8 phrasings: above the cut-over, so a graph
+    first.ensure_current()
+    graph = tmp_path / "f.db.hnsw"
+    assert first.kind == "hnsw" and first.loaded_from == "database" and graph.is_file()
+    q = embedder.encode_queries([PARAPHRASE, "an AI model signs off on crash tests at Ford"])
+    before = [[(h.claim_id, h.variant) for h in row] for row in first.search(q, k=3)]
+    store.close()
+
+    # A restart reads the graph back instead of building it, and answers the same.
+    store = _file_store(tmp_path)
+    again = VectorIndex(store, embedder, hnsw_above=4)
+    again.ensure_current()
+    assert again.loaded_from == "graph file" and again.kind == "hnsw" and again.size == first.size
+    assert [[(h.claim_id, h.variant) for h in row] for row in again.search(q, k=3)] == before
+
+    # Changes made while no bot ran (an edit, a removal) are applied on top of the saved graph.
+    store.upsert_claims([replace(sample_claims[2], claim="Ford inspectors let an AI model sign off on crash tests")])
+    store.remove("carrots-night-vision")
+    store.close()
+    store = _file_store(tmp_path)
+    third = VectorIndex(store, embedder, hnsw_above=4)
+    assert third.ensure_current() == 1  # only the edited phrasing went through the model
+    assert third.loaded_from == "graph file"
+    hits = third.search(q, k=3)
+    assert hits[1][0].claim_id == "ford-inspectors" and hits[1][0].cosine > before_cosine(first, q)
+    assert all(h.claim_id != "carrots-night-vision" for row in hits for h in row)
+
+    # A torn file is rebuilt from the stored vectors, with a warning, and saved whole again.
+    graph.write_bytes(graph.read_bytes()[:1000])
+    fourth = VectorIndex(store, embedder, hnsw_above=4)
+    fourth.ensure_current()
+    assert fourth.loaded_from == "database" and "not usable" in caplog.text
+    assert VectorIndex(store, embedder, hnsw_above=4).search(q, k=1)[1][0].claim_id == "ford-inspectors"
+    # Raising the cut-over above the database's size goes back to exact search.
+    exact = VectorIndex(store, embedder, hnsw_above=1000)
+    exact.ensure_current()
+    assert exact.kind == "exact-fp16" and exact.loaded_from == "database"
+    store.close()
+
+    # Another database at the same path (deleted and created again) never reuses the old graph.
+    for name in ("f.db", "f.db-wal", "f.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    store = _file_store(tmp_path)
+    store.upsert_claims(sample_claims)
+    fresh = VectorIndex(store, embedder, hnsw_above=4)
+    fresh.ensure_current()
+    assert fresh.loaded_from == "database" and "another database" in caplog.text
+    assert fresh.size == sum(len(c.texts()) for c in sample_claims)
+    store.close()
+
+
+def before_cosine(index, q) -> float:
+    """The Ford claim's cosine with the second query, as the index saw it before the edit."""
+    return index.cosines(q[1], ["ford-inspectors"])["ford-inspectors"][0]
+
+
 def test_warm_up_loads_the_model_and_embeds_the_claims_before_the_first_check(tmp_path, sample_claims, embedder):
     from bot.core.service import FactChecker
 

@@ -19,6 +19,12 @@ SIMD, no training) up to ``hnsw_above`` vectors; above that, an HNSW graph
 million claims but costs minutes to build and does not delete, so edits are
 tombstoned and the graph is rebuilt when a quarter of it is stale. The
 cut-over comes from bench/semantic.py (docs/performance.md, "Semantic matching").
+
+Persistence. A graph takes minutes to build, so it is saved next to the database
+(``<db>.hnsw``, with the change sequence it reflects) and read back at the next
+start, which then applies only the claims changed since. The file is a cache:
+anything wrong with it (another model, another sequence than the store can
+explain, a torn write) and the graph is built again from the stored vectors.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
+GRAPH_FORMAT = 1  # of the saved graph file; another value is rebuilt
 META_MODEL = "vectors_model"
 META_SEQ = "vectors_seq"
 DEFAULT_HNSW_ABOVE = 300_000
@@ -168,6 +175,60 @@ class _Matrix:
         finally:
             self.faiss.omp_set_num_threads(1)
 
+    @property
+    def is_graph(self) -> bool:
+        return self._hnsw
+
+    def save(self, path: "os.PathLike[str]", meta: dict) -> None:
+        """Write the graph and its id map to ``path`` in one file, atomically (write aside, then rename)."""
+        import json
+
+        import numpy as np
+
+        keys = sorted(self.key_of.items())
+        header = {**meta, "format": GRAPH_FORMAT, "dim": self.dim, "next": self._next, "dead": self._dead}
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "wb") as f:
+            np.savez(
+                f,
+                header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+                ids=np.fromiter((i for i, _ in keys), dtype=np.int64, count=len(keys)),
+                claims=np.array([cid for _, (cid, _) in keys], dtype=np.str_),
+                variants=np.fromiter((v for _, (_, v) in keys), dtype=np.int32, count=len(keys)),
+                graph=self.faiss.serialize_index(self.index),
+            )
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: "os.PathLike[str]", *, hnsw_above: int) -> tuple["_Matrix", dict]:
+        """A graph saved by ``save`` and the metadata it was saved with; raises on anything unexpected."""
+        import json
+
+        import faiss
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(bytes(data["header"]).decode())
+            if header.get("format") != GRAPH_FORMAT:
+                raise ValueError(f"graph format {header.get('format')!r}, expected {GRAPH_FORMAT}")
+            ids, claims, variants = data["ids"], data["claims"], data["variants"]
+            index = faiss.deserialize_index(data["graph"])
+        if index.d != header["dim"] or not len(ids) == len(claims) == len(variants):
+            raise ValueError("graph and id map disagree")
+        if index.ntotal != len(ids) + header["dead"]:
+            raise ValueError(f"graph holds {index.ntotal} vectors, the id map {len(ids)} + {header['dead']} removed")
+        matrix = cls(int(header["dim"]), hnsw_above=hnsw_above)
+        matrix.index = index
+        matrix._hnsw = True
+        matrix._next = int(header["next"])
+        matrix._dead = int(header["dead"])
+        for i, cid, variant in zip(ids.tolist(), claims.tolist(), variants.tolist()):
+            matrix.key_of[i] = (cid, variant)
+            matrix.ids_of.setdefault(cid, []).append(i)
+        return matrix, header
+
     def vectors(self, claim_id: str) -> list["np.ndarray"]:
         return [self.index.reconstruct(i) for i in self.ids_of.get(claim_id, ())]
 
@@ -210,6 +271,8 @@ class VectorIndex:
         self._seq = -1
         self._matrix: _Matrix | None = None
         self.embedded = 0  # phrasings this object had to run through the model (reused ones are not counted)
+        self.loaded_from = ""  # "graph file" when the last load read the saved HNSW graph, else "database"
+        self.graph_path = store.path.with_name(store.path.name + ".hnsw") if store.path is not None else None
 
     # -- keeping up with the store ---------------------------------------
     @property
@@ -360,6 +423,62 @@ class VectorIndex:
         }
 
     def _load(self) -> None:
+        """Into memory: the saved graph plus what changed since it was saved, or every stored vector."""
+        if self._load_graph():
+            return
+        self._load_rows()
+        self.loaded_from = "database"
+        if self._matrix is not None and self._matrix.is_graph:
+            self._save_graph()
+
+    def _graph_meta(self) -> dict:
+        return {"model": self.embedder.model_id, "seq": self.store.last_change_seq(), "db_id": self.store.get_meta("db_id")}
+
+    def _save_graph(self) -> None:
+        """Keep the graph for the next start (best effort: a failure costs a rebuild then, nothing now)."""
+        if self.graph_path is None or self._matrix is None:
+            return
+        try:
+            self._matrix.save(self.graph_path, self._graph_meta())
+        except Exception as exc:  # a full disk or a read-only folder must not stop the bot
+            log.warning("could not save the vector graph to %s (%s); it will be built again at the next start",
+                        self.graph_path, exc)
+
+    def _load_graph(self) -> bool:
+        """Read the saved graph if it is this model's and the store can tell what changed since; apply that."""
+        import numpy as np
+
+        if self.graph_path is None or not self.graph_path.exists():
+            return False
+        head = self.store.last_change_seq()
+        try:
+            matrix, header = _Matrix.load(self.graph_path, hnsw_above=self.hnsw_above)
+            if header.get("db_id") != self.store.get_meta("db_id"):
+                raise ValueError("saved for another database")
+            if header.get("model") != self.embedder.model_id:
+                raise ValueError(f"saved for {header.get('model')}")
+            if len(matrix) <= self.hnsw_above:
+                raise ValueError(f"{len(matrix):,} vectors, not above matcher.vector_index_above ({self.hnsw_above:,})")
+            seq = int(header["seq"])
+            if not 0 <= seq <= head:
+                raise ValueError(f"saved at change {seq}, the database is at {head}")
+        except Exception as exc:
+            log.warning("the saved vector graph %s is not usable (%s); building it again", self.graph_path, exc)
+            return False
+        changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(seq)))
+        for start in range(0, len(changed), 500):
+            chunk = changed[start : start + 500]
+            rows = self._rows(chunk)
+            for cid in chunk:
+                vecs = rows.get(cid)
+                matrix.set_claim(cid, vecs if vecs is not None else np.zeros((0, matrix.dim), np.float32))
+        self._matrix = matrix
+        self.loaded_from = "graph file"
+        if len(changed) > max(len(matrix), 1) // 20:  # keep the next start's catch-up short
+            self._save_graph()
+        return True
+
+    def _load_rows(self) -> None:
         """Read every stored vector of this model into memory."""
         import numpy as np
 
