@@ -187,7 +187,7 @@ class _Matrix:
 
         keys = sorted(self.key_of.items())
         header = {**meta, "format": GRAPH_FORMAT, "dim": self.dim, "next": self._next, "dead": self._dead}
-        tmp = f"{os.fspath(path)}.tmp"
+        tmp = f"{os.fspath(path)}.{os.getpid()}.{threading.get_ident()}.tmp"  # two processes may save at once
         with open(tmp, "wb") as f:
             np.savez(
                 f,
