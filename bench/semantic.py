@@ -143,7 +143,7 @@ def split(queries):
 # before it listed a fact-check filed twice once (the baseline of that change, measured in the same run).
 KEEP_DUPLICATES = (
     "from bot.core.matcher import Matcher\n"
-    "Matcher._collapse_duplicates = lambda self, scored: scored\n"
+    "Matcher._collapse_duplicates = lambda self, cands, copies=None: cands\n"
 )
 
 
@@ -260,7 +260,7 @@ def ranking_components(db: Path, queries, qrels) -> dict[str, Any]:
     store = Store(db)
     # The parts on their own, as before the matcher listed duplicates once; the collapse is added below.
     collapse_in_matcher = Matcher._collapse_duplicates
-    Matcher._collapse_duplicates = lambda self, scored: scored  # type: ignore[method-assign]
+    Matcher._collapse_duplicates = lambda self, cands, copies=None: cands  # type: ignore[method-assign]
     index = ClaimIndex(store)
     lexical = Matcher(store, index, MatchConfig(semantic="off"))
     wide = Matcher(store, index, MatchConfig(semantic="on", retrieve=40, vector_candidates=40))

@@ -118,3 +118,24 @@ def test_the_same_text_with_another_verdict_is_not_collapsed(sample_store):
     ids = [c.claim.id for c in result.candidates]
     assert {"first-verdict", "second-verdict"} <= set(ids)
     assert all(c.duplicates == () for c in result.candidates)
+
+
+def test_copies_met_in_different_sentences_are_merged_too(sample_store):
+    from dataclasses import replace
+
+    from bot.core.models import Candidate, claim_from_dict
+
+    sample_store.upsert_claims([claim_from_dict(_twin("original", "Fable 5 refuses every cyber question"))])
+    sample_store.upsert_claims([claim_from_dict(_twin("copy", "Fable 5 refuses every cyber question."))])
+    matcher = Matcher(sample_store, ClaimIndex(sample_store))
+    claims = sample_store.get_many(["original", "copy", "opus-fallback"])
+
+    def cand(cid: str, score: float, **kw) -> Candidate:
+        return Candidate(claims[cid], score, claims[cid].claim, False, 1.0, 50.0, 0.5, **kw)
+
+    # One sentence found only the copy (stronger), another the original, which had merged a copy of its own.
+    ranked = [cand("copy", 0.6), cand("opus-fallback", 0.5), cand("original", 0.4, duplicates=("older-merge",))]
+    out = matcher._collapse_duplicates(ranked)
+    assert [(c.claim.id, c.score, c.duplicates) for c in out] == [
+        ("original", 0.6, ("copy", "older-merge")), ("opus-fallback", 0.5, ())]
+    assert matcher._collapse_duplicates([replace(ranked[1])]) == [ranked[1]]

@@ -199,6 +199,9 @@ class Matcher:
 
         if self.semantic:
             decision, kept, ranked = self._consolidate_semantic(seg_results)
+            # Copies can also meet across sentences (each sentence merged only the copies it found).
+            copies = self._copies([*kept, *ranked])
+            kept, ranked = self._collapse_duplicates(kept, copies), self._collapse_duplicates(ranked, copies)
             return CheckResult(
                 query=raw, decision=decision, matches=tuple(kept), candidates=tuple(ranked[:top]),
                 segments=tuple(seg_results), notice=notice,
@@ -217,6 +220,8 @@ class Matcher:
         kept = sorted(matched.values(), key=lambda c: c.score, reverse=True)
         extra = max(self.config.extra_claim_threshold, self.config.match_threshold)
         kept = kept[:1] + [c for c in kept[1:] if c.score >= extra]
+        copies = self._copies([*kept, *ranked])  # copies met in different sentences
+        kept, ranked = self._collapse_duplicates(kept, copies), self._collapse_duplicates(ranked, copies)
         if matched:
             decision = Decision.MATCH
         elif any(s.decision is Decision.POSSIBLE for s in seg_results):
@@ -320,8 +325,8 @@ class Matcher:
             decision = Decision.POSSIBLE
         return SegmentResult(text=text, decision=decision, candidates=tuple(scored[:top]))
 
-    def _collapse_duplicates(self, scored: list[Candidate]) -> list[Candidate]:
-        """One entry per fact-check, however many times the database holds it.
+    def _copies(self, cands: Sequence[Candidate]) -> dict[str, Candidate]:
+        """For each claim id among ``cands`` that has a copy among them, the entry that stands for both.
 
         Archives file the same claim more than once (a re-publication, a copy that differs only in its
         quotation marks), and a reply that lists one claim twice under "did you mean" wastes a line and
@@ -329,22 +334,35 @@ class Matcher:
         quote-insensitively) and the same verdict are one entry: the claim stored first (the original
         record), scored as the best of its copies, with the others' ids in ``duplicates``. Claims with
         the same text but different verdicts stay apart: that disagreement is for the reader to see.
-        ``scored`` is best first, and so is the result.
         """
-        groups: dict[tuple[str, str], list[Candidate]] = {}
-        for cand in scored:
-            groups.setdefault((fold(cand.claim.claim), cand.claim.verdict.value), []).append(cand)
-        if len(groups) == len(scored):
-            return scored
-        out = []
+        groups: dict[tuple[str, str], dict[str, Candidate]] = {}
+        for cand in cands:
+            group = groups.setdefault((fold(cand.claim.claim), cand.claim.verdict.value), {})
+            if cand.claim.id not in group or cand.score > group[cand.claim.id].score:
+                group[cand.claim.id] = cand
+        out: dict[str, Candidate] = {}
         for group in groups.values():
             if len(group) == 1:
-                out.append(group[0])
                 continue
-            by_id = {c.claim.id: c for c in group}
-            order = self.store.first_stored(list(by_id)) or list(by_id)
-            first = by_id[order[0]]
-            out.append(replace(first, score=max(first.score, group[0].score), duplicates=tuple(order[1:])))
+            order = self.store.first_stored(list(group)) or list(group)
+            first = group[order[0]]
+            also = dict.fromkeys([*order[1:], *(d for c in group.values() for d in c.duplicates)])
+            also.pop(first.claim.id, None)
+            entry = replace(first, score=max(c.score for c in group.values()), duplicates=tuple(also))
+            out.update(dict.fromkeys(group, entry))
+        return out
+
+    def _collapse_duplicates(self, cands: list[Candidate], copies: dict[str, Candidate] | None = None) -> list[Candidate]:
+        """``cands`` with each group of copies (see ``_copies``) listed once, where its first member was."""
+        copies = self._copies(cands) if copies is None else copies
+        if not copies:
+            return cands
+        out, seen = [], set()
+        for cand in cands:
+            entry = copies.get(cand.claim.id, cand)
+            if entry.claim.id not in seen:
+                seen.add(entry.claim.id)
+                out.append(entry)
         return out
 
     def fused_score(self, lexical: float, cosine: float) -> float:

@@ -366,7 +366,7 @@ class Candidate:
     vector_text: str = ""  # that phrasing
     lexical_score: float | None = None  # the lexical confidence before fusion with the vector part
     # Other claims in the database with the same text and verdict (a fact-check filed twice), shown
-    # under this one, the first stored: see Matcher._collapse_duplicates.
+    # under this one, the first stored: see Matcher._copies.
     duplicates: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
