@@ -252,11 +252,16 @@ def test_the_hnsw_graph_is_saved_and_read_back_at_the_next_start(tmp_path, sampl
     assert hits[1][0].claim_id == "ford-inspectors" and hits[1][0].cosine > before_cosine(first, q)
     assert all(h.claim_id != "carrots-night-vision" for row in hits for h in row)
 
-    # A torn file is rebuilt from the stored vectors, with a warning, and saved whole again.
-    graph.write_bytes(graph.read_bytes()[:1000])
-    fourth = VectorIndex(store, embedder, hnsw_above=4)
-    fourth.ensure_current()
-    assert fourth.loaded_from == "database" and "not usable" in caplog.text
+    # A torn file (cut in the id map, or in the graph) is rebuilt from the stored vectors, with a warning,
+    # and saved whole again.
+    whole = graph.read_bytes()
+    for torn in (whole[:1000], whole[:-1000]):
+        caplog.clear()
+        graph.write_bytes(torn)
+        fourth = VectorIndex(store, embedder, hnsw_above=4)
+        fourth.ensure_current()
+        assert fourth.loaded_from == "database" and "not usable" in caplog.text
+        assert graph.stat().st_size == len(whole)
     assert VectorIndex(store, embedder, hnsw_above=4).search(q, k=1)[1][0].claim_id == "ford-inspectors"
     # Raising the cut-over above the database's size goes back to exact search.
     exact = VectorIndex(store, embedder, hnsw_above=1000)

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 GRAPH_FORMAT = 1  # of the saved graph file; another value is rebuilt
+GRAPH_MAGIC = b"factbot vector graph 1\n"
 META_MODEL = "vectors_model"
 META_SEQ = "vectors_seq"
 DEFAULT_HNSW_ABOVE = 300_000
@@ -180,41 +181,68 @@ class _Matrix:
         return self._hnsw
 
     def save(self, path: "os.PathLike[str]", meta: dict) -> None:
-        """Write the graph and its id map to ``path`` in one file, atomically (write aside, then rename)."""
+        """Write the graph and its id map to ``path`` in one file, atomically (write aside, then rename).
+
+        The file: a magic line, the id map and metadata as a length-prefixed ``.npz``, then the faiss index
+        streamed in faiss's own format, so that neither writing nor reading holds a second copy of it.
+        """
+        import io
         import json
 
         import numpy as np
 
         keys = sorted(self.key_of.items())
         header = {**meta, "format": GRAPH_FORMAT, "dim": self.dim, "next": self._next, "dead": self._dead}
+        idmap = io.BytesIO()
+        np.savez(
+            idmap,
+            header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+            ids=np.fromiter((i for i, _ in keys), dtype=np.int64, count=len(keys)),
+            claims=np.array([cid for _, (cid, _) in keys], dtype=np.str_),
+            variants=np.fromiter((v for _, (_, v) in keys), dtype=np.int32, count=len(keys)),
+        )
         tmp = f"{os.fspath(path)}.{os.getpid()}.{threading.get_ident()}.tmp"  # two processes may save at once
-        with open(tmp, "wb") as f:
-            np.savez(
-                f,
-                header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-                ids=np.fromiter((i for i, _ in keys), dtype=np.int64, count=len(keys)),
-                claims=np.array([cid for _, (cid, _) in keys], dtype=np.str_),
-                variants=np.fromiter((v for _, (_, v) in keys), dtype=np.int32, count=len(keys)),
-                graph=self.faiss.serialize_index(self.index),
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(GRAPH_MAGIC)
+                f.write(len(idmap.getbuffer()).to_bytes(8, "little"))
+                f.write(idmap.getbuffer())
+                writer = self.faiss.PyCallbackIOWriter(f.write)
+                self.faiss.write_index(self.index, writer)
+                del writer
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     @classmethod
     def load(cls, path: "os.PathLike[str]", *, hnsw_above: int) -> tuple["_Matrix", dict]:
         """A graph saved by ``save`` and the metadata it was saved with; raises on anything unexpected."""
+        import io
         import json
 
         import faiss
         import numpy as np
 
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(bytes(data["header"]).decode())
-            if header.get("format") != GRAPH_FORMAT:
-                raise ValueError(f"graph format {header.get('format')!r}, expected {GRAPH_FORMAT}")
-            ids, claims, variants = data["ids"], data["claims"], data["variants"]
-            index = faiss.deserialize_index(data["graph"])
+        with open(path, "rb") as f:
+            if f.read(len(GRAPH_MAGIC)) != GRAPH_MAGIC:
+                raise ValueError("not a factbot vector graph of this format")
+            size = int.from_bytes(f.read(8), "little")
+            raw = f.read(size)
+            if len(raw) != size:
+                raise ValueError("the file is cut short")
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+                header = json.loads(bytes(data["header"]).decode())
+                ids, claims, variants = data["ids"], data["claims"], data["variants"]
+            reader = faiss.PyCallbackIOReader(f.read)
+            index = faiss.read_index(reader)
+            del reader
+            if f.read(1):
+                raise ValueError("unexpected bytes after the graph")
+        if header.get("format") != GRAPH_FORMAT:
+            raise ValueError(f"graph format {header.get('format')!r}, expected {GRAPH_FORMAT}")
         if index.d != header["dim"] or not len(ids) == len(claims) == len(variants):
             raise ValueError("graph and id map disagree")
         if index.ntotal != len(ids) + header["dead"]:
