@@ -336,7 +336,7 @@ class VectorIndex:
                     self._refresh_claims(changed, progress)
                 else:
                     self._full_sync(progress)
-                self._load()
+                self._load(head)
             else:
                 changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(self._seq)))
                 self._refresh_claims(changed, progress, patch=True)
@@ -408,17 +408,21 @@ class VectorIndex:
             progress(len(ids))
 
     def _refresh_claims(self, changed: list[str], progress, *, patch: bool = False) -> None:
-        import numpy as np
-
         for start in range(0, len(changed), self.batch):
             chunk = changed[start : start + self.batch]
             current = self.store.get_many(chunk)
             self._sync_claims({cid: current.get(cid) for cid in chunk}, progress)
             if patch and self._matrix is not None:
-                rows = self._rows(chunk)
-                for cid in chunk:
-                    vecs = rows.get(cid)
-                    self._matrix.set_claim(cid, vecs if vecs is not None else np.zeros((0, self._matrix.dim), np.float32))
+                self._patch(self._matrix, chunk)
+
+    def _patch(self, matrix: _Matrix, claim_ids: Sequence[str]) -> None:
+        """Give these claims, in memory, the vectors stored for them now (none: the claim is gone)."""
+        import numpy as np
+
+        rows = self._rows(claim_ids)
+        for cid in claim_ids:
+            vecs = rows.get(cid)
+            matrix.set_claim(cid, vecs if vecs is not None else np.zeros((0, matrix.dim), np.float32))
 
     def _full_sync(self, progress) -> None:
         """Compare every claim with what is stored; embed only what is missing or stale."""
@@ -450,35 +454,37 @@ class VectorIndex:
             for cid, rows in out.items()
         }
 
-    def _load(self) -> None:
-        """Into memory: the saved graph plus what changed since it was saved, or every stored vector."""
-        if self._load_graph():
+    def _load(self, seq: int) -> None:
+        """Into memory: the saved graph plus what changed since it was saved, or every stored vector.
+
+        ``seq``: the change the stored vectors are known to be current with (later ones may be there too).
+        """
+        if self._load_graph(seq):
             return
         self._load_rows()
         self.loaded_from = "database"
         if self._matrix is not None and self._matrix.is_graph:
-            self._save_graph()
+            self._save_graph(seq)
 
-    def _graph_meta(self) -> dict:
-        return {"model": self.embedder.model_id, "seq": self.store.last_change_seq(), "db_id": self.store.get_meta("db_id")}
+    def _save_graph(self, seq: int) -> None:
+        """Keep the graph for the next start (best effort: a failure costs a rebuild then, nothing now).
 
-    def _save_graph(self) -> None:
-        """Keep the graph for the next start (best effort: a failure costs a rebuild then, nothing now)."""
+        It is saved as of ``seq``, not the store's head now: a change another process makes meanwhile may
+        be missing from it, and the next start re-applies everything after ``seq``.
+        """
         if self.graph_path is None or self._matrix is None:
             return
+        meta = {"model": self.embedder.model_id, "seq": seq, "db_id": self.store.get_meta("db_id")}
         try:
-            self._matrix.save(self.graph_path, self._graph_meta())
+            self._matrix.save(self.graph_path, meta)
         except Exception as exc:  # a full disk or a read-only folder must not stop the bot
             log.warning("could not save the vector graph to %s (%s); it will be built again at the next start",
                         self.graph_path, exc)
 
-    def _load_graph(self) -> bool:
+    def _load_graph(self, head: int) -> bool:
         """Read the saved graph if it is this model's and the store can tell what changed since; apply that."""
-        import numpy as np
-
         if self.graph_path is None or not self.graph_path.exists():
             return False
-        head = self.store.last_change_seq()
         try:
             matrix, header = _Matrix.load(self.graph_path, hnsw_above=self.hnsw_above)
             if header.get("db_id") != self.store.get_meta("db_id"):
@@ -495,15 +501,11 @@ class VectorIndex:
             return False
         changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(seq)))
         for start in range(0, len(changed), 500):
-            chunk = changed[start : start + 500]
-            rows = self._rows(chunk)
-            for cid in chunk:
-                vecs = rows.get(cid)
-                matrix.set_claim(cid, vecs if vecs is not None else np.zeros((0, matrix.dim), np.float32))
+            self._patch(matrix, changed[start : start + 500])
         self._matrix = matrix
         self.loaded_from = "graph file"
         if len(changed) > max(len(matrix), 1) // 20:  # keep the next start's catch-up short
-            self._save_graph()
+            self._save_graph(head)
         return True
 
     def _load_rows(self) -> None:
