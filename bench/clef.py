@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import random
 import re
@@ -42,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 from bot.core.index import ClaimIndex  # noqa: E402
-from bot.core.matcher import Matcher, MatchConfig, _EVIDENCE, _claim_vocabulary, _hit, _variant_terms  # noqa: E402
+from bot.core.matcher import Matcher, _EVIDENCE, _claim_vocabulary, _hit, _variant_terms  # noqa: E402
 from bot.core.models import Claim, Source, Verdict  # noqa: E402
 from bot.core.normalize import clean, terms  # noqa: E402
 from bot.core.store import Store  # noqa: E402

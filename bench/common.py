@@ -179,3 +179,36 @@ def write_results(name: str, data: dict[str, Any]) -> Path:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False))
     (RESULTS / f"{name}-latest.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
     return path
+
+
+def devset_decisions(check, items: Iterable[dict]) -> dict[str, Any]:
+    """Dev-set counts as tests/test_devset.py makes them: ``check(text)`` is a matcher's or checker's check.
+
+    Precision: the verdicts given that name the expected claim; recall: the messages with an expected
+    claim that got it; plus the verdicts given on messages that make no claim, and decisions by kind.
+    """
+    from collections import Counter
+
+    from bot.core.models import Decision
+
+    answered = correct = positives = found = off = off_match = 0
+    by_kind: dict[str, Counter] = {}
+    for row in items:
+        result = check(row["text"])
+        got = [m.claim.id for m in result.matches] if result.decision is Decision.MATCH else []
+        if row["expected"]:
+            positives += 1
+            found += row["expected"] in got
+        else:
+            off += 1
+            off_match += bool(got)
+        answered += len(got)
+        correct += sum(g == row["expected"] for g in got)
+        by_kind.setdefault(row.get("kind", ""), Counter())[result.decision.value] += 1
+    nan = float("nan")
+    return {
+        "precision": correct / answered if answered else nan,
+        "recall": found / positives if positives else nan,
+        "off-claim verdicts": off_match / off if off else nan,
+        "by kind": {k: dict(v) for k, v in by_kind.items()},
+    }

@@ -84,22 +84,11 @@ def rank1(store: Store, index: ClaimIndex, items: list[dict], claims) -> dict[st
 
 def decisions(matcher: Matcher, items: list[dict]) -> dict[str, float]:
     """Dev-set precision / recall as tests/test_devset.py computes them, plus match rates."""
-    answered = correct = positives = found = off = off_match = 0
-    for row in items:
-        result = matcher.check(row["text"])
-        got = [m.claim.id for m in result.matches] if result.decision is Decision.MATCH else []
-        if row["expected"]:
-            positives += 1
-            found += row["expected"] in got
-        else:
-            off += 1
-            off_match += bool(got)
-        answered += len(got)
-        correct += sum(g == row["expected"] for g in got)
+    d = common.devset_decisions(matcher.check, items)
     return {
-        "precision": round(correct / answered, 4) if answered else float("nan"),
-        "recall (matched to the right claim)": round(found / positives, 4) if positives else float("nan"),
-        "no-claim messages answered with a verdict": round(off_match / off, 4) if off else float("nan"),
+        "precision": round(d["precision"], 4),
+        "recall (matched to the right claim)": round(d["recall"], 4),
+        "no-claim messages answered with a verdict": round(d["off-claim verdicts"], 4),
     }
 
 

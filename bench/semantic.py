@@ -340,7 +340,7 @@ def ranking_components(db: Path, queries, qrels) -> dict[str, Any]:
     key = {row["id"]: (fold(row["claim"]), row["verdict"]) for row in store.db.execute("SELECT id, claim, verdict FROM claims")}
     first = {row["id"]: row["rowid"] for row in store.db.execute("SELECT rowid, id FROM claims")}
     for label, rank in (("BM25 alone", bm25_rank), ("cosine alone", cos_rank), ("factbot lexical", default_rank),
-                        (f"weighted sum (w={best_w})", weighted(best_w)), (f"factbot fusion, shipped", factbot_fusion(shipped))):
+                        (f"weighted sum (w={best_w})", weighted(best_w)), ("factbot fusion, shipped", factbot_fusion(shipped))):
         results[f"{label}, duplicates listed once"] = evaluate({q: collapse_duplicates(r, key, first) for q, r in rank.items()})
     Matcher._collapse_duplicates = collapse_in_matcher  # type: ignore[method-assign]
     store.close()
@@ -578,7 +578,6 @@ def decisions(queries) -> dict[str, Any]:
 
     from bot.core.index import ClaimIndex
     from bot.core.matcher import MatchConfig, Matcher
-    from bot.core.models import Decision
     from bot.core.service import open_store
 
     rows = [json.loads(line) for line in (ROOT / "tests" / "data" / "devset.jsonl").read_text().splitlines() if line.strip()]
@@ -587,20 +586,11 @@ def decisions(queries) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in ("lexical", "hybrid"):
         m = Matcher(store, index, MatchConfig(semantic="off" if mode == "lexical" else "on"))
-        answered = correct = positives = found = 0
-        by_kind: dict[str, Counter] = {}
-        for row in rows:
-            result = m.check(row["text"])
-            got = [c.claim.id for c in result.matches] if result.decision is Decision.MATCH else []
-            if row["expected"]:
-                positives += 1
-                found += row["expected"] in got
-            answered += len(got)
-            correct += sum(1 for g in got if g == row["expected"])
-            by_kind.setdefault(row["kind"], Counter())[result.decision.value] += 1
+        d = common.devset_decisions(m.check, rows)
+        by_kind = d["by kind"]
         tweets = Counter(m.check(t).decision.value for _, t in queries)
         out[mode] = {
-            "precision": correct / answered, "recall": found / positives,
+            "precision": d["precision"], "recall": d["recall"],
             "offtopic": dict(by_kind.get("offtopic", {})), "near-miss": dict(by_kind.get("near-miss", {})),
             "CLEF tweets vs bundled claims": dict(tweets),
         }

@@ -21,7 +21,7 @@ from .observability import setup_logging
 from .core.index import ClaimIndex
 from .core.knowledge import KnowledgeError, load_knowledge
 from .core.migrations import SchemaTooNew
-from .core.models import ClaimError, Decision, IncomingMessage, Verdict, claim_from_dict
+from .core.models import ClaimError, IncomingMessage, Verdict, claim_from_dict
 from .core.service import FactChecker, checker_for, open_store
 from .core.store import Store
 

@@ -11,7 +11,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from bot.core.models import Decision
 

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from bot.core.knowledge import KnowledgeError, claim_files, knowledge_dir, load_knowledge
+from bot.core.knowledge import KnowledgeError, knowledge_dir, load_knowledge
 from bot.core.models import Verdict
 
 

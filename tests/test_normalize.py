@@ -2,7 +2,7 @@
 
 from hypothesis import given, settings, strategies as st
 
-from bot.core.normalize import clean, display_text, fold, segments, strip_markup, terms
+from bot.core.normalize import clean, display_text, fold, segments, terms
 
 
 def test_discord_and_slack_markup_is_removed():

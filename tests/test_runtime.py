@@ -4,7 +4,6 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bot.core.models import IncomingMessage
 from bot.core.service import FactChecker
