@@ -63,6 +63,20 @@ def embed_claims(store, matcher_config, *, show_progress: bool | None = None, la
         return vectors.ensure_current(progress=bar.update)
 
 
+def _vector_search_line(store, matcher_config) -> str:
+    """Exact search, or the HNSW graph and whether it is saved (a start without it builds it: minutes)."""
+    from .core.vectors import DEFAULT_HNSW_ABOVE
+
+    above = getattr(matcher_config, "vector_index_above", DEFAULT_HNSW_ABOVE)
+    phrasings = store.db.execute("SELECT count(*) FROM claim_vectors").fetchone()[0]
+    if phrasings <= above:
+        return f"exact ({phrasings:,} phrasings, at most matcher.vector_index_above = {above:,})"
+    graph = store.path.with_name(store.path.name + ".hnsw") if store.path is not None else None
+    if graph is not None and graph.is_file():
+        return f"HNSW graph ({phrasings:,} phrasings), saved in {graph} ({graph.stat().st_size / 2**20:,.0f} MB)"
+    return f"HNSW graph ({phrasings:,} phrasings), not saved yet: the next start builds it (minutes on a large archive)"
+
+
 @click.group("model")
 def model_cli() -> None:
     """The embedding model for semantic matching: info, download, embed."""
@@ -91,6 +105,8 @@ def model_info(ctx: click.Context, as_json: bool) -> None:
         rows = store.db.execute("SELECT model, count(*), count(DISTINCT claim_id) FROM claim_vectors GROUP BY model").fetchall()
         info["stored"] = [{"model": r[0], "phrasings": r[1], "claims": r[2]} for r in rows]
         info["claims"] = store.count()
+        if info["extra_installed"]:
+            info["vector_search"] = _vector_search_line(store, getattr(getattr(obj, "settings", None), "matcher", None))
     if as_json:
         click.echo(json.dumps(info))
         return

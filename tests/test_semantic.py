@@ -327,6 +327,13 @@ def test_cli_model_commands(tmp_path, monkeypatch, embedder):
     info = runner.invoke(cli, ["model", "info", "--json"])
     data = json.loads(info.stdout)
     assert data["status"] == "ready" and data["stored"][0]["phrasings"] > 100
+    n = data["stored"][0]["phrasings"]
+    assert data["vector_search"] == f"exact ({n:,} phrasings, at most matcher.vector_index_above = 300,000)"
+    graph = runner.invoke(cli, ["model", "info"], env={"FACTBOT_MATCHER_VECTOR_INDEX_ABOVE": "10"})
+    assert f"HNSW graph ({n:,} phrasings), not saved yet: the next start builds it" in graph.stdout
+    runner.invoke(cli, ["check", PARAPHRASE], env={"FACTBOT_MATCHER_VECTOR_INDEX_ABOVE": "10"})  # builds and saves it
+    graph = runner.invoke(cli, ["model", "info"], env={"FACTBOT_MATCHER_VECTOR_INDEX_ABOVE": "10"})
+    assert f"HNSW graph ({n:,} phrasings), saved in {tmp_path / 'cli.db.hnsw'}" in graph.stdout
     # The packaged model is copied, not downloaded; the copy is then what the name resolves to.
     dl = runner.invoke(cli, ["model", "download"])
     assert dl.exit_code == 0, dl.output
