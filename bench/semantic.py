@@ -12,7 +12,9 @@ Every figure is measured in one run, against baselines measured in the same run:
    parts are ranked on their own: BM25 alone (the tantivy index), cosine alone, a weighted sum of
    max-normalised BM25 and cosine, reciprocal-rank fusion (k = 60) of the two, and factbot's fusion of its
    lexical confidence with the rescaled cosine. Weights are tuned on the tweets with an even id ("tune")
-   and reported on the odd ones ("held out") and on all of them.
+   and reported on the odd ones ("held out") and on all of them. Every ranking is also measured with and
+   without listing a fact-check filed twice once (the matcher does; "duplicates listed separately" is the
+   command line with that undone, the baseline of that change).
 2. **Decisions** on the project's chat dev set (tests/data/devset.jsonl against the bundled claims):
    precision and recall, lexical and hybrid, and what chatter gets: the dev set's off-topic messages and
    near misses, and the 800 CLEF tweets (real chat about other things) against the bundled claims.
