@@ -93,3 +93,35 @@ def test_watched_channels_lists_one_workspace_with_watch_on(checker):
     conv.set_watch("discord", "T1", "C8", True)
     assert conv.watched_channels("slack", "T1") == ["C1", "C2"]
     assert conv.watched_channels("slack", "T3") == []
+
+
+def test_a_kept_answer_is_shared_once_survives_a_restart_and_expires(checker, tmp_path):
+    from bot.core.service import open_store
+
+    result = checker.check("Alibaba stole Claude's guardrails", record=False)
+    hour = dt.timedelta(hours=1)
+    kept = dict(platform="slack", workspace="T1", channel="C1", thread_id="9.9", requester="U1", result=result, ttl=hour)
+    conv = checker.conversations
+    token = conv.remember_share(payload='{"text": "public"}', at=T0, **kept)
+    assert conv.take_share("discord", token, ttl=hour, at=T0) is None  # another platform's token space
+    share = conv.take_share("slack", token, ttl=hour, at=T0 + dt.timedelta(minutes=5))
+    assert (share.channel, share.thread_id, share.requester, share.payload, share.claim_id, share.verdict,
+            share.decision) == ("C1", "9.9", "U1", '{"text": "public"}', "alibaba-stole-guardrails", "false", "match")
+    assert conv.take_share("slack", token, ttl=hour, at=T0) is None, "a second press while the first posts gets nothing"
+    conv.release_share("slack", token)  # the post failed: the button works again
+    assert conv.take_share("slack", token, ttl=hour, at=T0) is not None
+    conv.done_share("slack", token)
+    assert conv.take_share("slack", token, ttl=hour, at=T0) is None
+
+    # In a file database, a kept answer outlives the process; after the ttl it is gone, and pruned.
+    store, _ = open_store(tmp_path / "f.db")
+    token = FactChecker(store).conversations.remember_share(payload="{}", at=T0, **kept)
+    store.close()
+    store, _ = open_store(tmp_path / "f.db")
+    conv = FactChecker(store).conversations
+    assert conv.take_share("slack", token, ttl=hour, at=T0 + dt.timedelta(minutes=59)) is not None
+    conv.release_share("slack", token)
+    assert conv.take_share("slack", token, ttl=hour, at=T0 + dt.timedelta(minutes=61)) is None
+    conv.remember_share(payload="{}", at=T0 + dt.timedelta(minutes=61), **kept)
+    assert store.db.execute("SELECT count(*) FROM pending_shares").fetchone()[0] == 1
+    store.close()

@@ -414,6 +414,40 @@ async def test_factcheck_answers_privately_and_share_posts_it_publicly(env: Env)
 
 
 @e2e()
+async def test_a_share_survives_a_failed_post_and_a_restart_then_expires(env: Env):
+    answer = await env.command(MATCH_TEXT)
+    share_key = answer.body["blocks"][-1]["elements"][-1]["value"]
+    # The bot was removed from the channel: the press says how to fix it, and the answer stays shareable.
+    env.fake.fail("chat.postMessage", "not_in_channel")
+    await env.press(render.SHARE, share_key, label="kicked")
+    assert env.fake.find("response_url")[-1].body["text"].startswith("I can't post in this channel.")
+    (refused,) = env.posted()
+    assert refused.response == {"ok": False, "error": "not_in_channel"}
+    after = len(env.fake.calls)
+    # factbot restarts (or another instance behind the load balancer gets the press): the answer is still there.
+    await env.adapter.stop()
+    env.checker.store.close()
+    store, _ = open_store(env.db)
+    env.checker = checker_for(store, env.settings)
+    env.adapter = await start_adapter(env.checker, env.settings, env.clock)
+    env.slack.url = env.url + "/slack/events"
+    await env.press(render.SHARE, share_key, label="after-restart")
+    (shared,) = env.posted(after)
+    assert shared.body["channel"] == CHANNEL
+    assert shared.body["blocks"] == expected(env, MATCH_TEXT, shared=True).blocks
+    record = env.conversations.reply("slack", CHANNEL, shared.response["ts"])
+    assert (record.source, record.requester, record.claim_id, record.verdict, record.decision) == (
+        "share", ALICE, MATCH_ID, "false", "match")
+    # An answer left for more than an hour can no longer be shared.
+    later = (await env.command(MATCH_TEXT)).body["blocks"][-1]["elements"][-1]["value"]
+    env.clock.advance(minutes=61)
+    await env.press(render.SHARE, later, label="late")
+    assert env.fake.find("response_url")[-1].body["text"] == (
+        "That answer is too old to share now; please run `/factcheck` again.")
+    assert len(env.posted(after)) == 1
+
+
+@e2e()
 async def test_factcheck_without_text_shows_help(env: Env):
     answer = await env.command("")
     assert answer.body["response_type"] == "ephemeral"

@@ -3,15 +3,17 @@
 Channel settings (watch mode), every public reply it made (so a wrong reply
 can be removed by whoever asked, watch mode can keep its cooldown, and a
 changed verdict can be corrected where it was given), 👍/👎 votes (one per
-user per reply), "suggest for review" requests, and the platform events
+user per reply), "suggest for review" requests, the platform events
 already handled (so a retried delivery is answered once, even after a
-restart).  Platform-neutral: ids are opaque strings.
+restart), and private answers waiting to be shared.  Platform-neutral: ids
+and payloads are opaque strings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from dataclasses import dataclass
 
 from .models import CheckResult, Decision, utcnow
@@ -34,6 +36,21 @@ class ReplyRecord:
     source: str
     at: str
     deleted_at: str
+
+
+@dataclass(frozen=True)
+class PendingShare:
+    """A private answer that its "share in channel" button may post publicly."""
+
+    token: str
+    workspace: str
+    channel: str
+    thread_id: str
+    requester: str
+    payload: str  # the public message, as the adapter will post it
+    claim_id: str
+    verdict: str
+    decision: str
 
 
 def _reply(r) -> ReplyRecord:
@@ -118,11 +135,12 @@ class Conversations:
         thread_id: str = "",
         claim_id: str | None = None,
         verdict: str | None = None,
+        decision: str | None = None,
         at: dt.datetime | None = None,
     ) -> int:
         """Remember a public reply: who asked, what verdict it showed, where."""
         best = result.matches[0] if result is not None and result.matches else None
-        decision = result.decision.value if result is not None else Decision.MATCH.value
+        decision = decision or (result.decision.value if result is not None else Decision.MATCH.value)
         with self.store.transaction():
             cur = self.store.db.conn.execute(
                 """INSERT INTO replies(platform, workspace, channel, message_id, thread_id, requester, claim_id, verdict,
@@ -209,6 +227,58 @@ class Conversations:
                 [platform, event_id, utcnow()],
             )
         return cur.rowcount > 0
+
+    # -- "share in channel" ----------------------------------------------------------
+    def remember_share(self, *, platform: str, workspace: str, channel: str, thread_id: str, requester: str,
+                       payload: str, result: CheckResult, ttl: dt.timedelta, at: dt.datetime | None = None) -> str:
+        """Keep a private answer for its share button (``ttl``: how long); returns the button's token.
+
+        Expired answers are removed as new ones arrive, so the table holds at most ``ttl``'s worth.
+        """
+        now = at or dt.datetime.now(dt.timezone.utc)
+        best = result.matches[0] if result.matches else None
+        token = secrets.token_urlsafe(12)
+        with self.store.transaction():
+            self.store.db.conn.execute("DELETE FROM pending_shares WHERE at < ?", [_iso(now - ttl)])
+            self.store.db.conn.execute(
+                """INSERT INTO pending_shares(platform, token, workspace, channel, thread_id, requester, payload,
+                                              claim_id, verdict, decision, at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [platform, token, workspace, channel, thread_id, requester, payload,
+                 best.claim.id if best else None, best.claim.verdict.value if best else None,
+                 result.decision.value, _iso(now)],
+            )
+        return token
+
+    def take_share(self, platform: str, token: str, *, ttl: dt.timedelta,
+                   at: dt.datetime | None = None) -> PendingShare | None:
+        """Claim a kept answer for posting: None when it is unknown, expired, posted, or being posted.
+
+        The claim is one conditional UPDATE, so two presses (a double click, or two instances) cannot
+        both get it. ``done_share`` ends it after the post; ``release_share`` gives it back if the post failed.
+        """
+        now = at or dt.datetime.now(dt.timezone.utc)
+        with self.store.transaction():
+            claimed = self.store.db.conn.execute(
+                """UPDATE pending_shares SET taken_at = ?
+                   WHERE platform = ? AND token = ? AND taken_at IS NULL AND at >= ?""",
+                [_iso(now), platform, token, _iso(now - ttl)],
+            ).rowcount
+        if not claimed:
+            return None
+        r = self.store.db.execute("SELECT * FROM pending_shares WHERE platform = ? AND token = ?", [platform, token]).fetchone()
+        return PendingShare(token=token, workspace=r["workspace"], channel=r["channel"], thread_id=r["thread_id"],
+                            requester=r["requester"], payload=r["payload"], claim_id=r["claim_id"] or "",
+                            verdict=r["verdict"] or "", decision=r["decision"])
+
+    def release_share(self, platform: str, token: str) -> None:
+        with self.store.transaction():
+            self.store.db.conn.execute(
+                "UPDATE pending_shares SET taken_at = NULL WHERE platform = ? AND token = ?", [platform, token])
+
+    def done_share(self, platform: str, token: str) -> None:
+        with self.store.transaction():
+            self.store.db.conn.execute("DELETE FROM pending_shares WHERE platform = ? AND token = ?", [platform, token])
 
     def prune_events(self, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
         with self.store.transaction():

@@ -189,8 +189,35 @@ def _v4_claim_vectors(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS claim_vectors_model ON claim_vectors(model)")
 
 
+def _v5_pending_shares(db: sqlite_utils.Database) -> None:
+    """Private answers waiting for their "share in channel" press.
+
+    In the database, not in the process, so that a press reaches the answer after a restart or on another
+    instance behind a load balancer. ``payload`` is the public message as the adapter will post it
+    (opaque to the core); ``taken_at`` marks a press being handled, so a double click posts once.
+    """
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS pending_shares (
+            platform TEXT NOT NULL,
+            token TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            thread_id TEXT NOT NULL DEFAULT '',
+            requester TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL,
+            claim_id TEXT,
+            verdict TEXT,
+            decision TEXT NOT NULL,
+            at TEXT NOT NULL,
+            taken_at TEXT,
+            PRIMARY KEY (platform, token)
+        )"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS pending_shares_at ON pending_shares(at)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors,
+    _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors, _v5_pending_shares,
 ]
 LATEST = len(MIGRATIONS)
 

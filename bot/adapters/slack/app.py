@@ -21,13 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import re
-import secrets
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 import aiohttp
@@ -74,8 +72,7 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 PRUNE_EVERY = 3600.0  # seconds between clean-ups of the remembered event ids
-SHARE_TTL = dt.timedelta(hours=1)
-SHARES_KEPT = 2000
+SHARE_TTL = dt.timedelta(hours=1)  # how long a private answer can still be shared
 WATCH_ON_TEXT = (
     "👀 Watch mode is *on* in this channel: I'll reply in the thread of messages that make a claim I have a "
     "confident verdict on, at most once per claim every {hours:g} h. I need to be a member of the channel to read "
@@ -147,18 +144,6 @@ def _bolt_env_hidden() -> Iterator[None]:
         os.environ.update(saved)
 
 
-@dataclass(frozen=True)
-class Shareable:
-    """An ephemeral answer that "Share in channel" can post: the result and where it belongs."""
-
-    result: CheckResult
-    workspace: str
-    channel: str
-    thread_ts: str
-    requester: str
-    at: float
-
-
 def strip_mentions(text: str, user_id: str | None) -> str:
     if not user_id:
         return text.strip()
@@ -186,7 +171,6 @@ class SlackBot:
         self._inflight: set[asyncio.Task] = set()
         self._checking = asyncio.Lock()
         self._watch_locks: dict[str, asyncio.Lock] = {}
-        self._shares: OrderedDict[str, Shareable] = OrderedDict()
         self._pruned = time.monotonic()
         self.installation_store: SQLite3InstallationStore | None = None
         self.app = self._build_app()
@@ -331,17 +315,21 @@ class SlackBot:
         log.error("%s failed: %s %s", what, type(exc).__name__, detail or "", exc_info=exc,
                   extra={"platform": PLATFORM, **where})
 
-    def _remember(self, share: Shareable) -> str:
-        now = time.monotonic()
-        while self._shares and (len(self._shares) >= SHARES_KEPT or
-                                now - next(iter(self._shares.values())).at > SHARE_TTL.total_seconds()):
-            self._shares.popitem(last=False)
-        key = secrets.token_urlsafe(9)
-        self._shares[key] = share
-        return key
+    def _remember(self, result: CheckResult, *, workspace: str, channel: str, thread_ts: str, user: str) -> str:
+        """Keep a private answer for its "Share in channel" button; returns the button's value.
+
+        Kept in the database with the public message already rendered, so a press still works after a
+        restart or when another instance behind a load balancer receives it.
+        """
+        public = render.render_result(result, shared=True)
+        return self.checker.conversations.remember_share(
+            platform=PLATFORM, workspace=workspace, channel=channel, thread_id=thread_ts, requester=user,
+            payload=json.dumps(public.kwargs()), result=result, ttl=SHARE_TTL, at=self.clock(),
+        )
 
     def _record(self, posted: Any, result: CheckResult | None, *, source: str, requester: str, thread_ts: str,
-                workspace: str, claim_id: str | None = None, verdict: str | None = None) -> None:
+                workspace: str, claim_id: str | None = None, verdict: str | None = None,
+                decision: str | None = None) -> None:
         """Remember a public reply, so 🗑️, 👍/👎, watch cooldowns and later corrections work.
 
         ``thread_ts`` is the root of the thread the reply sits in ("" for a top-level message): a
@@ -350,7 +338,7 @@ class SlackBot:
         self.checker.conversations.record_reply(
             platform=PLATFORM, workspace=workspace, channel=posted["channel"], message_id=posted["ts"],
             result=result, source=source, requester=requester, thread_id=thread_ts, claim_id=claim_id,
-            verdict=verdict, at=self.clock(),
+            verdict=verdict, decision=decision, at=self.clock(),
         )
 
     @staticmethod
@@ -545,7 +533,7 @@ class SlackBot:
             return
         message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
         result = await self._one_at_a_time(lambda: self.checker.check(message))
-        key = self._remember(Shareable(result, team, channel, thread_ts, user, time.monotonic()))
+        key = self._remember(result, workspace=team, channel=channel, thread_ts=thread_ts, user=user)
         await self._respond(respond, render.render_result(result, ephemeral=True, share_value=key))
 
     async def _watch(self, respond: Any, client: AsyncWebClient, *, team: str, channel: str, user: str,
@@ -641,7 +629,7 @@ class SlackBot:
             except SlackApiError as exc:
                 if slack_error(exc) not in _CANT_POST:
                     raise
-                key = self._remember(Shareable(result, team, channel, thread, user, time.monotonic()))
+                key = self._remember(result, workspace=team, channel=channel, thread_ts=thread, user=user)
                 await self._respond(respond, render.render_text(CANT_POST_TEXT))
                 await self._respond(respond, render.render_result(result, ephemeral=True, share_value=key))
                 return
@@ -682,22 +670,26 @@ class SlackBot:
 
         async def handle() -> None:
             user = (body.get("user") or {}).get("id", "")
-            share = self._shares.get(action.get("value") or "")
-            if share is None:
+            token = action.get("value") or ""
+            shares = self.checker.conversations
+            share = shares.take_share(PLATFORM, token, ttl=SHARE_TTL, at=self.clock())
+            if share is None:  # unknown, expired, or already shared (a double click)
                 await self._respond(respond, render.render_text(EXPIRED_SHARE_TEXT))
                 return
-            reply = render.render_result(share.result, shared=True)
             try:
-                posted = await self._post(client, share.channel, reply, thread_ts=share.thread_ts or None)
-            except SlackApiError as exc:
-                if slack_error(exc) not in _CANT_POST:
+                posted = await self._post(client, share.channel, render.Reply(**json.loads(share.payload)),
+                                          thread_ts=share.thread_id or None)
+            except BaseException as exc:
+                shares.release_share(PLATFORM, token)  # not posted: the button still works
+                if not isinstance(exc, SlackApiError) or slack_error(exc) not in _CANT_POST:
                     raise
                 await respond(response_type="ephemeral", replace_original=False,
                               **render.render_text(CANT_POST_TEXT).kwargs())
                 return
-            self._shares.pop(action.get("value") or "", None)
-            self._record(posted, share.result, source="share", requester=user, thread_ts=share.thread_ts,
-                         workspace=share.workspace)
+            shares.done_share(PLATFORM, token)
+            self._record(posted, None, source="share", requester=user, thread_ts=share.thread_id,
+                         workspace=share.workspace, claim_id=share.claim_id or None, verdict=share.verdict or None,
+                         decision=share.decision)
             await respond(delete_original=True)
 
         await self._button("share", body, respond, handle)
