@@ -55,6 +55,8 @@ KEYS: tuple[Key, ...] = (
     Key("discord", "token", "discord_token", str, "DISCORD_TOKEN", secret=True),
     Key("discord", "api_base", "discord_api_base", str, "DISCORD_API_BASE"),
     Key("discord", "gateway_url", "discord_gateway_url", str, "DISCORD_GATEWAY_URL"),
+    Key("discord", "shard_id", "discord_shard_id", int, "FACTBOT_DISCORD_SHARD_ID"),
+    Key("discord", "shard_count", "discord_shard_count", int, "FACTBOT_DISCORD_SHARD_COUNT"),
     Key("slack", "bot_token", "slack_bot_token", str, "SLACK_BOT_TOKEN", secret=True),
     Key("slack", "app_token", "slack_app_token", str, "SLACK_APP_TOKEN", secret=True),
     Key("slack", "signing_secret", "slack_signing_secret", str, "SLACK_SIGNING_SECRET", secret=True),
@@ -78,6 +80,9 @@ class Settings:
     discord_token: str = ""
     discord_api_base: str = "https://discord.com/api/v10"
     discord_gateway_url: str = ""  # empty: ask Discord's /gateway/bot
+    # Sharding (docs/scaling.md): this process opens shard discord_shard_id of discord_shard_count; 0 = not sharded.
+    discord_shard_id: int = 0
+    discord_shard_count: int = 0
     slack_bot_token: str = ""
     slack_app_token: str = ""
     slack_signing_secret: str = ""
@@ -205,6 +210,11 @@ def load_settings(
         raise ConfigError("bot.rate_limit_per_minute must be 0 (off) or more")
     if not 0 < settings.watch_min_score <= 1:
         raise ConfigError("bot.watch_min_score must be between 0 and 1")
+    if settings.discord_shard_count < 0 or not 0 <= settings.discord_shard_id < max(settings.discord_shard_count, 1):
+        raise ConfigError(
+            f"discord.shard_id must be between 0 and shard_count - 1, and shard_count 0 (no sharding) or more; "
+            f"got shard_id {settings.discord_shard_id} of shard_count {settings.discord_shard_count}"
+        )
     if settings.slack_shortcut_reply not in ("thread", "ephemeral"):
         raise ConfigError("slack.shortcut_reply must be 'thread' or 'ephemeral'")
     return settings

@@ -37,6 +37,9 @@ def test_file_then_env_then_flag(tmp_path):
         ("[matcher]\nmatch_threshold = 0.2\npossible_threshold = 0.5\n", "thresholds"),
         ("not toml at all [", "not valid TOML"),
         ("matcher = 3\n", "[matcher] must be a table"),
+        ("[discord]\nshard_id = 2\nshard_count = 2\n", "got shard_id 2 of shard_count 2"),
+        ("[discord]\nshard_id = 1\n", "got shard_id 1 of shard_count 0"),
+        ("[discord]\nshard_count = -1\n", "shard_count 0 (no sharding) or more"),
     ],
 )
 def test_bad_settings_say_what_is_wrong(tmp_path, text, message):

@@ -73,9 +73,31 @@ def test_run_answers_mentions_and_stops_cleanly_on_sigterm(tmp_path):
                 where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]))
 
         code = run_then_sigterm(lambda: runner.run(settings, port=None), member_then_operator)
+        assert fake.identified_shards == [None]  # not sharded: IDENTIFY names no shard
     assert code == 0
     assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-extracted-fable-guardrails")
     assert answered["reply"].json["allowed_mentions"] == {"parse": [], "replied_user": False}
+
+
+def test_a_shard_process_identifies_as_its_shard_and_answers(tmp_path):
+    """FACTBOT_DISCORD_SHARD_ID / _COUNT: the gateway IDENTIFY carries [id, count], and the shard answers."""
+    threaded = ThreadedFakeDiscord()
+    with threaded as fake:
+        env = {**env_for(fake, tmp_path), "FACTBOT_DISCORD_SHARD_ID": "1", "FACTBOT_DISCORD_SHARD_COUNT": "2"}
+        settings = load_settings(env=env)
+        answered: dict = {}
+
+        def member_then_operator():
+            threaded.call(fake.wait_gateway("identify", timeout=30), timeout=35)
+            asked = threaded.call(fake.mention(fake.alice, "Alibaba stole Claude Fable's guardrails"))
+            answered["reply"] = threaded.call(fake.wait_request(
+                "POST", f"/channels/{fake.general}/messages", timeout=10,
+                where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]))
+
+        code = run_then_sigterm(lambda: runner.run(settings, port=None), member_then_operator)
+        assert fake.identified_shards == [[1, 2]]
+    assert code == 0
+    assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-extracted-fable-guardrails")
 
 
 # -- factbot discord sync / invite-url ------------------------------------------------------------

@@ -155,6 +155,7 @@ class FakeDiscord:
         self.users = {u.id: u for u in (self.bot, self.alice, self.bob, self.mod, self.admin, self.other_bot)}
 
         self.requests: list[Recorded] = []
+        self.identified_shards: list[Any] = []  # IDENTIFY's "shard" ([id, count], or None when not sharded)
         self.gateway_log: list[tuple[str, Any]] = []  # ("identify", intents), ("resume", seq), ("heartbeat", seq)...
         self.messages: dict[str, dict[str, Any]] = {}
         self.deleted: set[str] = set()
@@ -336,6 +337,7 @@ class FakeDiscord:
             self.session = session
             conn.session = session
             self.gateway_log.append(("identify", intents))
+            self.identified_shards.append(d.get("shard"))
             await self._send_event(conn, "READY", {
                 "v": 10, "user": self.bot.payload(), "guilds": [{"id": self.guild_id, "unavailable": True}],
                 "session_id": session.id, "resume_gateway_url": self.gateway_url, "session_type": "normal",

@@ -68,6 +68,10 @@ class DiscordAdapter:
         warmed = False
         # Ask for the message-content intent (watch mode, @factbot as a reply); if the application
         # is not allowed it (developer portal switch off), run without it and say what that costs.
+        shards = int(getattr(self.settings, "discord_shard_count", 0) or 0)
+        if shards:  # this process opens one shard; the others run elsewhere (docs/scaling.md)
+            self.client_options.setdefault("shard_id", int(getattr(self.settings, "discord_shard_id", 0) or 0))
+            self.client_options.setdefault("shard_count", shards)
         for message_content in (True, False):
             client = FactbotClient(self.checker, settings=self.settings, clock=self.clock,
                                    intents=default_intents(message_content=message_content), **self.client_options)
