@@ -60,7 +60,7 @@ def embed_claims(store, matcher_config, *, show_progress: bool | None = None, la
     total = vectors.pending()
     show = (total >= 200 and sys.stderr.isatty()) if show_progress is None else show_progress
     with click.progressbar(length=max(total, 1), label=label, file=sys.stderr, hidden=not show) as bar:
-        return vectors.ensure_current(progress=bar.update)
+        return vectors.sync_stored(progress=bar.update)
 
 
 def _vector_search_line(store, matcher_config) -> str:

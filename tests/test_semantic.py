@@ -331,6 +331,10 @@ def test_cli_model_commands(tmp_path, monkeypatch, embedder):
     assert data["vector_search"] == f"exact ({n:,} phrasings, at most matcher.vector_index_above = 300,000)"
     graph = runner.invoke(cli, ["model", "info"], env={"FACTBOT_MATCHER_VECTOR_INDEX_ABOVE": "10"})
     assert f"HNSW graph ({n:,} phrasings), not saved yet: the next start builds it" in graph.stdout
+    # Embedding only writes: it neither builds nor reads the graph (minutes on a large archive).
+    again = runner.invoke(cli, ["model", "embed"], env={"FACTBOT_MATCHER_VECTOR_INDEX_ABOVE": "10"})
+    assert again.exit_code == 0 and "Embedded 0 phrasing(s)" in again.output
+    assert not (tmp_path / "cli.db.hnsw").exists()
     runner.invoke(cli, ["check", PARAPHRASE], env={"FACTBOT_MATCHER_VECTOR_INDEX_ABOVE": "10"})  # builds and saves it
     graph = runner.invoke(cli, ["model", "info"], env={"FACTBOT_MATCHER_VECTOR_INDEX_ABOVE": "10"})
     assert f"HNSW graph ({n:,} phrasings), saved in {tmp_path / 'cli.db.hnsw'}" in graph.stdout

@@ -329,23 +329,44 @@ class VectorIndex:
                 return 0
             before = self.embedded
             if self._matrix is None:
-                stored_model = self.store.get_meta(META_MODEL)
-                stored_seq = self.store.get_meta(META_SEQ)
-                if stored_model == self.embedder.model_id and stored_seq is not None and int(stored_seq) <= head:
-                    changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(int(stored_seq))))
-                    self._refresh_claims(changed, progress)
-                else:
-                    self._full_sync(progress)
+                self._sync_stored(head, progress)
                 self._load(head)
             else:
                 changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(self._seq)))
                 self._refresh_claims(changed, progress, patch=True)
+                self._mark_synced(head)
             self._seq = head
-            if self.store.get_meta(META_SEQ) != str(head) or self.store.get_meta(META_MODEL) != self.embedder.model_id:
-                with self.store.transaction():
-                    self.store.set_meta(META_MODEL, self.embedder.model_id)
-                    self.store.set_meta(META_SEQ, str(head))
             return self.embedded - before
+
+    def sync_stored(self, progress: Callable[[int], None] | None = None) -> int:
+        """Bring the stored embeddings up to date without loading them for search; returns the phrasings embedded.
+
+        For the commands that only write (``claims import``, ``model embed``): on an archive above the
+        cut-over, loading would read or build the HNSW graph for nothing.
+        """
+        with self._lock:
+            before = self.embedded
+            if self._matrix is not None:
+                return self.ensure_current(progress)
+            self._sync_stored(self.store.last_change_seq(), progress)
+            return self.embedded - before
+
+    def _sync_stored(self, head: int, progress: Callable[[int], None] | None) -> None:
+        """The stored rows: the claims changed since the last sync (any process's), or all of them for a new model."""
+        stored_model = self.store.get_meta(META_MODEL)
+        stored_seq = self.store.get_meta(META_SEQ)
+        if stored_model == self.embedder.model_id and stored_seq is not None and int(stored_seq) <= head:
+            changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(int(stored_seq))))
+            self._refresh_claims(changed, progress)
+        else:
+            self._full_sync(progress)
+        self._mark_synced(head)
+
+    def _mark_synced(self, head: int) -> None:
+        if self.store.get_meta(META_SEQ) != str(head) or self.store.get_meta(META_MODEL) != self.embedder.model_id:
+            with self.store.transaction():
+                self.store.set_meta(META_MODEL, self.embedder.model_id)
+                self.store.set_meta(META_SEQ, str(head))
 
     def pending(self) -> int:
         """How many claims a sync would have to look at (for a progress bar's length)."""
