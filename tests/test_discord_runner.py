@@ -32,6 +32,17 @@ def env_for(fake, tmp_path, token=None) -> dict[str, str]:
             "DISCORD_GATEWAY_URL": fake.gateway_url, "FACTBOT_DB": str(tmp_path / "factbot.db")}
 
 
+def mention_once(threaded, fake, answered: dict):
+    """What a member does once the bot is online: mention it once and wait for the reply (kept in ``answered``)."""
+    def member_then_operator():
+        threaded.call(fake.wait_gateway("identify", timeout=30), timeout=35)
+        asked = threaded.call(fake.mention(fake.alice, "Alibaba stole Claude Fable's guardrails"))
+        answered["reply"] = threaded.call(fake.wait_request(
+            "POST", f"/channels/{fake.general}/messages", timeout=10,
+            where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]))
+    return member_then_operator
+
+
 # -- factbot run discord ----------------------------------------------------------------------
 
 
@@ -64,15 +75,7 @@ def test_run_answers_mentions_and_stops_cleanly_on_sigterm(tmp_path):
     with threaded as fake:
         settings = load_settings(env=env_for(fake, tmp_path))
         answered: dict = {}
-
-        def member_then_operator():
-            threaded.call(fake.wait_gateway("identify", timeout=30), timeout=35)
-            asked = threaded.call(fake.mention(fake.alice, "Alibaba stole Claude Fable's guardrails"))
-            answered["reply"] = threaded.call(fake.wait_request(
-                "POST", f"/channels/{fake.general}/messages", timeout=10,
-                where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]))
-
-        code = run_then_sigterm(lambda: runner.run(settings, port=None), member_then_operator)
+        code = run_then_sigterm(lambda: runner.run(settings, port=None), mention_once(threaded, fake, answered))
         assert fake.identified_shards == [None]  # not sharded: IDENTIFY names no shard
     assert code == 0
     assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-extracted-fable-guardrails")
@@ -86,15 +89,7 @@ def test_a_shard_process_identifies_as_its_shard_and_answers(tmp_path):
         env = {**env_for(fake, tmp_path), "FACTBOT_DISCORD_SHARD_ID": "1", "FACTBOT_DISCORD_SHARD_COUNT": "2"}
         settings = load_settings(env=env)
         answered: dict = {}
-
-        def member_then_operator():
-            threaded.call(fake.wait_gateway("identify", timeout=30), timeout=35)
-            asked = threaded.call(fake.mention(fake.alice, "Alibaba stole Claude Fable's guardrails"))
-            answered["reply"] = threaded.call(fake.wait_request(
-                "POST", f"/channels/{fake.general}/messages", timeout=10,
-                where=lambda r: str(r.json["message_reference"]["message_id"]) == asked["id"]))
-
-        code = run_then_sigterm(lambda: runner.run(settings, port=None), member_then_operator)
+        code = run_then_sigterm(lambda: runner.run(settings, port=None), mention_once(threaded, fake, answered))
         assert fake.identified_shards == [[1, 2]]
     assert code == 0
     assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-extracted-fable-guardrails")

@@ -138,6 +138,16 @@ class Env:
         return self.fake.find("chat.postMessage", after=after)
 
 
+async def restart(env: Env) -> None:
+    """factbot stops and starts again on the same database (a new process, as far as the adapter can tell)."""
+    await env.adapter.stop()
+    env.checker.store.close()
+    store, _ = open_store(env.db)
+    env.checker = checker_for(store, env.settings)
+    env.adapter = await start_adapter(env.checker, env.settings, env.clock)
+    env.slack.url = env.url + "/slack/events"
+
+
 async def settle() -> None:
     """Every listener Bolt started (after its ack) has finished."""
     for _ in range(100):
@@ -341,12 +351,7 @@ async def test_a_retried_event_is_acknowledged_and_answered_once_even_after_a_re
     await env.mention(MATCH_TEXT, event_id="Ev0RETRY1", retry=1)
     assert len(env.posted()) == 1
     # factbot restarts on the same database; Slack retries once more
-    await env.adapter.stop()
-    env.checker.store.close()
-    store, _ = open_store(env.db)
-    env.checker = checker_for(store, env.settings)
-    env.adapter = await start_adapter(env.checker, env.settings, env.clock)
-    env.slack.url = env.url + "/slack/events"
+    await restart(env)
     await env.mention(MATCH_TEXT, event_id="Ev0RETRY1", retry=2)
     assert len(env.posted()) == 1
     await env.mention(MATCH_TEXT, event_id="Ev0FRESH2")  # a new event is answered as usual
@@ -425,12 +430,7 @@ async def test_a_share_survives_a_failed_post_and_a_restart_then_expires(env: En
     assert refused.response == {"ok": False, "error": "not_in_channel"}
     after = len(env.fake.calls)
     # factbot restarts (or another instance behind the load balancer gets the press): the answer is still there.
-    await env.adapter.stop()
-    env.checker.store.close()
-    store, _ = open_store(env.db)
-    env.checker = checker_for(store, env.settings)
-    env.adapter = await start_adapter(env.checker, env.settings, env.clock)
-    env.slack.url = env.url + "/slack/events"
+    await restart(env)
     await env.press(render.SHARE, share_key, label="after-restart")
     (shared,) = env.posted(after)
     assert shared.body["channel"] == CHANNEL
