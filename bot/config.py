@@ -65,6 +65,7 @@ KEYS: tuple[Key, ...] = (
     Key("slack", "api_url", "slack_api_url", str, "SLACK_API_URL"),
     Key("slack", "admins", "slack_admins", str, "SLACK_ADMINS"),
     Key("slack", "shortcut_reply", "slack_shortcut_reply", str, "SLACK_SHORTCUT_REPLY"),
+    Key("slack", "max_wait_seconds", "slack_max_wait_seconds", float, "SLACK_MAX_WAIT_SECONDS"),
 )
 
 
@@ -91,6 +92,7 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slack_admins: str = ""  # comma-separated Slack user ids allowed to change watch and digest settings
     slack_shortcut_reply: str = "thread"  # "thread" or "ephemeral"
+    slack_max_wait_seconds: float = 30.0  # checks waiting beyond this much work turn new requests away; 0: never
     source: str = ""  # which config file was read, for `config check`
 
     @property
@@ -215,6 +217,8 @@ def load_settings(
             f"discord.shard_id must be between 0 and shard_count - 1, and shard_count 0 (no sharding) or more; "
             f"got shard_id {settings.discord_shard_id} of shard_count {settings.discord_shard_count}"
         )
+    if settings.slack_max_wait_seconds < 0:
+        raise ConfigError("slack.max_wait_seconds must be 0 (never turn requests away) or more")
     if settings.slack_shortcut_reply not in ("thread", "ephemeral"):
         raise ConfigError("slack.shortcut_reply must be 'thread' or 'ephemeral'")
     return settings

@@ -87,7 +87,7 @@ class Env:
 
     # -- what people do ---------------------------------------------------------------------
     async def mention(self, text: str, *, user: str = ALICE, channel: str = CHANNEL, thread_ts: str | None = None,
-                      event_id: str | None = None, retry: int | None = None) -> dict[str, Any]:
+                      event_id: str | None = None, retry: int | None = None, wait: bool = True) -> dict[str, Any]:
         """``@factbot text`` posted in a channel (or a thread): the message exists, the app_mention arrives."""
         message = self.fake.add_message(channel, f"<@{BOT_USER}> {text}", user=user, thread_ts=thread_ts)
         event = {"type": "app_mention", "user": user, "text": message["text"], "ts": message["ts"],
@@ -96,17 +96,20 @@ class Env:
             event["thread_ts"] = thread_ts
         status, _ = await self.slack.event(event_body(event, event_id=event_id), retry=retry)
         assert status == 200
-        await settle()
+        if wait:  # else: acknowledged, the answer may still be on its way
+            await settle()
         return message
 
-    async def say(self, text: str, *, user: str = BOB, channel: str = CHANNEL, **extra: Any) -> dict[str, Any]:
+    async def say(self, text: str, *, user: str = BOB, channel: str = CHANNEL, wait: bool = True,
+                  **extra: Any) -> dict[str, Any]:
         """A plain channel message (``message.channels``), as watch mode sees it."""
         message = self.fake.add_message(channel, text, user=user, **extra)
         event = {"type": "message", "channel": channel, "text": text, "ts": message["ts"], "event_ts": message["ts"],
                  "channel_type": "channel", "team": TEAM, **({"user": user} if user else {}), **extra}
         status, _ = await self.slack.event(event_body(event))
         assert status == 200
-        await settle()
+        if wait:
+            await settle()
         return message
 
     async def command(self, text: str, *, user: str = ALICE, channel: str = CHANNEL, label: str = "cmd") -> Call:
@@ -356,6 +359,58 @@ async def test_a_retried_event_is_acknowledged_and_answered_once_even_after_a_re
     assert len(env.posted()) == 1
     await env.mention(MATCH_TEXT, event_id="Ev0FRESH2")  # a new event is answered as usual
     assert len(env.posted()) == 2
+
+
+@e2e()
+async def test_under_overload_new_requests_are_turned_away_at_once_with_a_clear_reply(env: Env):
+    bot = env.adapter.bot
+    bot._check_cost = 100.0  # as if a check took 100 s: one waiting check is already past max_wait_seconds (30 s)
+    env.conversations.set_watch("slack", TEAM, CHANNEL, True, by=ADMIN)
+    async with bot._checking:  # a check is running
+        waiting = await env.mention(MATCH_TEXT, wait=False)
+        for _ in range(200):  # its listener gets in line
+            if bot._queued:
+                break
+            await asyncio.sleep(0.01)
+        assert bot._queued == 1
+        turned_away = await env.mention(MATCH_TEXT, user=BOB, wait=False)
+        busy = await env.fake.next_call("chat.postMessage")
+        assert busy.body["thread_ts"] == turned_away["ts"] and busy.body["text"] == render.render_text(
+            "I'm getting more questions than I can answer right now, so I skipped this one rather than answer it "
+            "late. Please ask again in a minute.").text
+        after = len(env.fake.calls)
+        status, _ = await env.slack.form(command_form(MATCH_TEXT, user=BOB, channel=CHANNEL,
+                                                      response_url=env.fake.response_url("busy-cmd")))
+        assert status == 200
+        private = await env.fake.next_call("response_url", after=after)
+        assert private.body["text"].startswith("I'm getting more questions than I can answer right now")
+        assert private.body["response_type"] == "ephemeral"
+        await env.say(MATCH_TEXT, wait=False)  # watch mode: unasked, so turned away quietly
+        await asyncio.sleep(0.2)
+        assert bot._queued == 1
+    await settle()
+    posted = env.posted()
+    assert [p.body["thread_ts"] for p in posted] == [turned_away["ts"], waiting["ts"]]
+    assert posted[1].body["blocks"] == expected(env, MATCH_TEXT).blocks  # the one in line got its verdict
+    assert "overloaded: 1 check(s) waiting (about 100 s of work)" in env.caplog.text
+    assert bot._queued == 0
+
+
+@e2e(slack_max_wait_seconds=0.0)
+async def test_max_wait_zero_never_turns_anyone_away(env: Env):
+    bot = env.adapter.bot
+    bot._check_cost = 100.0
+    async with bot._checking:
+        first = await env.mention(MATCH_TEXT, wait=False)
+        for _ in range(200):
+            if bot._queued:
+                break
+            await asyncio.sleep(0.01)
+        second = await env.mention(MATCH_TEXT, user=BOB, wait=False)
+        await asyncio.sleep(0.2)
+        assert bot._queued == 2 and env.posted() == []
+    await settle()
+    assert sorted(p.body["thread_ts"] for p in env.posted()) == sorted([first["ts"], second["ts"]])
 
 
 @e2e()

@@ -72,6 +72,8 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 PRUNE_EVERY = 3600.0  # seconds between clean-ups of the remembered event ids
+BUSY_TEXT = ("I'm getting more questions than I can answer right now, so I skipped this one rather than answer it "
+             "late. Please ask again in a minute.")
 SHARE_TTL = dt.timedelta(hours=1)  # how long a private answer can still be shared
 WATCH_ON_TEXT = (
     "👀 Watch mode is *on* in this channel: I'll reply in the thread of messages that make a claim I have a "
@@ -144,6 +146,10 @@ def _bolt_env_hidden() -> Iterator[None]:
         os.environ.update(saved)
 
 
+class Overloaded(Exception):
+    """More checks are waiting than ``slack.max_wait_seconds`` of work: this one is turned away, not queued."""
+
+
 def strip_mentions(text: str, user_id: str | None) -> str:
     if not user_id:
         return text.strip()
@@ -170,6 +176,11 @@ class SlackBot:
         self.accepting = True
         self._inflight: set[asyncio.Task] = set()
         self._checking = asyncio.Lock()
+        self.max_wait = float(getattr(settings, "slack_max_wait_seconds", 30.0) or 0.0)  # 0: never turn away
+        self._queued = 0  # checks admitted and not finished
+        self._check_cost = 0.01  # seconds per check, a moving average
+        self._turned_away = 0
+        self._told_overload = 0.0
         self._watch_locks: dict[str, asyncio.Lock] = {}
         self._pruned = time.monotonic()
         self.installation_store: SQLite3InstallationStore | None = None
@@ -270,12 +281,31 @@ class SlackBot:
         Bolt starts each event's listener as a task after the ack; a burst of events would otherwise run
         all its checks back to back, and requests arriving meanwhile would wait for all of them to be
         acknowledged (Slack retries what is not acknowledged within 3 s). This way an ack waits for at most
-        one check, and under overload it is the replies that queue.
+        one check, and under overload it is the replies that queue, but only up to ``max_wait`` seconds of
+        checks: past that a new request raises ``Overloaded`` at once (the caller says so, or for watch
+        mode stays quiet), so the queue and the reply delay stay bounded however long the overload lasts.
         """
-        async with self._checking:
-            result = check()
-            await asyncio.sleep(0)  # the loop reads the sockets (new requests, their acks) before the next check
+        if self.max_wait and self._queued and self._queued * self._check_cost > self.max_wait:
+            self._overloaded()
+        self._queued += 1
+        try:
+            async with self._checking:
+                started = time.perf_counter()
+                result = check()
+                self._check_cost += 0.05 * (time.perf_counter() - started - self._check_cost)
+                await asyncio.sleep(0)  # the loop reads the sockets (new requests, their acks) before the next check
+        finally:
+            self._queued -= 1
         return result
+
+    def _overloaded(self) -> None:
+        self._turned_away += 1
+        now = time.monotonic()
+        if now - self._told_overload >= 60:
+            log.warning("overloaded: %d check(s) waiting (about %.0f s of work); %d request(s) turned away since "
+                        "the last notice", self._queued, self._queued * self._check_cost, self._turned_away)
+            self._told_overload, self._turned_away = now, 0
+        raise Overloaded()
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _track(self) -> None:
@@ -423,6 +453,9 @@ class SlackBot:
             result = await self._one_at_a_time(lambda: self.checker.check(message))
             posted = await self._post(client, channel, render.render_result(result), thread_ts=thread)
             self._record(posted, result, source="mention", requester=user, thread_ts=thread, workspace=team)
+        except Overloaded:
+            with contextlib.suppress(Exception):
+                await self._post(client, channel, render.render_text(BUSY_TEXT), thread_ts=thread)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the bot
             self._failed("mention", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
@@ -471,6 +504,8 @@ class SlackBot:
                 posted = await self._post(client, channel, render.render_result(result, watch=True), thread_ts=thread)
                 # The author of the watched message counts as the asker: they may remove the reply.
                 self._record(posted, result, source="watch", requester=user, thread_ts=thread, workspace=team)
+        except Overloaded:
+            return  # unasked: under overload watch mode stays quiet rather than answer late
         except Exception as exc:  # noqa: BLE001
             self._failed("watch", exc, workspace=team, channel=channel)
 
@@ -532,7 +567,11 @@ class SlackBot:
             await self._respond(respond, limited)
             return
         message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
-        result = await self._one_at_a_time(lambda: self.checker.check(message))
+        try:
+            result = await self._one_at_a_time(lambda: self.checker.check(message))
+        except Overloaded:
+            await self._respond(respond, render.render_text(BUSY_TEXT))
+            return
         key = self._remember(result, workspace=team, channel=channel, thread_ts=thread_ts, user=user)
         await self._respond(respond, render.render_result(result, ephemeral=True, share_value=key))
 
@@ -634,6 +673,9 @@ class SlackBot:
                 await self._respond(respond, render.render_result(result, ephemeral=True, share_value=key))
                 return
             self._record(posted, result, source="shortcut", requester=user, thread_ts=thread, workspace=team)
+        except Overloaded:
+            with contextlib.suppress(Exception):
+                await self._respond(respond, render.render_text(BUSY_TEXT))
         except Exception as exc:  # noqa: BLE001
             self._failed("shortcut", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
