@@ -26,7 +26,9 @@ waits ``--final-wait`` more seconds and counts those never answered), duplicated
 answered twice, the CPU each process used (share of a core; ms per event) and the load average.
 Users: ``--users`` distinct user ids in rotation, so the per-user rate limit
 (``rate_limit_per_minute``, 10 by default) stays on and in the path but is not hit;
-``--rate-limit N`` sets ``FACTBOT_RATE_LIMIT_PER_MINUTE`` for the bot instead (0 = off).
+``--rate-limit N`` sets ``FACTBOT_RATE_LIMIT_PER_MINUTE`` for the bot instead (0 = off), and
+``--max-wait S`` its ``SLACK_MAX_WAIT_SECONDS`` (overload: answers turned away with "ask again in a
+minute" are counted apart, "turned away", and left out of the reply latency).
 ``--writes-only N`` measures only the database writes of N answered events, from one process and
 from two on the same file.
 
@@ -270,6 +272,8 @@ class Replies:
 def reply_kind(text: str) -> str:
     if text.startswith("Sorry, I couldn't"):
         return "error"
+    if text.startswith("I'm getting more questions"):
+        return "turned away (overload)"
     if text.startswith("🔎"):
         return "no match"
     return "verdict or did-you-mean"
@@ -311,7 +315,9 @@ async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: floa
     ok = [ev for ev in events if ev.status == 200]
     ack_s = [ev.acked - ev.sent for ev in ok]
     got = [(ev, replies.of(ev)) for ev in events]
-    reply_s = [r[0][0] - ev.sent for ev, r in got if r]
+    # Reply latency counts answers; an overload notice ("ask again in a minute") is counted apart.
+    busy = [ev for ev, r in got if r and reply_kind(r[0][1]).startswith("turned away")]
+    reply_s = [r[0][0] - ev.sent for ev, r in got if r and not reply_kind(r[0][1]).startswith("turned away")]
     first = min(ev.sent for ev in events)
     last_ack = max((ev.acked for ev in ok), default=first)
     last_reply = max((r[-1][0] for _, r in got if r), default=first)
@@ -334,6 +340,7 @@ async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: floa
         "reply_ms": rep,
         "acks_over_3s": sum(1 for s in ack_s if s > SLACK_ACK_S) + (n - len(ok)),
         "unanswered": sum(1 for _, r in got if not r),
+        "turned_away": len(busy),
         "duplicated": sum(1 for _, r in got if len(r) > 1),
         "retries_sent": len(retried),
         "retries_acked": sum(1 for ev in retried if ev.retry_status == 200),
@@ -423,12 +430,14 @@ def report(steps: list[dict[str, Any]]) -> str:
     for s in steps:
         a, r = s["ack_ms"], s["reply_ms"]
         rows.append([s["rate"], s["events"], s["acks_per_s"], s["replies_per_s"], a["p50_ms"], a["p99_ms"], a["max_ms"],
-                     r["p50_ms"], r["p99_ms"], r["max_ms"], s["acks_over_3s"], s["unanswered"], s["duplicated"],
+                     r["p50_ms"], r["p99_ms"], r["max_ms"], s["acks_over_3s"], s["unanswered"], s.get("turned_away", 0),
+                     s["duplicated"],
                      f"{s['retries_acked']}/{s['retries_sent']}, {s['retries_answered_again']} twice",
                      s["cpu_share"].get("bot", float("nan")), s["cpu_ms_per_event"].get("bot", float("nan")),
                      s["load_average"][0], "yes" if s["target_met"] else "no"])
     return common.table(["ev/s sent", "events", "acks/s", "replies/s", "ack p50 ms", "ack p99 ms", "ack max ms",
-                         "reply p50 ms", "reply p99 ms", "reply max ms", "acks > 3 s", "no reply in step", "duplicated",
+                         "reply p50 ms", "reply p99 ms", "reply max ms", "acks > 3 s", "no reply in step",
+                         "turned away", "duplicated",
                          "retries acked", "bot CPU", "bot CPU ms/event", "load (1 min)", "target"], rows)
 
 
@@ -508,6 +517,9 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=2000, help="distinct user ids, in rotation")
     ap.add_argument("--rate-limit", type=int, default=None,
                     help="FACTBOT_RATE_LIMIT_PER_MINUTE for the bot (default: the bot's own default, 10)")
+    ap.add_argument("--max-wait", type=float, default=None,
+                    help="SLACK_MAX_WAIT_SECONDS for the bot: the work that may wait before new requests are turned "
+                         "away (0 = never; default: the bot's own, 30)")
     ap.add_argument("--connections", type=int, default=100, help="keep-alive connections the sender may open")
     ap.add_argument("--profile", metavar="FILE", help="py-spy the bot during the steps (.svg flame graph, "
                     ".txt collapsed stacks, .json speedscope)")
@@ -542,6 +554,8 @@ def main() -> int:
         env.pop(key, None)
     if args.rate_limit is not None:
         env["FACTBOT_RATE_LIMIT_PER_MINUTE"] = str(args.rate_limit)
+    if args.max_wait is not None:
+        env["SLACK_MAX_WAIT_SECONDS"] = str(args.max_wait)
     cmd, how = bot_command(port, metrics_port)
     log_path = tmp / "bot.log"
     profiler = None

@@ -178,7 +178,8 @@ class SlackBot:
         self._checking = asyncio.Lock()
         self.max_wait = float(getattr(settings, "slack_max_wait_seconds", 30.0) or 0.0)  # 0: never turn away
         self._queued = 0  # checks admitted and not finished
-        self._check_cost = 0.01  # seconds per check, a moving average
+        self._check_cost = 0.01  # seconds from one check to the next when they queue (a moving average)
+        self._last_done = 0.0
         self._turned_away = 0
         self._told_overload = 0.0
         self._watch_locks: dict[str, asyncio.Lock] = {}
@@ -292,7 +293,12 @@ class SlackBot:
             async with self._checking:
                 started = time.perf_counter()
                 result = check()
-                self._check_cost += 0.05 * (time.perf_counter() - started - self._check_cost)
+                done = time.perf_counter()
+                # The pace at which the queue drains: while checks queue, the time from one check's end to the
+                # next's (the loop's other work, acks and replies, included); otherwise the check alone.
+                busy = self._queued > 1 and self._last_done
+                self._check_cost += 0.05 * ((done - self._last_done if busy else done - started) - self._check_cost)
+                self._last_done = done
                 await asyncio.sleep(0)  # the loop reads the sockets (new requests, their acks) before the next check
         finally:
             self._queued -= 1
