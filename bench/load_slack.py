@@ -27,7 +27,7 @@ answered twice, the CPU each process used (share of a core; ms per event) and th
 Users: ``--users`` distinct user ids in rotation, so the per-user rate limit
 (``rate_limit_per_minute``, 10 by default) stays on and in the path but is not hit;
 ``--rate-limit N`` sets ``FACTBOT_RATE_LIMIT_PER_MINUTE`` for the bot instead (0 = off), and
-``--max-wait S`` its ``SLACK_MAX_WAIT_SECONDS`` (overload: answers turned away with "ask again in a
+``--max-wait S`` its ``FACTBOT_MAX_WAIT_SECONDS`` (overload: answers turned away with "ask again in a
 minute" are counted apart, "turned away", and left out of the reply latency).
 ``--writes-only N`` measures only the database writes of N answered events, from one process and
 from two on the same file.
@@ -518,7 +518,7 @@ def main() -> int:
     ap.add_argument("--rate-limit", type=int, default=None,
                     help="FACTBOT_RATE_LIMIT_PER_MINUTE for the bot (default: the bot's own default, 10)")
     ap.add_argument("--max-wait", type=float, default=None,
-                    help="SLACK_MAX_WAIT_SECONDS for the bot: the work that may wait before new requests are turned "
+                    help="FACTBOT_MAX_WAIT_SECONDS for the bot: the work that may wait before new requests are turned "
                          "away (0 = never; default: the bot's own, 30)")
     ap.add_argument("--connections", type=int, default=100, help="keep-alive connections the sender may open")
     ap.add_argument("--profile", metavar="FILE", help="py-spy the bot during the steps (.svg flame graph, "
@@ -555,7 +555,7 @@ def main() -> int:
     if args.rate_limit is not None:
         env["FACTBOT_RATE_LIMIT_PER_MINUTE"] = str(args.rate_limit)
     if args.max_wait is not None:
-        env["SLACK_MAX_WAIT_SECONDS"] = str(args.max_wait)
+        env["FACTBOT_MAX_WAIT_SECONDS"] = str(args.max_wait)
     cmd, how = bot_command(port, metrics_port)
     log_path = tmp / "bot.log"
     profiler = None

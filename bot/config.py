@@ -52,6 +52,7 @@ KEYS: tuple[Key, ...] = (
     Key("bot", "rate_limit_per_minute", "rate_limit_per_minute", int, "FACTBOT_RATE_LIMIT_PER_MINUTE"),
     Key("bot", "watch_min_score", "watch_min_score", float, "FACTBOT_WATCH_MIN_SCORE"),
     Key("bot", "watch_cooldown_hours", "watch_cooldown_hours", float, "FACTBOT_WATCH_COOLDOWN_HOURS"),
+    Key("bot", "max_wait_seconds", "max_wait_seconds", float, "FACTBOT_MAX_WAIT_SECONDS"),
     Key("discord", "token", "discord_token", str, "DISCORD_TOKEN", secret=True),
     Key("discord", "api_base", "discord_api_base", str, "DISCORD_API_BASE"),
     Key("discord", "gateway_url", "discord_gateway_url", str, "DISCORD_GATEWAY_URL"),
@@ -65,7 +66,6 @@ KEYS: tuple[Key, ...] = (
     Key("slack", "api_url", "slack_api_url", str, "SLACK_API_URL"),
     Key("slack", "admins", "slack_admins", str, "SLACK_ADMINS"),
     Key("slack", "shortcut_reply", "slack_shortcut_reply", str, "SLACK_SHORTCUT_REPLY"),
-    Key("slack", "max_wait_seconds", "slack_max_wait_seconds", float, "SLACK_MAX_WAIT_SECONDS"),
 )
 
 
@@ -78,6 +78,7 @@ class Settings:
     rate_limit_per_minute: int = 10  # checks per user per minute; 0 turns the limit off
     watch_min_score: float = 0.6  # watch mode answers only matches at least this confident
     watch_cooldown_hours: float = 24.0  # ...and once per claim per channel in this window
+    max_wait_seconds: float = 30.0  # under overload, a request that would be answered later than this is turned away
     discord_token: str = ""
     discord_api_base: str = "https://discord.com/api/v10"
     discord_gateway_url: str = ""  # empty: ask Discord's /gateway/bot
@@ -92,7 +93,6 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slack_admins: str = ""  # comma-separated Slack user ids allowed to change watch and digest settings
     slack_shortcut_reply: str = "thread"  # "thread" or "ephemeral"
-    slack_max_wait_seconds: float = 30.0  # checks waiting beyond this much work turn new requests away; 0: never
     source: str = ""  # which config file was read, for `config check`
 
     @property
@@ -217,8 +217,8 @@ def load_settings(
             f"discord.shard_id must be between 0 and shard_count - 1, and shard_count 0 (no sharding) or more; "
             f"got shard_id {settings.discord_shard_id} of shard_count {settings.discord_shard_count}"
         )
-    if settings.slack_max_wait_seconds < 0:
-        raise ConfigError("slack.max_wait_seconds must be 0 (never turn requests away) or more")
+    if settings.max_wait_seconds < 0:
+        raise ConfigError("bot.max_wait_seconds must be 0 (never turn requests away) or more")
     if settings.slack_shortcut_reply not in ("thread", "ephemeral"):
         raise ConfigError("slack.shortcut_reply must be 'thread' or 'ephemeral'")
     return settings

@@ -541,6 +541,33 @@ async def test_a_10_kb_message_gets_an_answer_within_discords_limits(env: Env):
     assert original_patch(env, i).status == 200 and shown["embeds"]
 
 
+@e2e()
+async def test_under_overload_new_requests_are_turned_away_at_once_with_a_clear_reply(env: Env):
+    fake, checks = env.fake, env.bot.checks
+    checks.pace = 100.0  # as if a check took 100 s: one waiting check is already past max_wait_seconds (30 s)
+    env.conversations.set_watch("discord", fake.guild_id, fake.general, True, by="admin")
+    busy = ("I'm getting more questions than I can answer right now, so I skipped this one rather than answer it "
+            "late. Please ask again in a minute.")
+    async with checks._lock:  # a check is running
+        waiting = await fake.mention(fake.alice, MATCH_TEXT)
+        await eventually(lambda: checks.queued == 1)
+        turned_away = await fake.mention(fake.bob, MATCH_TEXT)
+        r = await reply_to(env, turned_away)
+        assert r.json["content"] == busy and not r.json["embeds"]
+        i = await fake.slash(fake.bob, "factcheck", text=MATCH_TEXT)
+        assert (await fake.wait_response(i)) == {"type": 5}
+        assert (await fake.wait_original(i))["content"] == busy
+        m = fake.mark()
+        watched = await fake.send_message(fake.bob, MATCH_TEXT)  # watch mode: unasked, so turned away quietly
+        await asyncio.sleep(0.2)
+        assert checks.queued == 1
+    r = await reply_to(env, waiting)  # the one in line gets its verdict
+    assert r.json["embeds"][0]["footer"]["text"].endswith(MATCH_ID)
+    await settle(env)
+    assert not replies_to(env, watched, after=m)
+    assert "overloaded: 1 check(s) waiting (about 100 s of work)" in env.caplog.text
+
+
 @e2e(rate=2)
 async def test_rate_limit_answers_the_excess_with_one_short_notice(env: Env):
     fake = env.fake

@@ -363,16 +363,16 @@ async def test_a_retried_event_is_acknowledged_and_answered_once_even_after_a_re
 
 @e2e()
 async def test_under_overload_new_requests_are_turned_away_at_once_with_a_clear_reply(env: Env):
-    bot = env.adapter.bot
-    bot._check_cost = 100.0  # as if a check took 100 s: one waiting check is already past max_wait_seconds (30 s)
+    checks = env.adapter.bot.checks
+    checks.pace = 100.0  # as if a check took 100 s: one waiting check is already past max_wait_seconds (30 s)
     env.conversations.set_watch("slack", TEAM, CHANNEL, True, by=ADMIN)
-    async with bot._checking:  # a check is running
+    async with checks._lock:  # a check is running
         waiting = await env.mention(MATCH_TEXT, wait=False)
         for _ in range(200):  # its listener gets in line
-            if bot._queued:
+            if checks.queued:
                 break
             await asyncio.sleep(0.01)
-        assert bot._queued == 1
+        assert checks.queued == 1
         turned_away = await env.mention(MATCH_TEXT, user=BOB, wait=False)
         busy = await env.fake.next_call("chat.postMessage")
         assert busy.body["thread_ts"] == turned_away["ts"] and busy.body["text"] == render.render_text(
@@ -387,28 +387,28 @@ async def test_under_overload_new_requests_are_turned_away_at_once_with_a_clear_
         assert private.body["response_type"] == "ephemeral"
         await env.say(MATCH_TEXT, wait=False)  # watch mode: unasked, so turned away quietly
         await asyncio.sleep(0.2)
-        assert bot._queued == 1
+        assert checks.queued == 1
     await settle()
     posted = env.posted()
     assert [p.body["thread_ts"] for p in posted] == [turned_away["ts"], waiting["ts"]]
     assert posted[1].body["blocks"] == expected(env, MATCH_TEXT).blocks  # the one in line got its verdict
     assert "overloaded: 1 check(s) waiting (about 100 s of work)" in env.caplog.text
-    assert bot._queued == 0
+    assert checks.queued == 0
 
 
-@e2e(slack_max_wait_seconds=0.0)
+@e2e(max_wait_seconds=0.0)
 async def test_max_wait_zero_never_turns_anyone_away(env: Env):
-    bot = env.adapter.bot
-    bot._check_cost = 100.0
-    async with bot._checking:
+    checks = env.adapter.bot.checks
+    checks.pace = 100.0
+    async with checks._lock:
         first = await env.mention(MATCH_TEXT, wait=False)
         for _ in range(200):
-            if bot._queued:
+            if checks.queued:
                 break
             await asyncio.sleep(0.01)
         second = await env.mention(MATCH_TEXT, user=BOB, wait=False)
         await asyncio.sleep(0.2)
-        assert bot._queued == 2 and env.posted() == []
+        assert checks.queued == 2 and env.posted() == []
     await settle()
     assert sorted(p.body["thread_ts"] for p in env.posted()) == sorted([first["ts"], second["ts"]])
 

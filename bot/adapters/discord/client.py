@@ -28,6 +28,7 @@ from ...core.models import CheckResult, IncomingMessage
 from ...core.normalize import content_words
 from ...core.service import FactChecker
 from ...core.subscriptions import WEEKDAYS, SubscriptionError
+from ..pacing import BUSY_TEXT, CheckQueue, Overloaded
 from . import render
 from .components import DYNAMIC_ITEMS
 from .render import NO_MENTIONS, Reply
@@ -121,6 +122,8 @@ class FactbotClient(discord.Client):
         for command in build_commands():
             self.tree.add_command(command)
         self._watch_locks: dict[int, asyncio.Lock] = {}
+        # Checks one at a time, and a long burst turned away rather than answered late (pacing.py).
+        self.checks = CheckQueue(float(getattr(settings, "max_wait_seconds", 30.0) or 0.0), log=log)
         self.accepting = True  # False once shutting down: new events are turned away
         self._inflight: set[asyncio.Task] = set()
 
@@ -267,8 +270,13 @@ class FactbotClient(discord.Client):
             await self._send_reply(message, render.render_text(problem))
             return
         guild_id = message.guild.id if message.guild else None
-        result = core.check(self._incoming(text, guild_id=guild_id, channel_id=message.channel.id,
-                                           user_id=message.author.id, message_id=target.id))
+        incoming = self._incoming(text, guild_id=guild_id, channel_id=message.channel.id, user_id=message.author.id,
+                                  message_id=target.id)
+        try:
+            result = await self.checks.run(lambda: core.check(incoming))
+        except Overloaded:
+            await self._send_reply(message, render.render_text(BUSY_TEXT))
+            return
         sent = await self._send_reply(target, render.render_result(result, deletable=True))
         self._record(sent, result, source="mention", requester=message.author.id, thread=target.id, guild_id=guild_id)
 
@@ -304,7 +312,10 @@ class FactbotClient(discord.Client):
         async with lock:  # two messages about one claim at once: one reply, then the cooldown holds
             incoming = self._incoming(message.content, guild_id=message.guild.id, channel_id=message.channel.id,
                                       user_id=message.author.id, message_id=message.id)
-            result = core.watch_check(incoming, now=self.clock())
+            try:
+                result = await self.checks.run(lambda: core.watch_check(incoming, now=self.clock()))
+            except Overloaded:
+                return  # unasked: under overload watch mode stays quiet rather than answer late
             if result is None:
                 return
             sent = await self._send_reply(message, render.render_result(result, deletable=True, watch=True))
@@ -322,9 +333,13 @@ class FactbotClient(discord.Client):
             await self.tell(interaction, core.rate_limiter.notice(decision))
             return
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        result = core.check(self._incoming(text, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
-                                           user_id=interaction.user.id,
-                                           message_id=checked.id if checked else interaction.id))
+        incoming = self._incoming(text, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
+                                  user_id=interaction.user.id, message_id=checked.id if checked else interaction.id)
+        try:
+            result = await self.checks.run(lambda: core.check(incoming))
+        except Overloaded:
+            await interaction.edit_original_response(**render.render_text(BUSY_TEXT).kwargs(edit=True))
+            return
         reply = render.render_result(result, deletable=not ephemeral, checked_url=checked.jump_url if checked else None)
         sent = await interaction.edit_original_response(**reply.kwargs(edit=True))
         if not ephemeral:

@@ -48,6 +48,7 @@ from ...core.models import CheckResult, IncomingMessage
 from ...core.normalize import content_words
 from ...core.service import FactChecker
 from ...core.subscriptions import SubscriptionError
+from ..pacing import BUSY_TEXT, CheckQueue, Overloaded
 from . import render
 from .render import Reply
 
@@ -72,8 +73,6 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 PRUNE_EVERY = 3600.0  # seconds between clean-ups of the remembered event ids
-BUSY_TEXT = ("I'm getting more questions than I can answer right now, so I skipped this one rather than answer it "
-             "late. Please ask again in a minute.")
 SHARE_TTL = dt.timedelta(hours=1)  # how long a private answer can still be shared
 WATCH_ON_TEXT = (
     "👀 Watch mode is *on* in this channel: I'll reply in the thread of messages that make a claim I have a "
@@ -146,10 +145,6 @@ def _bolt_env_hidden() -> Iterator[None]:
         os.environ.update(saved)
 
 
-class Overloaded(Exception):
-    """More checks are waiting than ``slack.max_wait_seconds`` of work: this one is turned away, not queued."""
-
-
 def strip_mentions(text: str, user_id: str | None) -> str:
     if not user_id:
         return text.strip()
@@ -175,13 +170,7 @@ class SlackBot:
         self.client = web_client(settings, None if self.oauth else settings.slack_bot_token)
         self.accepting = True
         self._inflight: set[asyncio.Task] = set()
-        self._checking = asyncio.Lock()
-        self.max_wait = float(getattr(settings, "slack_max_wait_seconds", 30.0) or 0.0)  # 0: never turn away
-        self._queued = 0  # checks admitted and not finished
-        self._check_cost = 0.01  # seconds from one check to the next when they queue (a moving average)
-        self._last_done = 0.0
-        self._turned_away = 0
-        self._told_overload = 0.0
+        self.checks = CheckQueue(float(getattr(settings, "max_wait_seconds", 30.0) or 0.0), log=log)
         self._watch_locks: dict[str, asyncio.Lock] = {}
         self._pruned = time.monotonic()
         self.installation_store: SQLite3InstallationStore | None = None
@@ -276,42 +265,9 @@ class SlackBot:
             await session.close()
 
     async def _one_at_a_time(self, check: Callable[[], T]) -> T:
-        """Run a check (CPU work that holds the event loop) after the one before it, with a turn of the loop
-        between the two.
-
-        Bolt starts each event's listener as a task after the ack; a burst of events would otherwise run
-        all its checks back to back, and requests arriving meanwhile would wait for all of them to be
-        acknowledged (Slack retries what is not acknowledged within 3 s). This way an ack waits for at most
-        one check, and under overload it is the replies that queue, but only up to ``max_wait`` seconds of
-        checks: past that a new request raises ``Overloaded`` at once (the caller says so, or for watch
-        mode stays quiet), so the queue and the reply delay stay bounded however long the overload lasts.
-        """
-        if self.max_wait and self._queued and self._queued * self._check_cost > self.max_wait:
-            self._overloaded()
-        self._queued += 1
-        try:
-            async with self._checking:
-                started = time.perf_counter()
-                result = check()
-                done = time.perf_counter()
-                # The pace at which the queue drains: while checks queue, the time from one check's end to the
-                # next's (the loop's other work, acks and replies, included); otherwise the check alone.
-                busy = self._queued > 1 and self._last_done
-                self._check_cost += 0.05 * ((done - self._last_done if busy else done - started) - self._check_cost)
-                self._last_done = done
-                await asyncio.sleep(0)  # the loop reads the sockets (new requests, their acks) before the next check
-        finally:
-            self._queued -= 1
-        return result
-
-    def _overloaded(self) -> None:
-        self._turned_away += 1
-        now = time.monotonic()
-        if now - self._told_overload >= 60:
-            log.warning("overloaded: %d check(s) waiting (about %.0f s of work); %d request(s) turned away since "
-                        "the last notice", self._queued, self._queued * self._check_cost, self._turned_away)
-            self._told_overload, self._turned_away = now, 0
-        raise Overloaded()
+        """A check after the one before it (``pacing.CheckQueue``): Bolt starts each event's listener after
+        the ack, and a burst run back to back would keep new requests from being acknowledged."""
+        return await self.checks.run(check)
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _track(self) -> None:
