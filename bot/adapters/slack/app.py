@@ -26,7 +26,7 @@ import logging
 import os
 import re
 import time
-from typing import Any, Awaitable, Callable, Iterator, TypeVar
+from typing import Any, Awaitable, Callable, Iterator
 
 import aiohttp
 from aiohttp import web
@@ -53,7 +53,6 @@ from . import render
 from .render import Reply
 
 log = logging.getLogger("factbot.slack")
-T = TypeVar("T")
 
 PLATFORM = "slack"
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -170,6 +169,8 @@ class SlackBot:
         self.client = web_client(settings, None if self.oauth else settings.slack_bot_token)
         self.accepting = True
         self._inflight: set[asyncio.Task] = set()
+        # Checks one at a time (Bolt starts each listener after the ack; a burst run back to back would keep new
+        # requests from being acknowledged), and a long burst turned away rather than answered late (pacing.py).
         self.checks = CheckQueue(float(getattr(settings, "max_wait_seconds", 30.0) or 0.0), log=log)
         self._watch_locks: dict[str, asyncio.Lock] = {}
         self._pruned = time.monotonic()
@@ -263,11 +264,6 @@ class SlackBot:
         session, self.client.session = self.client.session, None
         if session is not None and not session.closed:
             await session.close()
-
-    async def _one_at_a_time(self, check: Callable[[], T]) -> T:
-        """A check after the one before it (``pacing.CheckQueue``): Bolt starts each event's listener after
-        the ack, and a burst run back to back would keep new requests from being acknowledged."""
-        return await self.checks.run(check)
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _track(self) -> None:
@@ -412,7 +408,7 @@ class SlackBot:
                     await self._tell(client, channel, user, limited, thread_ts=thread)
                 return
             message = self._incoming(text, workspace=team, channel=channel, user=user, ts=target)
-            result = await self._one_at_a_time(lambda: self.checker.check(message))
+            result = await self.checks.run(lambda: self.checker.check(message))
             posted = await self._post(client, channel, render.render_result(result), thread_ts=thread)
             self._record(posted, result, source="mention", requester=user, thread_ts=thread, workspace=team)
         except Overloaded:
@@ -459,7 +455,7 @@ class SlackBot:
             lock = self._watch_locks.setdefault(f"{team}/{channel}", asyncio.Lock())
             async with lock:  # two messages about one claim at once: one reply, then the cooldown holds
                 message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
-                result = await self._one_at_a_time(lambda: self.checker.watch_check(message, now=self.clock()))
+                result = await self.checks.run(lambda: self.checker.watch_check(message, now=self.clock()))
                 if result is None:
                     return
                 thread = event.get("thread_ts") or ts
@@ -530,7 +526,7 @@ class SlackBot:
             return
         message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
         try:
-            result = await self._one_at_a_time(lambda: self.checker.check(message))
+            result = await self.checks.run(lambda: self.checker.check(message))
         except Overloaded:
             await self._respond(respond, render.render_text(BUSY_TEXT))
             return
@@ -624,7 +620,7 @@ class SlackBot:
                 await self._respond(respond, limited)
                 return
             message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
-            result = await self._one_at_a_time(lambda: self.checker.check(message))
+            result = await self.checks.run(lambda: self.checker.check(message))
             try:
                 posted = await self._post(client, channel, render.render_result(result), thread_ts=thread)
             except SlackApiError as exc:

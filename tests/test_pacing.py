@@ -1,27 +1,28 @@
-"""The Slack adapter under a burst: checks run one at a time, with a turn of the event loop between two.
+"""Both adapters under a burst: checks run one at a time, with a turn of the event loop between two.
 
-Bolt starts each event's listener as a task after acknowledging it; run back to back, a burst's checks
-would hold the loop while new requests wait to be acknowledged (Slack retries what is not acknowledged
-within 3 s). bench/load_slack.py measures the effect; this pins the mechanism without timing anything.
+Bolt starts each event's listener as a task after acknowledging it, and discord.py each event's handler;
+run back to back, a burst's checks would hold the loop while new requests wait to be acknowledged (Slack
+retries what is not acknowledged within 3 s). bench/load_slack.py measures the effect; this pins the
+mechanism (``bot/adapters/pacing.py``, shared by both adapters) without timing anything. Turning requests
+away under overload is tested end to end in test_slack_http.py and test_discord_e2e.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from bot.adapters.slack.app import SlackBot
-from bot.config import Settings
+import logging
+
+from bot.adapters.pacing import CheckQueue
 
 
-def bot() -> SlackBot:
-    settings = Settings(db_path=":memory:", slack_bot_token="xoxb-test", slack_signing_secret="secret",
-                        slack_api_url="http://127.0.0.1:9/api/")
-    return SlackBot(None, settings, http=True)  # type: ignore[arg-type] - the checker is not used here
+def queue() -> CheckQueue:
+    return CheckQueue(30.0, log=logging.getLogger("test"))
 
 
 def test_checks_of_a_burst_never_run_back_to_back() -> None:
     async def main() -> list[str]:
-        slack = bot()
+        slack = queue()
         seen: list[str] = []
 
         async def other_work() -> None:  # stands for the loop's other business: reading requests, acks
@@ -34,7 +35,7 @@ def test_checks_of_a_burst_never_run_back_to_back() -> None:
             return n
 
         ticker = asyncio.create_task(other_work())
-        results = await asyncio.gather(*(slack._one_at_a_time(lambda n=n: check(n)) for n in range(5)))
+        results = await asyncio.gather(*(slack.run(lambda n=n: check(n)) for n in range(5)))
         await ticker
         assert results == [0, 1, 2, 3, 4]
         return seen
@@ -47,15 +48,16 @@ def test_checks_of_a_burst_never_run_back_to_back() -> None:
 
 def test_a_failing_check_does_not_block_the_next() -> None:
     async def main() -> int:
-        slack = bot()
+        slack = queue()
 
         def boom() -> int:
             raise RuntimeError("the core failed")
 
         try:
-            await slack._one_at_a_time(boom)
+            await slack.run(boom)
         except RuntimeError:
             pass
-        return await asyncio.wait_for(slack._one_at_a_time(lambda: 7), 1)
+        assert slack.queued == 0  # the failed check left the line
+        return await asyncio.wait_for(slack.run(lambda: 7), 1)
 
     assert asyncio.run(main()) == 7
