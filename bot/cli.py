@@ -79,6 +79,7 @@ class LazyGroup(click.Group):
     lazy = {
         "discord": "bot.adapters.discord.commands:discord_cli",
         "model": "bot.model_cli:model_cli",
+        "language": "bot.language_cli:language_cli",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Sequence
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from .i18n import N_
 from .index import ClaimIndex, phrasing_key
 from .models import Candidate, CheckResult, Claim, Decision, SegmentResult
 from .normalize import clean, fold, segments, strip_markup, terms
@@ -183,11 +184,12 @@ class Matcher:
         notice = ""
         if len(raw) > self.config.max_chars:
             raw = raw[: self.config.max_chars]
-            notice = f"The message is long; only its first {self.config.max_chars:,} characters were checked."
+            notice = N_("The message is long; only its first %(chars)s characters were checked.",
+                        chars=self.config.max_chars)
         if not terms(raw):
-            why = "There is nothing to check in this message: no words left once mentions, links and emoji are removed."
+            why = N_("There is nothing to check in this message: no words left once mentions, links and emoji are removed.")
             if not strip_markup(raw).strip():
-                why = "There is nothing to check: the message is empty once mentions, links and emoji are removed."
+                why = N_("There is nothing to check: the message is empty once mentions, links and emoji are removed.")
             return CheckResult(query=raw, decision=Decision.NONE, notice=notice or why)
 
         parts = segments(raw, max_segments=self.config.max_segments)

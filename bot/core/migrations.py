@@ -216,8 +216,27 @@ def _v5_pending_shares(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS pending_shares_at ON pending_shares(at)")
 
 
+def _v6_language_settings(db: sqlite_utils.Database) -> None:
+    """The language a channel, or a whole server or workspace (``channel = ''``), reads factbot in.
+
+    ``locale`` is a BCP 47 tag factbot has a catalog for (``es``, ``zh-Hans``); see bot/core/languages.py.
+    """
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS language_settings (
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL DEFAULT '',
+            channel TEXT NOT NULL DEFAULT '',
+            locale TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (platform, workspace, channel)
+        )"""
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors, _v5_pending_shares,
+    _v6_language_settings,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterable, Mapping
 
+from .i18n import N_, Translator, pN_, translator
+
 
 class Verdict(str, Enum):
     """The nine verdicts factbot knows; each has one label, emoji and colour."""
@@ -63,16 +65,19 @@ class Verdict(str, Enum):
             raise ValueError(f"unknown verdict {value!r} (allowed: {allowed})") from None
 
 
+# Labels and descriptions are marked for the catalogs (bot/core/i18n.py): as a str each is its English
+# text; ``translator(locale).text(verdict.label)`` gives it in the reader's language.
 _VERDICT_STYLE: dict[Verdict, tuple[str, str, int, str]] = {
-    Verdict.TRUE: ("True", "✅", 0x2E7D32, "Accurate, supported by a primary source."),
-    Verdict.MOSTLY_TRUE: ("Mostly true", "☑️", 0x7CB342, "Accurate but needs clarification or context."),
-    Verdict.MIXED: ("Mixed", "🌗", 0xF9A825, "Partly accurate, partly not."),
-    Verdict.MISLEADING: ("Misleading", "⚠️", 0xEF6C00, "Stretches or distorts what its own source says."),
-    Verdict.MOSTLY_FALSE: ("Mostly false", "🟠", 0xE64A19, "An element of truth, but the claim as made is wrong."),
-    Verdict.FALSE: ("False", "❌", 0xC62828, "Contradicted by the evidence."),
-    Verdict.UNVERIFIED: ("Unverified", "❓", 0x757575, "Asserted without a source that supports it."),
-    Verdict.SATIRE: ("Satire", "🎭", 0x8E24AA, "Comes from satire or parody, not a factual report."),
-    Verdict.OUTDATED: ("Outdated", "🕰️", 0x546E7A, "Was accurate once; no longer is."),
+    Verdict.TRUE: (pN_("verdict", "True"), "✅", 0x2E7D32, N_("Accurate, supported by a primary source.")),
+    Verdict.MOSTLY_TRUE: (pN_("verdict", "Mostly true"), "☑️", 0x7CB342, N_("Accurate but needs clarification or context.")),
+    Verdict.MIXED: (pN_("verdict", "Mixed"), "🌗", 0xF9A825, N_("Partly accurate, partly not.")),
+    Verdict.MISLEADING: (pN_("verdict", "Misleading"), "⚠️", 0xEF6C00, N_("Stretches or distorts what its own source says.")),
+    Verdict.MOSTLY_FALSE: (pN_("verdict", "Mostly false"), "🟠", 0xE64A19,
+                           N_("An element of truth, but the claim as made is wrong.")),
+    Verdict.FALSE: (pN_("verdict", "False"), "❌", 0xC62828, N_("Contradicted by the evidence.")),
+    Verdict.UNVERIFIED: (pN_("verdict", "Unverified"), "❓", 0x757575, N_("Asserted without a source that supports it.")),
+    Verdict.SATIRE: (pN_("verdict", "Satire"), "🎭", 0x8E24AA, N_("Comes from satire or parody, not a factual report.")),
+    Verdict.OUTDATED: (pN_("verdict", "Outdated"), "🕰️", 0x546E7A, N_("Was accurate once; no longer is.")),
 }
 
 
@@ -492,11 +497,14 @@ class Correction:
     old_verdict: Verdict  # the verdict the reply showed
     change_seq: int  # the change that made it outdated
 
-    def text(self) -> str:
+    def text(self, t: Translator | None = None) -> str:
+        """The notice, in ``t``'s language (English without one)."""
+        t = t or translator()
         v = self.claim.verdict
-        return (
-            f"Correction: the verdict on “{self.claim.claim}” changed from {self.old_verdict.label} "
-            f"to {v.emoji} {v.label}. {self.claim.summary}"
+        return t.gettext(
+            "Correction: the verdict on “%(claim)s” changed from %(old)s to %(emoji)s %(new)s. %(summary)s",
+            claim=self.claim.claim, old=t.text(self.old_verdict.label), emoji=v.emoji, new=t.text(v.label),
+            summary=self.claim.summary,
         )
 
 

@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
+from .i18n import N_
+
 
 @dataclass(frozen=True)
 class RateDecision:
@@ -47,4 +49,5 @@ class RateLimiter:
         return RateDecision(False, True, retry)
 
     def notice(self, decision: RateDecision) -> str:
-        return f"You're checking a lot of messages at once; try again in {max(1, round(decision.retry_after))} s."
+        return N_("You're checking a lot of messages at once; try again in %(seconds)s s.",
+                  seconds=max(1, round(decision.retry_after)))

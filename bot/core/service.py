@@ -18,6 +18,7 @@ from typing import Callable
 from .conversations import Conversations
 from .index import ClaimIndex
 from .knowledge import load_knowledge
+from .languages import LanguageSettings
 from .matcher import MatchConfig, Matcher
 from .models import Candidate, CheckResult, Claim, IncomingMessage
 from .ratelimit import RateLimiter
@@ -53,6 +54,7 @@ class FactChecker:
         self.store_query_text = store_query_text
         self.conversations = Conversations(store)
         self.subscriptions = Subscriptions(store)
+        self.languages = LanguageSettings(store)
         self.rate_limiter = RateLimiter(rate_limit_per_minute)
         self.watch_min_score = watch_min_score
         self.watch_cooldown = watch_cooldown
