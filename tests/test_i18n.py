@@ -167,9 +167,9 @@ def test_an_unknown_language_is_refused_in_words():
 
 
 def test_translations_verdicts_and_correction_in_three_languages():
-    assert [translator(tag).text(Verdict.FALSE.label) for tag in ("en", "es", "ja")] == ["False", "Falso", "誤り"]
-    assert Verdict.MOSTLY_TRUE.label == "Mostly true"  # as a str: English, as before
-    assert translator("fr").text(Verdict.MISLEADING.description) == "Exagère ou déforme ce que dit sa propre source."
+    assert [Verdict.FALSE.label_in(translator(tag)) for tag in ("en", "es", "ja")] == ["False", "Falso", "誤り"]
+    assert Verdict.MOSTLY_TRUE.label == "Mostly true" and type(Verdict.MOSTLY_TRUE.label) is str  # English, as before
+    assert Verdict.MISLEADING.description_in(translator("fr")) == "Exagère ou déforme ce que dit sa propre source."
     t = translator("de")
     assert t.gettext("Correction: the verdict on “%(claim)s” changed from %(old)s to %(emoji)s %(new)s. %(summary)s",
                      claim="X", old="Wahr", emoji="❌", new="Falsch", summary="S.") == (
@@ -248,7 +248,7 @@ def test_languages_named_in_the_readers_language():
 
 def test_unknown_or_missing_language_reads_english():
     assert translator(None).locale == "en" and translator("ko").locale == "en"
-    assert translator("ko").text(Verdict.TRUE.label) == "True"
+    assert Verdict.TRUE.label_in(translator("ko")) == "True"
 
 
 # -- compiled catalogs -----------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_source_checkout_compiles_po_at_first_use(tmp_path, monkeypatch, fresh_c
     po = (LOCALE / "es" / "LC_MESSAGES" / "factbot.po").read_text(encoding="utf-8")
     (folder / "factbot.po").write_text(po, encoding="utf-8")
     _with_locale_dir(monkeypatch, tmp_path)
-    assert translator("es").text(Verdict.FALSE.label) == "Falso"
+    assert Verdict.FALSE.label_in(translator("es")) == "Falso"
     assert not (folder / "factbot.mo").exists()  # compiled in memory, nothing written beside the source
 
     # a stale .mo (older than the .po) is not used
@@ -284,7 +284,7 @@ def test_source_checkout_compiles_po_at_first_use(tmp_path, monkeypatch, fresh_c
 
     os.utime(folder / "factbot.mo", (1_000_000, 1_000_000))
     i18n._translator.cache_clear()
-    assert translator("es").text(Verdict.FALSE.label) == "Falso (editado)"
+    assert Verdict.FALSE.label_in(translator("es")) == "Falso (editado)"
 
 
 def test_installed_wheel_reads_the_compiled_mo(tmp_path, monkeypatch, fresh_catalogs):
@@ -292,8 +292,8 @@ def test_installed_wheel_reads_the_compiled_mo(tmp_path, monkeypatch, fresh_cata
     folder.mkdir(parents=True)
     (folder / "factbot.mo").write_bytes(i18n.compile_catalog(LOCALE / "ja" / "LC_MESSAGES" / "factbot.po"))
     _with_locale_dir(monkeypatch, tmp_path)
-    assert translator("ja").text(Verdict.SATIRE.label) == "風刺"
-    assert translator("es").text(Verdict.FALSE.label) == "False"  # no catalog at all: English, and no crash
+    assert Verdict.SATIRE.label_in(translator("ja")) == "風刺"
+    assert Verdict.FALSE.label_in(translator("es")) == "False"  # no catalog at all: English, and no crash
 
 
 def test_a_damaged_catalog_reads_english(tmp_path, monkeypatch, fresh_catalogs, caplog):
@@ -301,7 +301,7 @@ def test_a_damaged_catalog_reads_english(tmp_path, monkeypatch, fresh_catalogs, 
     folder.mkdir(parents=True)
     (folder / "factbot.mo").write_bytes(b"not a catalog")
     _with_locale_dir(monkeypatch, tmp_path)
-    assert translator("de").text(Verdict.FALSE.label) == "False"
+    assert Verdict.FALSE.label_in(translator("de")) == "False"
     assert "cannot read the de catalog" in caplog.text
 
 

@@ -33,7 +33,15 @@ class Verdict(str, Enum):
 
     @property
     def label(self) -> str:
-        return _VERDICT_STYLE[self][0]
+        """The English label (a plain str: files and logs get it as it is)."""
+        return str(_VERDICT_STYLE[self][0])
+
+    def label_in(self, t: Translator) -> str:
+        """The label in ``t``'s language: ``Verdict.FALSE.label_in(translator("es"))`` → "Falso"."""
+        return t.text(_VERDICT_STYLE[self][0])
+
+    def description_in(self, t: Translator) -> str:
+        return t.text(_VERDICT_STYLE[self][3])
 
     @property
     def emoji(self) -> str:
@@ -50,7 +58,7 @@ class Verdict(str, Enum):
 
     @property
     def description(self) -> str:
-        return _VERDICT_STYLE[self][3]
+        return str(_VERDICT_STYLE[self][3])
 
     @classmethod
     def parse(cls, value: str | "Verdict") -> "Verdict":
@@ -66,7 +74,7 @@ class Verdict(str, Enum):
 
 
 # Labels and descriptions are marked for the catalogs (bot/core/i18n.py): as a str each is its English
-# text; ``translator(locale).text(verdict.label)`` gives it in the reader's language.
+# text; ``verdict.label_in(translator(locale))`` gives it in the reader's language.
 _VERDICT_STYLE: dict[Verdict, tuple[str, str, int, str]] = {
     Verdict.TRUE: (pN_("verdict", "True"), "✅", 0x2E7D32, N_("Accurate, supported by a primary source.")),
     Verdict.MOSTLY_TRUE: (pN_("verdict", "Mostly true"), "☑️", 0x7CB342, N_("Accurate but needs clarification or context.")),
@@ -503,7 +511,7 @@ class Correction:
         v = self.claim.verdict
         return t.gettext(
             "Correction: the verdict on “%(claim)s” changed from %(old)s to %(emoji)s %(new)s. %(summary)s",
-            claim=self.claim.claim, old=t.text(self.old_verdict.label), emoji=v.emoji, new=t.text(v.label),
+            claim=self.claim.claim, old=self.old_verdict.label_in(t), emoji=v.emoji, new=v.label_in(t),
             summary=self.claim.summary,
         )
 
