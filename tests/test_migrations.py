@@ -44,3 +44,11 @@ def test_newer_database_is_refused(tmp_path):
     db.close()
     with pytest.raises(migrations.SchemaTooNew, match="upgrade factbot"):
         Store(tmp_path / "new.db")
+
+
+def test_v7_records_the_language_of_each_check(tmp_path):
+    store = Store(tmp_path / "lang.db")
+    store.log_check(query="¿es verdad?", decision="none", claim_id=None, score=None, language="es")
+    store.log_check(query="old caller", decision="none", claim_id=None, score=None)
+    assert [(r["query"], r["language"]) for r in store.checks()] == [("¿es verdad?", "es"), ("old caller", None)]
+    store.close()

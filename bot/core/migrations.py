@@ -234,9 +234,16 @@ def _v6_language_settings(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7_check_language(db: sqlite_utils.Database) -> None:
+    """The language each check was written in (detected), for per-language statistics and replies."""
+    columns = {c.name for c in db["checks"].columns}
+    if "language" not in columns:
+        db.execute("ALTER TABLE checks ADD COLUMN language TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors, _v5_pending_shares,
-    _v6_language_settings,
+    _v6_language_settings, _v7_check_language,
 ]
 LATEST = len(MIGRATIONS)
 

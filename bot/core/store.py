@@ -376,13 +376,14 @@ class Store:
         latency_ms: float | None = None,
         keep_text: bool = True,
         at: str | None = None,
+        language: str | None = None,
     ) -> int:
         """Record one check for digests and statistics; with ``keep_text=False`` only a hash of the words is kept."""
         folded = fold(query)
         with self.transaction():
             cur = self.db.conn.execute(
-                "INSERT INTO checks(at, platform, workspace, channel, query, query_hash, decision, claim_id, score, latency_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO checks(at, platform, workspace, channel, query, query_hash, decision, claim_id, score,"
+                " latency_ms, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     at or utcnow(),
                     platform,
@@ -394,6 +395,7 @@ class Store:
                     claim_id,
                     score,
                     latency_ms,
+                    language,
                 ],
             )
         return int(cur.lastrowid)
