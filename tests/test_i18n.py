@@ -49,8 +49,17 @@ def extracted() -> dict[tuple[str | None, str], tuple[str, ...]]:
     return found
 
 
+BRACES = re.compile(r"\{(\w+)\}")
+
+
 def placeholders(text: str) -> list[tuple[str, str]]:
-    return sorted((m.group(1) or "", m.group(2)) for m in PLACEHOLDER.finditer(text) if m.group(2) != "%")
+    """``%(name)s`` (with its conversion) and ``{name}`` (the templates ``replies.rich`` fills) alike."""
+    percent = [(m.group(1) or "", m.group(2)) for m in PLACEHOLDER.finditer(text) if m.group(2) != "%"]
+    return sorted(percent + [(name, "{}") for name in BRACES.findall(text)])
+
+
+def markup(text: str) -> tuple[int, int]:
+    return text.count("**"), text.count("`")
 
 
 def load(lang: str) -> Catalog:
@@ -98,6 +107,8 @@ def test_catalog_has_every_message_with_its_placeholders(lang):
                 problems.append(f"placeholders {placeholders(s)} != {placeholders(ids[0])}: {key}")
             elif len(ids) > 1 and not set(placeholders(s)) <= set(placeholders(ids[0]) + placeholders(ids[1])):
                 problems.append(f"unknown placeholder in {s!r}: {key}")
+            elif markup(s) != markup(ids[min(i, len(ids) - 1)]):
+                problems.append(f"**bold** or `code` runs differ from the English in {s!r}: {key}")
         if len(ids) > 1 and strings[-1] and set(placeholders(strings[-1])) != set(placeholders(ids[1])):
             problems.append(f"the last plural form must show {placeholders(ids[1])}: {key}")
     for m, errors in catalog.check():  # Babel's own checks: python-format and plural counts
@@ -210,6 +221,20 @@ def test_plural_forms_follow_the_language():
     en = translator("en")
     assert [en.text(nN_("%(n)s claim changed", "%(n)s claims changed", n)) for n in (1, 2)] == [
         "1 claim changed", "2 claims changed"]
+
+
+def test_a_template_whose_translation_lost_a_placeholder_or_markup_reads_english(caplog):
+    t = _translator_from("fr", [
+        ("Watch mode is **on** in {channel}.", "Le mode veille est **activé** dans {salon}."),
+        ("Use `{command}` here.", "Utilisez `{command} ici."),
+        ("Removed {n} replies.", "{n} réponses supprimées."),
+    ])
+    assert t.template("Watch mode is **on** in {channel}.") == "Watch mode is **on** in {channel}."
+    assert t.template("Use `{command}` here.") == "Use `{command}` here."
+    assert t.template("Removed {n} replies.") == "{n} réponses supprimées."
+    assert "translation does not fit its placeholders or markup" in caplog.text
+    assert i18n.gettext("es")("There is nothing to check: the message is empty once mentions, links and emoji are removed.") == (
+        "No hay nada que comprobar: el mensaje queda vacío al quitar menciones, enlaces y emojis.")
 
 
 def test_a_translation_that_breaks_its_placeholder_falls_back_to_english(caplog):

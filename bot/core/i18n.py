@@ -20,8 +20,16 @@ How the core uses it::
     t.pgettext("verdict", "False")                           # short words get a context
     t.percent(0.4), t.number(4000), t.date("2026-03-12")      # "40 %", "4000", "12 mar 2026"
 
-Placeholders are ``%(name)s`` (gettext's ``python-format``); a translation that
-broke one falls back to the English text instead of failing the reply.  Integers
+For templates whose placeholders are filled afterwards (the reply model's
+``rich(template, **values)`` with ``{name}``, ``**bold**`` and `` `code` ``)::
+
+    _ = gettext("es")                                         # a function, as gettext's own ``_``
+    rich(_("Watch mode is **on** in {channel}."), channel=...)
+    n_ = ngettext("es"); n_("…and {n} more", "…and {n} more", n)
+
+Placeholders are ``%(name)s`` (gettext's ``python-format``) when this module fills
+them, ``{name}`` when ``rich`` does; a translation that lost, renamed or added one
+(or broke a bold or code run) falls back to the English text instead of failing the reply.  Integers
 and floats given as parameters are shown with the locale's digit grouping
 wherever a placeholder says ``s``: pass a year or an id as a string.
 
@@ -37,9 +45,10 @@ import functools
 import gettext as _gettext
 import io
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -154,6 +163,35 @@ def _format(template: str, params: Mapping[str, Any], fallback: str) -> str:
         return fallback % params
 
 
+_BRACES = re.compile(r"\{(\w+)\}")
+_PERCENT = re.compile(r"%\((\w+)\)")
+
+
+def placeholders(text: str) -> list[str]:
+    """The named placeholders of a message, either style (``{name}``, ``%(name)s``), sorted."""
+    return sorted(_BRACES.findall(text) + _PERCENT.findall(text))
+
+
+def markup(text: str) -> tuple[int, int]:
+    """How many ``**`` and backticks a message has: a translation keeps its bold and code runs whole."""
+    return text.count("**"), text.count("`")
+
+
+def _same_shape(english: str, translated: str, *, plural_form: bool = False) -> bool:
+    if translated is english or translated == english:
+        return True
+    if markup(translated)[0] % 2 or markup(translated)[1] % 2:
+        return False
+    if plural_form:  # one form may leave the count out ("one claim"); none may add a name
+        return set(placeholders(translated)) <= set(placeholders(english))
+    return placeholders(translated) == placeholders(english)
+
+
+def _broken(english: str) -> str:
+    log.warning("translation does not fit its placeholders or markup, English used", extra={"msgid": english})
+    return english
+
+
 def _as_date(value: dt.date | dt.datetime | str) -> dt.date | dt.datetime:
     if isinstance(value, (dt.date, dt.datetime)):
         return value
@@ -172,7 +210,9 @@ class Translator:
     def __init__(self, tag: str, translations: _gettext.NullTranslations):
         self.locale = tag  # BCP 47: "es", "zh-Hans"
         self.babel_locale = Locale.parse(tag, sep="-")
+        self.language = self.babel_locale.language  # "zh" for "zh-Hans": the language subtag alone
         self._t = translations
+        self._checked: dict[tuple[str | None, str], str] = {}
 
     def __repr__(self) -> str:
         return f"<Translator {self.locale}>"
@@ -216,6 +256,21 @@ class Translator:
         else:
             translated = self._t.gettext(message.msgid)
         return self._fill(translated, english or message.msgid, values)
+
+    # -- templates whose placeholders are filled afterwards (``replies.rich``: ``{name}``, **bold**, `code`) --
+    def template(self, message: str, /) -> str:
+        """The translation of a template, or its English when the translation lost or renamed a placeholder."""
+        cached = self._checked.get((None, message))
+        if cached is None:
+            translated = self._t.gettext(message)
+            cached = translated if _same_shape(message, translated) else _broken(message)
+            self._checked[(None, message)] = cached
+        return cached
+
+    def template_n(self, singular: str, plural: str, n: int, /) -> str:
+        translated = self._t.ngettext(singular, plural, n)
+        english = singular if n == 1 else plural
+        return translated if _same_shape(plural, translated, plural_form=True) else _broken(english)
 
     # -- Babel's formatting for this locale --
     def number(self, value: float | int) -> str:
@@ -308,6 +363,16 @@ def _translator(tag: str) -> Translator:
 def translator(locale: str | None = None) -> Translator:
     """The translator for a language (any tag ``negotiate`` accepts); English for None or one factbot lacks."""
     return _translator(negotiate(locale) or DEFAULT_LOCALE)
+
+
+def gettext(locale: str | None = None) -> Callable[[str], str]:
+    """The translation function of a language, for templates filled afterwards: ``_ = gettext("es"); _("…")``."""
+    return translator(locale).template
+
+
+def ngettext(locale: str | None = None) -> Callable[[str, str, int], str]:
+    """The plural translation function of a language: ``n_ = ngettext("fr"); n_("{n} claim", "{n} claims", n)``."""
+    return translator(locale).template_n
 
 
 def available_locales() -> tuple[str, ...]:
