@@ -42,9 +42,21 @@ def check_database(store: Store) -> list[Finding]:
     count = store.count()
     out.append(Finding(count > 0, "claims", f"{count} in the database" if count else "none: run factbot db rebuild"))
     index = ClaimIndex(store)
+    if index.problem:  # found out of step with the database, or unusable, when opened
+        out.append(Finding(False, "search index", index.problem))
     index.ensure_current()
     synced = index.synced_seq == store.last_change_seq() and index.num_docs == count
     out.append(Finding(synced, "search index", f"{index.num_docs} documents, synced to change {index.synced_seq}"))
+    # The latest claims written must be findable: what a restored backup written again, or an index copied
+    # from elsewhere, gets wrong first.
+    recent = [r[0] for r in store.db.execute(
+        "SELECT DISTINCT claim_id FROM claim_changes WHERE seq > ? AND claim_id IN (SELECT id FROM claims)",
+        [max(store.last_change_seq() - 200, 0)])]
+    lost = index.missing(recent)
+    if lost:
+        where = f"delete the folder {index.path} (it is rebuilt at the next start)" if index.path else "restart"
+        out.append(Finding(False, "search index", f"{len(lost)} of the {len(recent)} latest claims cannot be found "
+                           f"(e.g. {lost[0]}): {where}"))
     return out
 
 

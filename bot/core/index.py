@@ -32,6 +32,17 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+
+def _why(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _read_only_disk(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
 INDEX_FORMAT = 2  # bump when the document layout or the analysis changes: forces a rebuild
 _HWM_FILE = "factbot-sync.json"
 _MAX_QUERY_TERMS = 48
@@ -71,16 +82,35 @@ class IndexBusy(RuntimeError):
     pass
 
 
-class ClaimIndex:
-    """A search index kept in step with a Store through its change feed."""
+INLINE_CHANGES = 500  # in the background (a running bot), more changes than this are applied off the event loop
 
-    def __init__(self, store: Store, path: str | Path | None = None, *, writer_heap: int = 64_000_000):
+
+class ClaimIndex:
+    """A search index kept in step with a Store through its change feed.
+
+    The index folder records which database it follows (its id), the position in the change feed it has
+    applied (its high-water mark) and what the change at that position was, and how many documents it holds.
+    A folder that follows another database, or another generation of this one (a backup restored and written
+    again reuses change numbers with other claims), or that lost part of itself, is rebuilt from the store; a
+    folder that cannot be used at all (a file in its place, a read-only disk) is replaced by an index in memory.
+
+    With ``background`` (a running bot), a large catch-up (a rebuild, or an import of thousands of claims by
+    another process) runs in a thread on its own read-only connection while searches use the index as it is,
+    so the event loop never waits for it.
+    """
+
+    def __init__(self, store: Store, path: str | Path | None = None, *, writer_heap: int = 64_000_000,
+                 background: bool = False):
         self.store = store
         self.schema = _schema()
         self.writer_heap = writer_heap
+        self.background = background
         self._lock = threading.RLock()
         self._seq = -1
         self._idf_cache: dict[str, float] = {}
+        self._catching_up: threading.Thread | None = None
+        self._reader: Store | None = None
+        self.problem = ""  # why the folder could not be used as it was ("" when it could): for ``factbot doctor``
         if path is None and store.path is not None:
             path = store.path.with_name(store.path.name + ".index")
         self.path = Path(path) if path is not None else None
@@ -88,23 +118,51 @@ class ClaimIndex:
 
     # -- lifecycle -------------------------------------------------------
     def _open(self) -> None:
-        if self.path is None:
-            self.index = tantivy.Index(self.schema)
-            self._seq = -1
-            return
+        if self.path is not None:
+            try:
+                self._open_folder()
+                return
+            except (OSError, ValueError) as exc:
+                self.problem = (f"the search index folder {self.path} cannot be used ({_why(exc)}); "
+                                "searching with an index in memory, built from the database at each start")
+                log.warning("%s", self.problem)
+                self.path = None
+        self.index = tantivy.Index(self.schema)
+        self._seq = -1
+
+    def _open_folder(self) -> None:
+        assert self.path is not None
+        if self.path.exists() and not self.path.is_dir():
+            raise NotADirectoryError(f"{self.path} is a file, not a folder")
         self.path.mkdir(parents=True, exist_ok=True)
-        hwm = self._read_hwm()
+        if not os.access(self.path, os.W_OK) or _read_only_disk(self.path):
+            raise PermissionError("it is read-only here")
+        hwm, why = self._check_hwm(self.store)
+        if hwm is not None and not (self.path / "meta.json").is_file():
+            hwm, why = None, "it lost its meta.json"
         if hwm is None:
-            # No usable index here (new, other database, older format): start empty.
+            # No usable index here (new, other database or generation, older format, damaged): start empty.
+            self._note_rebuild(why)
             self._wipe_dir()
         try:
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
-        except ValueError:
-            log.warning("search index at %s is unreadable; rebuilding it", self.path)
+            docs = self.index.searcher().num_docs
+        except ValueError as exc:
+            self._note_rebuild(f"it is unreadable ({_why(exc)})")
+            self._wipe_dir()
+            self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+            hwm, docs = None, 0
+        if hwm is not None and docs == 0 and self._recorded_docs() > 0:
+            self._note_rebuild("it lost its documents")
             self._wipe_dir()
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
             hwm = None
         self._seq = hwm if hwm is not None else -1
+
+    def _note_rebuild(self, why: str) -> None:
+        if why:
+            self.problem = f"the search index was rebuilt from the database: {why}"
+            log.warning("search index at %s: %s; rebuilding it from the database", self.path, why)
 
     def _wipe_dir(self) -> None:
         assert self.path is not None
@@ -112,24 +170,47 @@ class ClaimIndex:
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
 
-    def _read_hwm(self) -> int | None:
+    def _hwm_data(self) -> dict | None:
         if self.path is None:
-            return self._seq if self._seq >= 0 else None
+            return None
         try:
             data = json.loads((self.path / _HWM_FILE).read_text())
         except (OSError, ValueError):
             return None
-        if data.get("format") != INDEX_FORMAT or data.get("db_id") != self.store.get_meta("db_id"):
-            return None
-        seq = data.get("seq")
-        return int(seq) if isinstance(seq, int) else None
+        return data if isinstance(data, dict) else None
 
-    def _write_hwm(self, seq: int) -> None:
+    def _recorded_docs(self) -> int:
+        docs = (self._hwm_data() or {}).get("docs")
+        return docs if isinstance(docs, int) else 0
+
+    def _check_hwm(self, source: Store) -> tuple[int | None, str]:
+        """(the change the folder's index has applied, "") or (None, why it cannot be trusted; "" if new)."""
+        if self.path is None:
+            return (self._seq if self._seq >= 0 else None), ""
+        data = self._hwm_data()
+        if data is None:
+            return None, ""
+        seq = data.get("seq")
+        if data.get("format") != INDEX_FORMAT or "mark" not in data or not isinstance(seq, int):
+            return None, "it was made by another version of factbot"
+        if data.get("db_id") != source.get_meta("db_id"):
+            return None, "it belongs to another database"
+        if source.change_mark(seq) != data["mark"]:
+            return None, ("it follows another generation of this database (a backup restored and written since?): "
+                          f"its change {seq} is not the database's")
+        return seq, ""
+
+    def _read_hwm(self, source: Store | None = None) -> int | None:
+        return self._check_hwm(source or self.store)[0]
+
+    def _write_hwm(self, seq: int, source: Store | None = None) -> None:
         self._seq = seq
         if self.path is None:
             return
+        source = source or self.store
         tmp = self.path / (_HWM_FILE + ".tmp")
-        tmp.write_text(json.dumps({"format": INDEX_FORMAT, "db_id": self.store.get_meta("db_id"), "seq": seq}))
+        tmp.write_text(json.dumps({"format": INDEX_FORMAT, "db_id": source.get_meta("db_id"), "seq": seq,
+                                   "mark": source.change_mark(seq), "docs": self.index.searcher().num_docs}))
         os.replace(tmp, self.path / _HWM_FILE)
 
     def _writer(self, heap: int | None = None, threads: int = 1, wait_s: float = 2.0):
@@ -148,38 +229,77 @@ class ClaimIndex:
     def synced_seq(self) -> int:
         return self._seq
 
+    @property
+    def catching_up(self) -> bool:
+        """A catch-up is running in the background (searches meanwhile use the index as it is)."""
+        return self._catching_up is not None and self._catching_up.is_alive()
+
     def ensure_current(self) -> bool:
-        """Apply whatever the store changed since this index last looked; True if anything was applied."""
+        """Apply whatever the store changed since this index last looked; True if anything was applied.
+
+        In the background mode a large catch-up is started in a thread and False returned at once.
+        """
         head = self.store.last_change_seq()
         if head == self._seq:
             return False
-        with self._lock:
-            head = self.store.last_change_seq()
-            if head == self._seq:
-                return False
-            on_disk = self._read_hwm()
-            if on_disk is not None and on_disk >= head:
-                # Another process already brought the shared index up to date.
-                self.index.reload()
-                self._idf_cache.clear()
-                self._seq = on_disk
-                return True
-            if on_disk is None or self._seq < 0:
-                self.rebuild()
-                return True
-            try:
-                self._apply_changes(on_disk, head)
-            except IndexBusy:
-                log.warning("search index is being written by another process; using it as it is")
-                return False
-            return True
+        if self.background and self.path is not None and (self._seq < 0 or head - self._seq > INLINE_CHANGES):
+            self._catch_up_in_background()
+            return False
+        if self.background:
+            if not self._lock.acquire(blocking=False):
+                return False  # a catch-up in the background holds it: search what is there
+        else:
+            self._lock.acquire()
+        try:
+            return self._catch_up(self.store)
+        except IndexBusy:
+            log.warning("search index is being written by another process; using it as it is")
+            return False
+        finally:
+            self._lock.release()
 
-    def _apply_changes(self, since: int, head: int) -> None:
-        changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(since)))
-        if len(changed) > 50_000:
-            self.rebuild()
+    def _catch_up(self, source: Store) -> bool:
+        head = source.last_change_seq()
+        if head == self._seq:
+            return False
+        on_disk = self._read_hwm(source)
+        if on_disk is not None and on_disk >= head:
+            # Another process already brought the shared index up to date.
+            self.index.reload()
+            self._idf_cache.clear()
+            self._seq = on_disk
+            return True
+        if on_disk is None or self._seq < 0:
+            self._rebuild(source)
+            return True
+        self._apply_changes(on_disk, head, source)
+        return True
+
+    def _catch_up_in_background(self) -> None:
+        if self.catching_up:
             return
-        claims = self.store.get_many(changed)
+        self._catching_up = threading.Thread(target=self._background_catch_up, name="factbot-index", daemon=True)
+        self._catching_up.start()
+
+    def _background_catch_up(self) -> None:
+        try:
+            if self._reader is None:
+                assert self.store.path is not None
+                self._reader = Store(self.store.path, readonly=True)
+            with self._lock:
+                self._catch_up(self._reader)
+        except IndexBusy:
+            log.info("search index is being written by another process; catching up later")
+        except Exception:  # noqa: BLE001 - searches go on with the index as it is; the next check tries again
+            log.exception("search index catch-up failed; searching the index as it is")
+
+    def _apply_changes(self, since: int, head: int, source: Store | None = None) -> None:
+        source = source or self.store
+        changed = list(dict.fromkeys(cid for _, cid, _ in source.changes_since(since)))
+        if len(changed) > 50_000:
+            self._rebuild(source)
+            return
+        claims = source.get_many(changed)
         writer = self._writer()
         try:
             for cid in changed:
@@ -194,37 +314,46 @@ class ClaimIndex:
             raise
         self.index.reload()
         self._idf_cache.clear()
-        self._write_hwm(head)
+        self._write_hwm(head, source)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Index every claim from scratch; returns the number indexed."""
         with self._lock:
-            head = self.store.last_change_seq()
-            writer = self._writer(self.writer_heap, threads=2 if (os.cpu_count() or 1) > 1 else 1)
-            n = 0
-            try:
-                writer.delete_all_documents()
-                for claim in self.store.iter_claims(batch=5000):
-                    writer.add_document(_document(claim))
-                    n += 1
-                    if progress and n % 1000 == 0:
-                        progress(1000)
-                writer.commit()
-                writer.wait_merging_threads()
-            except BaseException:
-                writer.rollback()
-                raise
-            if progress:
-                progress(n % 1000)
-            self.index.reload()
-            self._idf_cache.clear()
-            self._write_hwm(head)
-            return n
+            return self._rebuild(self.store, progress)
+
+    def _rebuild(self, source: Store, progress: Callable[[int], None] | None = None) -> int:
+        head = source.last_change_seq()
+        writer = self._writer(self.writer_heap, threads=2 if (os.cpu_count() or 1) > 1 else 1)
+        n = 0
+        try:
+            writer.delete_all_documents()
+            for claim in source.iter_claims(batch=5000):
+                writer.add_document(_document(claim))
+                n += 1
+                if progress and n % 1000 == 0:
+                    progress(1000)
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+        if progress:
+            progress(n % 1000)
+        self.index.reload()
+        self._idf_cache.clear()
+        self._write_hwm(head, source)
+        return n
 
     # -- searching ---------------------------------------------------------
     @property
     def num_docs(self) -> int:
         return self.index.searcher().num_docs
+
+    def missing(self, claim_ids: Sequence[str]) -> list[str]:
+        """Those of these claims the index has no document for (``factbot doctor``'s spot check)."""
+        searcher = self.index.searcher()
+        return [cid for cid in claim_ids
+                if not searcher.search(tantivy.Query.term_query(self.schema, "id", cid), 1).hits]
 
     def idf(self, term: str, searcher: tantivy.Searcher | None = None) -> float:
         """BM25's inverse document frequency; unseen words count as rare."""

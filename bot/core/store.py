@@ -13,7 +13,10 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
+import os
 import sqlite3
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,8 @@ import sqlite_utils
 from . import migrations
 from .models import Claim, Source, Verdict, utcnow
 from .normalize import fold, tokens
+
+log = logging.getLogger("factbot.store")
 
 CLAIM_COLUMNS = (
     "id", "claim", "verdict", "rating_text", "summary", "sources", "claimant", "claim_date",
@@ -49,6 +54,49 @@ class WriteStats:
         if self.skipped:
             parts.append(f"{len(self.skipped)} kept as edited")
         return ", ".join(parts)
+
+
+class StoreError(RuntimeError):
+    """The database cannot do what was asked, as one line an operator can act on.
+
+    ``kind`` is ``busy`` (another process holds the write lock past the wait), ``readonly``, ``full`` (the disk),
+    ``io``, ``corrupt`` or ``unopenable``.  The command line maps every one to exit code 4, once.
+    """
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+_DB_ERRORS = (
+    ("locked", "busy", "is busy: another process has been writing to it for longer than factbot waits; try again"),
+    ("busy", "busy", "is busy: another process has been writing to it for longer than factbot waits; try again"),
+    ("readonly", "readonly", "is read-only here (file, folder or disk); nothing was changed"),
+    ("read-only", "readonly", "is read-only here (file, folder or disk); nothing was changed"),
+    ("disk is full", "full", "cannot be written: the disk is full; nothing was changed"),
+    ("disk i/o", "io", "cannot be read or written (disk I/O error)"),
+    ("not a database", "corrupt", "is not a SQLite database (or is damaged)"),
+    ("malformed", "corrupt", "is damaged (database disk image is malformed)"),
+    ("unable to open", "unopenable", "cannot be opened (check that its folder exists and is readable)"),
+)
+
+
+def store_error(exc: BaseException, path: str | Path | None = None) -> StoreError:
+    """The ``StoreError`` an SQLite (or file system) error amounts to."""
+    if isinstance(exc, StoreError):
+        return exc
+    text = str(exc).lower()
+    where = f"the database {path}" if path else "the database"
+    for needle, kind, what in _DB_ERRORS:
+        if needle in text:
+            return StoreError(f"{where} {what}", kind)
+    if isinstance(exc, OSError):
+        if exc.errno == 28:
+            return StoreError(f"{where} cannot be written: the disk is full; nothing was changed", "full")
+        if exc.errno in (13, 30):
+            return StoreError(f"{where} is read-only here (file, folder or disk); nothing was changed", "readonly")
+        return StoreError(f"cannot open {where}: {exc.strerror or exc}", "unopenable")
+    return StoreError(f"{where}: {exc}", "io")
 
 
 def claim_to_row(claim: Claim) -> dict[str, Any]:
@@ -111,19 +159,84 @@ def fts_query(text: str, *, prefix: bool = False, max_terms: int = 32) -> str:
 class Store:
     """Claims, their change feed and the check log, in one SQLite file."""
 
-    def __init__(self, path: str | Path | None = None, *, busy_timeout_ms: int = 5000):
+    def __init__(self, path: str | Path | None = None, *, busy_timeout_ms: int = 5000, readonly: bool = False):
         self.path: Path | None = None if path in (None, ":memory:") else Path(path).expanduser()
+        self.readonly = False
+        self._busy_ms = int(busy_timeout_ms)
+        self._tx_depth = 0
+        # Writes that gave way (``give_way``), in order, and why writing fails now ("" while it works).
+        self.pending: list[tuple[str, Sequence[Any]]] = []
+        self.write_problem = ""
         if self.path is None:
             self.db = sqlite_utils.Database(memory=True)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=busy_timeout_ms / 1000)
-            self.db = sqlite_utils.Database(conn)
-            self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous = NORMAL")
-        self._tx_depth = 0
+            self._prepare()
+            return
+        try:
+            if readonly or not self._writable():
+                self._open_readonly()
+            else:
+                self._open_writable()
+        except sqlite3.DatabaseError as exc:
+            raise store_error(exc, self.path) from None
+        except OSError as exc:
+            raise store_error(exc, self.path) from None
+
+    def _writable(self) -> bool:
+        """Whether this process may write the file and its folder (the -wal and -shm files go next to it)."""
+        assert self.path is not None
+        folder = self.path.parent
+        if not self.path.exists():
+            return True  # created below (or the folder is missing, which the open reports)
+        try:
+            if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                return False
+        except (OSError, AttributeError):
+            pass
+        return os.access(self.path, os.W_OK) and os.access(folder, os.W_OK)
+
+    def _open_writable(self) -> None:
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=self._busy_ms / 1000)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self._prepare()
+
+    def _open_readonly(self) -> None:
+        """Open for reading only (a read-only file, folder or disk): checks still work, writes raise StoreError.
+
+        With its -wal and -shm files present SQLite reads a WAL database as it is; without them, on a
+        read-only disk, it can only read the file as immutable (which is what it is there).
+        """
+        assert self.path is not None
+        from urllib.parse import quote
+
+        self.readonly = True
+        base = "file:" + quote(str(self.path.resolve()))
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            conn = sqlite3.connect(base + query, uri=True, check_same_thread=False, timeout=self._busy_ms / 1000)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                break
+            except sqlite3.OperationalError:
+                conn.close()
+                if query.endswith("immutable=1"):
+                    raise
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        current = migrations.version(self.db)
+        if current != migrations.LATEST:
+            migrations.migrate(self.db, target=current)  # raises SchemaTooNew for a newer database
+            raise StoreError(f"the database {self.path} has schema version {current} and is read-only here: open it "
+                             f"once where factbot may write it, to upgrade it to version {migrations.LATEST}",
+                             "readonly")
+        self.db.conn.row_factory = sqlite3.Row
+        log.info("the database %s is read-only here: checks work, nothing is recorded", self.path)
+
+    def _prepare(self) -> None:
         self.db.conn.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")
         migrations.migrate(self.db)
@@ -151,13 +264,91 @@ class Store:
             finally:
                 self._tx_depth -= 1
             return
+        if self.readonly:
+            raise StoreError(f"the database {self.path} is read-only here (file, folder or disk); nothing was changed",
+                             "readonly")
         self._tx_depth = 1
         try:
             with self.db.conn:
                 self.db.conn.execute("BEGIN IMMEDIATE")
                 yield
+        except sqlite3.OperationalError as exc:
+            raise store_error(exc, self.path) from exc
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:
+                raise
+            raise store_error(exc, self.path) from exc
         finally:
             self._tx_depth = 0
+
+    # -- writes that give way ----------------------------------------------------
+    IMPORT_PAUSE = 0.01  # seconds between the transactions of a large import (``upsert_claims(commit_every=…)``)
+    GIVE_WAY_MS = 500  # how long a write on a running bot's path waits for another process's write lock
+    MAX_PENDING = 20_000  # writes kept while they cannot be made; the oldest go first beyond this
+
+    def give_way(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> bool:
+        """Writes on a running bot's path (the check log, seen event ids, remembered replies): made now, in one
+        transaction, if the database takes them within ``GIVE_WAY_MS``; otherwise kept in memory, in order, and
+        made at the next chance (the next such write, or ``flush_pending``).
+
+        So a person still gets an answer while another process imports a large file, and while the disk is
+        full or the file read-only (``write_problem`` says why; ``/healthz`` reports it).  True if written now.
+        """
+        self.pending.extend(statements)
+        return self.flush_pending()
+
+    def flush_pending(self) -> bool:
+        """Make the writes that gave way, if the database takes them now; True when none is left."""
+        if not self.pending:
+            return True
+        batch = list(self.pending)
+        try:
+            self._write_soon(batch)
+        except StoreError as exc:
+            if exc.kind != "busy":
+                if not self.write_problem:
+                    log.warning("writes fail, answers go on (%d kept to write later): %s", len(self.pending), exc)
+                self.write_problem = str(exc)
+            if len(self.pending) > self.MAX_PENDING:
+                dropped = len(self.pending) - self.MAX_PENDING
+                del self.pending[:dropped]
+                log.warning("%d kept write(s) dropped: the database has not taken writes for a while", dropped)
+            return False
+        except sqlite3.DatabaseError as exc:  # a statement that can never succeed must not hold back the rest
+            log.error("kept writes dropped: %s", exc)
+        del self.pending[: len(batch)]
+        if self.write_problem:
+            log.warning("the database takes writes again; %d kept write(s) made", len(batch))
+            self.write_problem = ""
+        return True
+
+    def _write_soon(self, batch: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """One transaction of these statements, trying for the write lock every few milliseconds for at most
+        ``GIVE_WAY_MS`` (SQLite's own busy wait polls ever more slowly, and would miss the short pauses a large
+        import leaves between its commits)."""
+        deadline = time.monotonic() + self.GIVE_WAY_MS / 1000
+        while True:
+            try:
+                with self._short_wait(), self.transaction():
+                    for sql, args in batch:
+                        self.db.conn.execute(sql, list(args))
+                return
+            except StoreError as exc:
+                if exc.kind != "busy" or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.002)
+
+    @contextlib.contextmanager
+    def _short_wait(self) -> Iterator[None]:
+        """Take the write lock only if it is free now (``transaction`` then raises StoreError "busy")."""
+        if self.path is None or self._tx_depth:
+            yield
+            return
+        self.db.conn.execute("PRAGMA busy_timeout = 1")
+        try:
+            yield
+        finally:
+            self.db.conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
 
     @property
     def schema_version(self) -> int:
@@ -248,6 +439,7 @@ class Store:
         origin: str = "user",
         progress: Callable[[int], None] | None = None,
         protect_user_edits: bool = False,
+        commit_every: int | None = None,
     ) -> WriteStats:
         """Insert or update claims by id, all in one transaction.
 
@@ -255,7 +447,30 @@ class Store:
         feed (and the digests and correction notices that read it) only sees
         real changes.  With ``protect_user_edits`` (bundled knowledge sync),
         claims a user imported or edited are left as they are.
+
+        With ``commit_every`` (``factbot claims import``), a write of more claims than that is committed in
+        transactions of that many, with a pause between them, so that a running bot on the same database never
+        waits long for the write lock: 200,000 claims in one transaction held it for about 20 seconds.  Every
+        claim is validated and the ids checked before the first commit; an import interrupted between two
+        commits leaves the claims committed so far, and running it again completes it.
         """
+        if commit_every and not self._tx_depth:
+            claims = list(claims)
+            seen_ids: set[str] = set()
+            for claim in claims:
+                if claim.id in seen_ids:
+                    raise ValueError(f"claim id {claim.id!r} appears twice in one write")
+                seen_ids.add(claim.id)
+            if len(claims) > commit_every:
+                total = WriteStats()
+                for start in range(0, len(claims), commit_every):
+                    if start:
+                        time.sleep(self.IMPORT_PAUSE)  # a waiting writer (the bot) gets the lock here
+                    part = self.upsert_claims(claims[start : start + commit_every], origin=origin, progress=progress,
+                                              protect_user_edits=protect_user_edits)
+                    for name in ("inserted", "updated", "unchanged", "skipped", "deleted"):
+                        getattr(total, name).extend(getattr(part, name))
+                return total
         stats = WriteStats()
         now = utcnow()
         cols = ", ".join(CLAIM_COLUMNS)
@@ -354,6 +569,14 @@ class Store:
         row = self.db.execute("SELECT max(seq) FROM claim_changes").fetchone()
         return row[0] or 0
 
+    def change_mark(self, seq: int) -> str:
+        """What change ``seq`` was (claim, operation, time): a derived index remembers it with the position it
+        follows, so it can tell this database from a restored backup of it that has since been written again."""
+        if seq <= 0:
+            return ""
+        row = self.db.execute("SELECT claim_id, op, at FROM claim_changes WHERE seq = ?", [seq]).fetchone()
+        return "" if row is None else f"{row[0]}|{row[1]}|{row[2]}"
+
     def changes_since(self, seq: int, limit: int | None = None) -> list[tuple[int, str, str]]:
         sql = "SELECT seq, claim_id, op FROM claim_changes WHERE seq > ? ORDER BY seq"
         args: list[Any] = [seq]
@@ -377,35 +600,46 @@ class Store:
         keep_text: bool = True,
         at: str | None = None,
         language: str | None = None,
-    ) -> int:
-        """Record one check for digests and statistics; with ``keep_text=False`` only a hash of the words is kept."""
+    ) -> bool:
+        """Record one check for digests and statistics; with ``keep_text=False`` only a hash of the words is kept.
+
+        The write gives way (``give_way``): a check is answered whether or not it can be recorded at once.
+        """
         folded = fold(query)
-        with self.transaction():
-            cur = self.db.conn.execute(
-                "INSERT INTO checks(at, platform, workspace, channel, query, query_hash, decision, claim_id, score,"
-                " latency_ms, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    at or utcnow(),
-                    platform,
-                    workspace,
-                    channel,
-                    query[:2000] if keep_text else None,
-                    hashlib.sha256(folded.encode()).hexdigest(),
-                    decision,
-                    claim_id,
-                    score,
-                    latency_ms,
-                    language,
-                ],
-            )
-        return int(cur.lastrowid)
+        return self.give_way([(
+            "INSERT INTO checks(at, platform, workspace, channel, query, query_hash, decision, claim_id, score,"
+            " latency_ms, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                at or utcnow(),
+                platform,
+                workspace,
+                channel,
+                query[:2000] if keep_text else None,
+                hashlib.sha256(folded.encode()).hexdigest(),
+                decision,
+                claim_id,
+                score,
+                latency_ms,
+                language,
+            ],
+        )])
 
     def prune_checks(self, retention_days: int, *, now: dt.datetime | None = None) -> int:
-        """Forget checks older than the retention period; returns how many went."""
+        """Forget checks older than the retention period; returns how many went.
+
+        Housekeeping at every start: on a read-only database, or while another process holds the write lock or
+        the disk is full, it is left for the next start rather than holding anything up.
+        """
+        if self.readonly:
+            return 0
         now = now or dt.datetime.now(dt.timezone.utc)
         cutoff = (now - dt.timedelta(days=retention_days)).replace(microsecond=0).isoformat()
-        with self.transaction():
-            return self.db.conn.execute("DELETE FROM checks WHERE at < ?", [cutoff]).rowcount
+        try:
+            with self._short_wait(), self.transaction():
+                return self.db.conn.execute("DELETE FROM checks WHERE at < ?", [cutoff]).rowcount
+        except StoreError as exc:  # noqa: PERF203
+            log.info("old checks not pruned now: %s", exc)
+            return 0
 
     def checks(self, since: str = "", *, limit: int = 1000) -> list[dict[str, Any]]:
         return [
