@@ -36,6 +36,7 @@ from .core.subscriptions import Subscription, Subscriptions
 log = logging.getLogger("factbot.digest")
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+RECOVER_MARK = "before posting, could not ask whether it was posted: "  # such a failure asks again when retried
 BACKOFF = (dt.timedelta(minutes=1), dt.timedelta(minutes=5), dt.timedelta(minutes=15), dt.timedelta(hours=1))
 
 
@@ -146,14 +147,19 @@ class DigestService:
         if claim is None:
             return None
         poster = self.posters[sub.platform]
-        if claim == "recover":
-            existing = await poster.find_digest(sub, period=period)
-            if existing:
-                self._finish(sub, period, "sent", message_id=existing)
-                log.info("digest %s/%s was already posted before a restart; not posting again", sub.id, period)
-                return None
-        digest = self.build(sub, since=self._since(sub, scheduled), now=scheduled)
+        asking = claim == "recover"
         try:
+            # After a crash mid-send, ask the platform first. Its answer failing is a failed send like any other
+            # (retried with back-off, or the subscription disabled when the channel is gone), and the retry asks
+            # again before it posts.
+            if asking:
+                existing = await poster.find_digest(sub, period=period)
+                asking = False
+                if existing:
+                    self._finish(sub, period, "sent", message_id=existing)
+                    log.info("digest %s/%s was already posted before a restart; not posting again", sub.id, period)
+                    return None
+            digest = self.build(sub, since=self._since(sub, scheduled), now=scheduled)
             message_id = await poster.post_digest(sub, digest, period=period)
         except DeliveryGone as exc:
             self._finish(sub, period, "skipped", error=str(exc))
@@ -161,7 +167,8 @@ class DigestService:
             log.warning("digest subscription %s disabled: %s", sub.id, exc)
             return None
         except Exception as exc:  # noqa: BLE001 - any failure of the platform is retried later
-            self._finish(sub, period, "failed", error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            self._finish(sub, period, "failed", error=RECOVER_MARK + error if asking else error)
             log.warning("digest %s/%s failed (%s); will retry", sub.id, period, type(exc).__name__)
             return None
         self._finish(sub, period, "sent", message_id=message_id)
@@ -185,13 +192,14 @@ class DigestService:
             ).fetchone()
             stale = dt.datetime.fromisoformat(row["at"]) + self.lease <= self.clock()
             if row["status"] == "failed" or (row["status"] == "sending" and stale):
+                asked_in_vain = row["status"] == "failed" and (row["error"] or "").startswith(RECOVER_MARK)
                 won = self.store.db.conn.execute(
                     """UPDATE digests_sent SET status = 'sending', claimed_by = ?, attempts = attempts + 1, at = ?
                        WHERE subscription_id = ? AND period = ? AND status = ? AND at = ?""",
                     [self.instance, now, sub.id, period, row["status"], row["at"]],
                 ).rowcount
                 if won:
-                    return "retry" if row["status"] == "failed" else "recover"
+                    return "retry" if row["status"] == "failed" and not asked_in_vain else "recover"
         return None
 
     def _finish(self, sub: Subscription, period: str, status: str, *, message_id: str = "", error: str = "") -> None:

@@ -740,3 +740,75 @@ async def test_app_home_shows_how_to_settings_and_this_weeks_top_claims(env: Env
     assert "*📰 Weekly digests*\n• <#C0GENERAL>: every Friday at 16:00 (UTC)" in texts
     assert "*👀 Watch mode is on in*\n• <#C0GENERAL>" in texts
     assert texts[-1] == f"2× ❌ False · {claim.claim} (`{MATCH_ID}`)"
+
+
+# -- digest recovery when Slack cannot be asked ----------------------------------------------------------------------
+
+
+def _left_sending(env: Env, channel: str, *, minutes_ago: int = 30):
+    """A subscription whose digest for the last period was being sent by a process that died mid-send."""
+    from bot.scheduler import DigestService
+
+    store = env.checker.store
+    now = dt.datetime.now(dt.timezone.utc)
+    sub = env.checker.subscriptions.subscribe(platform="slack", workspace=TEAM, channel=channel,
+                                              weekday=("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()],
+                                              time=(now - dt.timedelta(minutes=minutes_ago)).strftime("%H:%M"),
+                                              timezone="UTC")
+    with store.transaction():
+        store.db.conn.execute("UPDATE subscriptions SET created_at = ? WHERE id = ?",
+                              [(now - dt.timedelta(days=10)).isoformat(), sub.id])
+    sub = env.checker.subscriptions.by_id(sub.id)
+    scheduled = sub.previous_run(now)
+    dead = DigestService(store, {}, instance="died", clock=lambda: now - dt.timedelta(minutes=minutes_ago - 1))
+    assert dead._claim(sub, scheduled, sub.period(scheduled)) == "new"
+    return sub
+
+
+def _digest_row(env: Env, sub) -> tuple:
+    row = env.checker.store.db.execute("SELECT status, attempts, error FROM digests_sent WHERE subscription_id = ?",
+                                       [sub.id]).fetchone()
+    return tuple(row)
+
+
+@e2e()
+async def test_digest_recovery_whose_lookup_is_refused_disables_that_channel_and_goes_on(env: Env):
+    """conversations.history says not_in_channel: that subscription is disabled, the next one still gets its digest."""
+    from bot.scheduler import DigestService
+
+    kicked = _left_sending(env, "C0KICKED")
+    other = _left_sending(env, "C0OTHER")
+    env.fake.fail("conversations.history", "not_in_channel")  # the first lookup: C0KICKED's
+    service = DigestService(env.checker.store, {"slack": env.adapter.poster()}, instance="restarted")
+    sent = await service.catch_up()
+    (posted,) = env.posted()
+    assert posted.body["channel"] == "C0OTHER" and sent == [posted.response["ts"]]
+    assert _digest_row(env, kicked) == ("skipped", 2, "factbot can no longer post in Slack channel C0KICKED "
+                                                      "(not_in_channel)")
+    after = env.checker.subscriptions.by_id(kicked.id)
+    assert (after.active, after.disabled_reason) == (False, "factbot can no longer post in Slack channel C0KICKED "
+                                                            "(not_in_channel)")
+    assert env.checker.subscriptions.by_id(other.id).active
+
+
+@e2e()
+async def test_digest_recovery_whose_lookup_fails_is_retried_with_back_off_and_asks_again(env: Env):
+    from bot.scheduler import DigestService
+
+    sub = _left_sending(env, "C0FLAKY")
+    env.fake.fail("conversations.history", "internal_error")
+    clock = Clock()
+    service = DigestService(env.checker.store, {"slack": env.adapter.poster()}, instance="restarted", clock=clock)
+    assert await service.catch_up() == []
+    status, attempts, error = _digest_row(env, sub)
+    assert (status, attempts) == ("failed", 2)
+    assert error.startswith("before posting, could not ask whether it was posted: SlackApiError: ")
+    assert "'error': 'internal_error'" in error
+    assert await service.catch_up() == [] and env.posted() == []  # within the back-off: nothing
+    histories = len(env.fake.find("conversations.history"))
+    clock.advance(minutes=6)  # the second attempt's back-off is 5 minutes
+    (ts,) = await service.catch_up()
+    assert len(env.fake.find("conversations.history")) == histories + 1  # asked again before posting
+    (posted,) = env.posted()
+    assert posted.body["channel"] == "C0FLAKY" and posted.response["ts"] == ts
+    assert _digest_row(env, sub)[:2] == ("sent", 3) and env.checker.subscriptions.by_id(sub.id).active
