@@ -21,9 +21,10 @@ from .observability import setup_logging
 from .core.index import ClaimIndex
 from .core.knowledge import KnowledgeError, load_knowledge
 from .core.migrations import SchemaTooNew
+from .core.formats import parse_batch_line
 from .core.models import ClaimError, IncomingMessage, Verdict, claim_from_dict
 from .core.service import FactChecker, checker_for, open_store
-from .core.store import Store
+from .core.store import Store, StoreError
 
 EXIT_NOT_FOUND = 1
 EXIT_BAD_INPUT = 3
@@ -156,17 +157,26 @@ def _check_batch(c: Context, stream: TextIO, top: int) -> int:
     checker = c.checker
     bad = 0
     for lineno, line in enumerate(stream, 1):
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")  # a UTF-8 byte order mark, as import accepts it
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise ValueError('each line must be an object with a "text" string')
+            item = parse_batch_line(line)
         except ValueError as exc:
             bad += 1
             click.echo(json.dumps({"line": lineno, "error": f"line {lineno}: {exc}"}))
             continue
-        result = checker.check(IncomingMessage(text=item["text"], platform="batch"), top=top, record=False)
+        try:
+            result = checker.check(IncomingMessage(text=item["text"], platform="batch"), top=top, record=False)
+        except (StoreError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one line that cannot be checked must not lose the lines after it
+            logging.getLogger("factbot.check").debug("batch line %d failed", lineno, exc_info=True)
+            bad += 1
+            click.echo(json.dumps({"line": lineno, "id": item.get("id"),
+                                   "error": f"line {lineno}: could not be checked ({type(exc).__name__})"}))
+            continue
         ranked = list(result.matches) + [x for x in result.candidates if x.claim.id not in {m.claim.id for m in result.matches}]
         row: dict[str, Any] = {
             "id": item.get("id"),

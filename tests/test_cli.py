@@ -78,6 +78,20 @@ def test_batch_jsonl(run, tmp_path):
     assert result.exit_code == 3
 
 
+def test_batch_goes_on_past_a_pathological_line_and_accepts_a_byte_order_mark(run, tmp_path):
+    """A line of 100,000 nested brackets is one error line; a UTF-8 BOM on the first line is not an error."""
+    src = tmp_path / "batch.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": 1, "text": "alibaba stole claude's guardrails"}).encode()
+                    + b"\n" + b"[" * 100_000 + b"\n" + json.dumps({"id": 3, "text": "what's for lunch"}).encode() + b"\n")
+    result = run("check", "--batch", str(src))
+    rows = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [r.get("id") for r in rows] == [1, None, 3]
+    assert rows[0]["decision"] == "match" and rows[2]["decision"] == "none"
+    assert rows[1] == {"line": 2, "error": "line 2: nested too deeply to read"}
+    assert result.stderr.splitlines()[-1] == "1 line(s) could not be read; see the error objects in the output."
+    assert result.exit_code == 3
+
+
 def test_claims_add_show_list_remove(run):
     added = run(
         "claims", "add", "--claim", "The moon is made of cheese", "--verdict", "false",

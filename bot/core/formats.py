@@ -481,3 +481,18 @@ def _guard(cell: str) -> str:
 _WRITERS: dict[str, Callable[[Iterable[Claim], TextIO], int]] = {
     "jsonl": _dump_jsonl, "json": _dump_json, "yaml": _dump_yaml, "csv": _dump_csv, "claimreview": _dump_claimreview,
 }
+
+
+def parse_batch_line(line: str) -> dict[str, Any]:
+    """One ``factbot check --batch`` line: an object with a "text" string, or ValueError saying what is wrong.
+
+    Nesting too deep for the JSON parser (a line of 100,000 brackets) is a bad line like any other, not the end of
+    the batch.
+    """
+    try:
+        item = json.loads(line)
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+        raise ValueError('each line must be an object with a "text" string')
+    return item
