@@ -812,3 +812,77 @@ async def test_digest_recovery_whose_lookup_fails_is_retried_with_back_off_and_a
     (posted,) = env.posted()
     assert posted.body["channel"] == "C0FLAKY" and posted.response["ts"] == ts
     assert _digest_row(env, sub)[:2] == ("sent", 3) and env.checker.subscriptions.by_id(sub.id).active
+
+
+# -- malformed and replayed requests ----------------------------------------------------------------------------------
+
+
+async def _raw(env: Env, body: bytes, content_type: str, *, signed: bool = True,
+               headers: dict[str, str] | None = None) -> int:
+    """POST these exact bytes to /slack/events, signed as Slack signs (or not at all)."""
+    import hashlib
+    import hmac
+    import time
+
+    sent = {"Content-Type": content_type}
+    if signed:
+        ts = str(int(time.time()))
+        mac = hmac.new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+        sent.update({"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + mac})
+    sent.update(headers or {})
+    async with env.slack.session.post(env.slack.url, data=body, headers=sent) as response:
+        return response.status
+
+
+MALFORMED = [
+    (b'{"type": "event_callback", "event": {"type": "app_m', "application/json", "a body that is not valid JSON"),
+    (b'[{"type": "event_callback"}]', "application/json", "JSON that is not an object"),
+    (b'{"type": "event_callback", "text": "\xff\xfe caf\xe9"}', "application/json", "a body that is not UTF-8"),
+    (b"payload=not-json", "application/x-www-form-urlencoded", "a payload that is not valid JSON"),
+    (b"payload=%5B1%2C2%5D", "application/x-www-form-urlencoded", "a payload that is not a JSON object"),
+]
+
+
+@e2e()
+async def test_malformed_requests_get_4xx_and_one_warning_before_anything_parses_them(env: Env):
+    env.caplog.set_level(logging.DEBUG)  # as with -vv: still no traceback, no body
+    for body, content_type, why in MALFORMED:
+        env.caplog.clear()
+        assert await _raw(env, body, content_type, signed=False) == 401, body
+        assert await _raw(env, body, content_type) == 400, body
+        refused = [r.getMessage() for r in env.caplog.records if r.name.startswith(("factbot", "slack"))
+                   and r.levelno >= logging.WARNING]
+        assert refused == [f"Slack request refused (HTTP 401): not signed, {len(body)}-byte body",
+                           f"Slack request refused (HTTP 400): {why}, {len(body)}-byte body"], body
+        assert not any(r.exc_info for r in env.caplog.records)
+    env.caplog.clear()
+    assert await _raw(env, b'{"type": "event_callback"}', "application/json",
+                      headers={"X-Slack-Request-Timestamp": "abc"}) == 401
+    assert [r.getMessage() for r in env.caplog.records if r.levelno >= logging.WARNING] == [
+        "Slack request refused (HTTP 401): a timestamp that is not a number, 26-byte body"]
+    await settle()
+    assert [c.method for c in env.fake.calls if c.method != "auth.test"] == []
+
+
+@e2e()
+async def test_a_bad_signature_logs_the_size_and_reason_never_the_body(env: Env):
+    env.caplog.set_level(logging.DEBUG)
+    marker = "SECRET-LOOKING-BODY-" * 50_000  # a megabyte
+    body = json.dumps({"type": "event_callback", "event": {"type": "app_mention", "text": marker}})
+    status, _ = await env.slack.event(json.loads(body), secret="not-the-signing-secret")
+    assert status == 401
+    assert "SECRET-LOOKING-BODY" not in env.caplog.text
+    assert f"Slack request refused (HTTP 401): a wrong signature, {len(body.encode())}-byte body" in env.caplog.text
+
+
+@e2e()
+async def test_a_replayed_signed_slash_command_is_answered_once(env: Env):
+    from urllib.parse import urlencode
+
+    form = urlencode(command_form(MATCH_TEXT, user=ALICE, channel=CHANNEL, response_url=env.fake.response_url("cmd")))
+    for _ in range(2):  # the same signed request, captured and sent again inside the five minutes
+        status, body = await env.slack.post(form, "application/x-www-form-urlencoded")
+        assert (status, body) == (200, "")
+    await settle()
+    answers = env.fake.find("response_url")
+    assert len(answers) == 1 and answers[0].body["response_type"] == "ephemeral"

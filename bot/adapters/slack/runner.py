@@ -34,7 +34,8 @@ from ...core.subscriptions import Subscription
 from ...runtime import StartupError
 from ...scheduler import DeliveryGone
 from . import render
-from .app import PLATFORM, SlackBot, api_url, slack_error, web_client
+from .app import EVENTS_PATH, PLATFORM, SlackBot, api_url, slack_error, web_client
+from .verify import verify_first
 
 log = logging.getLogger("factbot.slack")
 
@@ -119,7 +120,9 @@ class SlackAdapter:
         self.bot = bot
         bot.keep_alive()
         if self.http:
-            self._runner = web.AppRunner(bot.http_app(self.health), access_log=None)
+            web_app = bot.http_app(self.health)
+            web_app.middlewares.append(verify_first(self.settings.slack_signing_secret, EVENTS_PATH))
+            self._runner = web.AppRunner(web_app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.host, self.port)
             try:
