@@ -222,8 +222,11 @@ class Translator:
 
     # The names pybabel extracts by default, so `t.gettext("...")` is found in the code as it is.
     def gettext(self, message: str, /, **params: Any) -> str:
+        """``message`` in this language; with ``params``, its placeholders filled (else a template to fill)."""
         if isinstance(message, Message):
             return self.text(message, **params)
+        if not params:
+            return self.template(message)
         return self._fill(self._t.gettext(message), message, params)
 
     _ = gettext
