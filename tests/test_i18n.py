@@ -166,6 +166,15 @@ def test_settings_are_stored_per_channel_and_per_workspace(store):
     assert languages.get("discord", "g1") == "zh-Hans"
 
 
+def test_choose_locale_reads_the_stored_settings(store):
+    LanguageSettings(store).set("slack", "T1", "", "de")
+    assert i18n.choose_locale(store, platform="slack", workspace="T1", channel="C1", platform_locale="ja-JP",
+                              detected="es") == "de"
+    assert i18n.choose_locale(store, platform="slack", workspace="T2", channel="C1", platform_locale="",
+                              detected="es") == "es"
+    assert i18n.choose_locale(store, platform="slack", workspace="T2", platform_locale="ko", detected="") == "en"
+
+
 def test_an_unknown_language_is_refused_in_words():
     with pytest.raises(LanguageError) as info:
         parse_language("klingon")
