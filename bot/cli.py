@@ -301,6 +301,11 @@ def claims_import(c: Context, file: Path, fmt: str | None, dry_run: bool) -> Non
         items = load_claims(file, fmt=fmt)
     except ImportFileError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
+    items, moved, refused = c.store.follow_redirects(items)
+    if refused:
+        fail(f"{file}: {len(refused)} problem(s):\n" + "\n".join(f"  {p}" for p in refused), EXIT_BAD_INPUT)
+    for old_id, new_id in moved:
+        click.echo(f"{old_id} was retired; its record updates {new_id}.", err=True)
     if dry_run:
         click.echo(f"{file}: {len(items)} valid claim(s); nothing written (--dry-run).")
         return
@@ -360,9 +365,12 @@ def claims_list(c: Context, verdict: str | None, query: str | None, limit: int, 
 @pass_ctx
 def claims_show(c: Context, claim_id: str, as_json: bool) -> None:
     """Show one claim in full."""
-    claim = c.store.get(claim_id)
+    found = c.checker.lookup(claim_id)
+    claim = found.claim
     if claim is None:
         fail(f"no claim with id {claim_id!r} (try: factbot claims list --search WORDS)", EXIT_NOT_FOUND)
+    if found.notice:
+        click.echo(found.notice, err=as_json)
     if as_json:
         click.echo(json.dumps(claim.to_dict(include_meta=True), ensure_ascii=False, indent=2))
         return
@@ -511,7 +519,7 @@ def db_rebuild(c: Context, yes: bool) -> None:
     log and everything else is kept.
     """
     try:
-        bundled, fingerprint = load_knowledge()
+        bundle = load_knowledge()
     except KnowledgeError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
     store = c.store
@@ -520,7 +528,7 @@ def db_rebuild(c: Context, yes: bool) -> None:
         click.confirm(f"{user} claim(s) you imported or edited will be removed. Continue?", abort=True, err=True)
     with store.transaction():
         store.delete_all_claims()
-        store.sync_bundled(bundled, fingerprint, force=True)
+        store.sync_bundled(bundle.claims, bundle.fingerprint, retired=bundle.retired, force=True)
     n = ClaimIndex(store).rebuild()
     click.echo(f"Rebuilt {c.settings.database}: {store.count()} claims from knowledge/, {n} indexed.")
 

@@ -24,9 +24,9 @@ def run(tmp_path, monkeypatch):
 def test_check_human_output(run):
     result = run("check", "Alibaba stole Claude Fable's guardrails")
     assert result.exit_code == 0
-    assert "❌ FALSE" in result.stdout
+    assert "❓ UNVERIFIED" in result.stdout
     assert "Why:" in result.stdout and "Sources:" in result.stdout
-    assert "claim id alibaba-extracted-fable-guardrails" in result.stdout
+    assert "claim id alibaba-stole-fable-guardrails" in result.stdout
     assert "confidence" in result.stdout
 
 
@@ -40,7 +40,7 @@ def test_check_json_and_top(run):
     result = run("check", "--json", "--top", "2", "alibaba stole the guardrails")
     data = json.loads(result.stdout)
     assert data["decision"] == "match"
-    assert data["matches"][0]["claim_id"] == "alibaba-extracted-fable-guardrails"
+    assert data["matches"][0]["claim_id"] == "alibaba-stole-fable-guardrails"
     assert set(data["matches"][0]) >= {"claim_id", "claim", "verdict", "score", "summary", "sources"}
     assert len(data["matches"]) <= 2
 
@@ -71,7 +71,7 @@ def test_batch_jsonl(run, tmp_path):
     result = run("check", "--batch", "-", "--top", "3", input=src)
     rows = [json.loads(x) for x in result.stdout.splitlines()]
     assert rows[0]["id"] == 1 and rows[0]["decision"] == "match"
-    assert rows[0]["matches"][0]["claim_id"] == "alibaba-extracted-fable-guardrails"
+    assert rows[0]["matches"][0]["claim_id"] == "alibaba-stole-fable-guardrails"
     assert rows[1]["id"] == "b" and rows[1]["decision"] == "none"
     assert len(rows[1]["matches"]) <= 3
     assert rows[2] == {"line": 3, "error": rows[2]["error"]} and "line 3" in rows[2]["error"]
@@ -154,8 +154,12 @@ def test_bad_config_file_exit_code(run, tmp_path):
 def test_chat_console_round_trip(run):
     result = run("chat", input="alibaba stole the guardrails\n/claim alibaba-extracted-fable-guardrails\n/search ford\n/bogus\n/quit\n")
     assert result.exit_code == 0
-    assert "factbot> ❌ FALSE" in result.stdout
-    assert "claim id alibaba-extracted-fable-guardrails" in result.stdout
+    assert "factbot> ❓ UNVERIFIED" in result.stdout
+    # an id that was split still works: it shows the first claim that replaced it, and says so
+    assert ("The claim “alibaba-extracted-fable-guardrails” was split into 2 claims; this is the first. Also: "
+            "“Anthropic admitted that Alibaba extracted Fable's guardrails and apologized for it.” (Unverified, "
+            "id anthropic-admitted-alibaba-extraction).\n❓ UNVERIFIED") in result.stdout
+    assert "claim id alibaba-stole-fable-guardrails" in result.stdout
     assert "Unknown command /bogus" in result.stdout
 
 
@@ -194,7 +198,7 @@ def test_digest_subscribe_list_preview_unsubscribe(run):
     run("chat", input="alibaba stole the guardrails\nis the moon made of cheese\n")
     preview = run("digest", "preview", "--platform", "console", "--channel", "console").stdout
     assert "2 checks · 1 matched" in preview
-    assert "1× ❌ Alibaba illicitly extracted" in preview
+    assert "1× ❓ Alibaba illicitly extracted" in preview
     assert "“is the moon made of cheese”" in preview
     assert run("digest", "unsubscribe", "--platform", "console", "--channel", "console").exit_code == 0
     assert run("digest", "unsubscribe", "--platform", "console", "--channel", "console").exit_code == 1

@@ -32,7 +32,7 @@ except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.discord_server import FakeDiscord, Recorded
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
-MATCH_ID = "alibaba-extracted-fable-guardrails"
+MATCH_ID = "alibaba-stole-fable-guardrails"
 NONE_TEXT = "anyone up for lunch?"
 NO_PINGS = {"everyone": False, "users": [], "roles": []}
 DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
@@ -194,12 +194,12 @@ async def test_mention_gets_a_verdict_embed_in_reply(env: Env):
     (embed,) = r.json["embeds"]
     claim = env.checker.claim(MATCH_ID)
     assert embed["title"].startswith(f"{claim.verdict.emoji} Alibaba illicitly extracted Claude Fable")
-    assert embed["color"] == Verdict.FALSE.colour
-    assert embed["description"].startswith("**False**\nOnly the aggregator AgentCrunch reports this")
+    assert embed["color"] == Verdict.UNVERIFIED.colour
+    assert embed["description"].startswith("**Unverified** · rated “Unsupported”\nOnly the aggregator AgentCrunch says so")
     assert embed["footer"]["text"].startswith("Match confidence ") and embed["footer"]["text"].endswith(f"claim id {MATCH_ID}")
     sources = embed["fields"][0]
     assert sources["name"] == "Sources"
-    assert "[Anthropic responds to backlash on Claude's secret sabotage on AI research](https://www.wired.com/" in sources["value"]
+    assert sources["value"].startswith("• Anthropic's Guardrail Woes · AgentCrunch\n• Anthropic apologizes for invisible")
     assert custom_ids(r.json) == [f"factbot:vote:up:{MATCH_ID}", f"factbot:vote:down:{MATCH_ID}", "factbot:delete"]
     assert r.json["message_reference"]["fail_if_not_exists"] is False
     assert_pings_nobody(r)
@@ -297,7 +297,7 @@ async def test_claim_autocomplete_show_and_search(env: Env):
     cb = await fake.wait_response(i)
     assert cb["type"] == 8
     choices = cb["data"]["choices"]
-    assert choices[0] == {"name": "❌ False: Alibaba illicitly extracted Claude Fable's guardrails, and Anthropic apologized for it.",
+    assert choices[0] == {"name": "❓ Unverified: Alibaba illicitly extracted Claude Fable's guardrails.",
                           "value": MATCH_ID}
     assert len(choices) <= 25 and all(len(c["name"]) <= 100 for c in choices)
     i = await fake.autocomplete(fake.alice, "claim", focused="id", id="")
@@ -308,7 +308,7 @@ async def test_claim_autocomplete_show_and_search(env: Env):
     assert cb["type"] == 4 and cb["data"]["embeds"][0]["footer"]["text"] == f"claim id {MATCH_ID}"
     assert cb["data"]["allowed_mentions"] == {"parse": []}
     record = await recorded(env, fake.original(i)["id"])
-    assert (record.claim_id, record.verdict, record.source) == (MATCH_ID, "false", "command")
+    assert (record.claim_id, record.verdict, record.source) == (MATCH_ID, "unverified", "command")
 
     i = await fake.slash(fake.alice, "claim", id="no-such-claim")
     cb = await fake.wait_response(i)
@@ -646,7 +646,7 @@ async def test_scheduler_posts_digests_and_corrections_through_the_poster(env: E
     assert await service.send_corrections() == 1
     note = await reply_to(env, {"id": reply.response["id"], "channel_id": fake.general}, after=m)
     assert note.json["content"].startswith("✏️ Correction: the verdict on “Alibaba illicitly extracted")
-    assert "from False to ⚠️ Misleading" in note.json["content"]
+    assert "from Unverified to ⚠️ Misleading" in note.json["content"]
     assert_pings_nobody(note)
     assert fake.messages[reply.response["id"]]["content"] == "✏️ Updated: this verdict is now ⚠️ Misleading; see the correction below."
     assert fake.messages[reply.response["id"]]["embeds"]  # the original verdict stays readable

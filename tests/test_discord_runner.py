@@ -78,7 +78,7 @@ def test_run_answers_mentions_and_stops_cleanly_on_sigterm(tmp_path):
         code = run_then_sigterm(lambda: runner.run(settings, port=None), mention_once(threaded, fake, answered))
         assert fake.identified_shards == [None]  # not sharded: IDENTIFY names no shard
     assert code == 0
-    assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-extracted-fable-guardrails")
+    assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-stole-fable-guardrails")
     assert answered["reply"].json["allowed_mentions"] == {"parse": [], "replied_user": False}
 
 
@@ -92,7 +92,7 @@ def test_a_shard_process_identifies_as_its_shard_and_answers(tmp_path):
         code = run_then_sigterm(lambda: runner.run(settings, port=None), mention_once(threaded, fake, answered))
         assert fake.identified_shards == [[1, 2]]
     assert code == 0
-    assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-extracted-fable-guardrails")
+    assert answered["reply"].json["embeds"][0]["footer"]["text"].endswith("alibaba-stole-fable-guardrails")
 
 
 # -- factbot discord sync / invite-url ------------------------------------------------------------

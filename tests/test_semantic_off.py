@@ -66,7 +66,7 @@ def cli_runner(tmp_path, monkeypatch):
 def test_every_command_works_and_says_how_to_enable(no_extra, cli_runner):
     hint = 'pip install "factbot[semantic]"'
     check = cli_runner("check", "--explain", "alibaba stole the guardrails")
-    assert check.exit_code == 0 and "FALSE" in check.stdout and hint in check.stdout
+    assert check.exit_code == 0 and "UNVERIFIED" in check.stdout and hint in check.stdout
     info = cli_runner("model", "info", "--json")
     assert info.exit_code == 0 and hint in json.loads(info.stdout)["status"]
     for args in (("model", "download"), ("model", "embed")):

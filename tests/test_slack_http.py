@@ -40,7 +40,7 @@ except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     )
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
-MATCH_ID = "alibaba-extracted-fable-guardrails"
+MATCH_ID = "alibaba-stole-fable-guardrails"
 NONE_TEXT = "anyone up for lunch?"
 CHANNEL = "C0GENERAL"
 DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
@@ -246,11 +246,11 @@ async def test_mention_gets_a_verdict_in_the_thread(env: Env):
     assert reply.body["unfurl_links"] is False
     want = expected(env, MATCH_TEXT)
     assert reply.body["blocks"] == want.blocks and reply.body["text"] == want.text
-    assert headers_of(reply.body["blocks"]) == ["❌ False"]
+    assert headers_of(reply.body["blocks"]) == ["❓ Unverified"]
     assert f"claim id `{MATCH_ID}`" in json.dumps(reply.body["blocks"], ensure_ascii=False)
     assert buttons_of(reply.body["blocks"]) == [("factbot_vote_up", "👍"), ("factbot_vote_down", "👎"),
                                                 ("factbot_delete", "🗑️ Remove")]
-    assert reply.body["text"].startswith("❌ False: Alibaba illicitly extracted Claude Fable's guardrails")
+    assert reply.body["text"].startswith("❓ Unverified: Alibaba illicitly extracted Claude Fable's guardrails")
     assert_notifies_nobody(reply)
     record = env.conversations.reply("slack", CHANNEL, reply.response["ts"])
     assert (record.requester, record.source, record.claim_id, record.thread_id) == (ALICE, "mention", MATCH_ID,
@@ -303,7 +303,7 @@ async def test_a_40_kb_message_is_answered_within_slacks_limits(env: Env):
     await env.mention(text)
     (reply,) = env.posted()
     assert reply.ok and not FakeSlack.validate(reply.body)
-    assert headers_of(reply.body["blocks"])[0] == "❌ False"
+    assert headers_of(reply.body["blocks"])[0] == "❓ Unverified"
     assert reply.body["blocks"][0] == render.context(
         "ℹ️ The message is long; only its first 4,000 characters were checked.")
     assert len(reply.body["text"]) <= 3000 and len(reply.body["blocks"]) <= 50
@@ -492,7 +492,7 @@ async def test_a_share_survives_a_failed_post_and_a_restart_then_expires(env: En
     assert shared.body["blocks"] == expected(env, MATCH_TEXT, shared=True).blocks
     record = env.conversations.reply("slack", CHANNEL, shared.response["ts"])
     assert (record.source, record.requester, record.claim_id, record.verdict, record.decision) == (
-        "share", ALICE, MATCH_ID, "false", "match")
+        "share", ALICE, MATCH_ID, "unverified", "match")
     # An answer left for more than an hour can no longer be shared.
     later = (await env.command(MATCH_TEXT)).body["blocks"][-1]["elements"][-1]["value"]
     env.clock.advance(minutes=61)
@@ -627,7 +627,7 @@ async def test_shortcut_where_factbot_cannot_post_explains_and_answers_privately
     said = [c.body for c in env.fake.find("response_url")]
     assert said[0]["text"] == ("I can't post in this channel. Invite me with `/invite @factbot` (or ask an admin "
                                "to), then try again.")
-    assert headers_of(said[1]["blocks"]) == ["❌ False"] and said[1]["response_type"] == "ephemeral"
+    assert headers_of(said[1]["blocks"]) == ["❓ Unverified"] and said[1]["response_type"] == "ephemeral"
     assert BOT_TOKEN not in env.caplog.text
 
 
@@ -671,7 +671,7 @@ async def test_watch_mode_replies_to_confident_matches_once_per_cooldown(env: En
 @e2e()
 async def test_watch_words_that_are_not_a_setting_are_checked_as_a_claim(env: Env):
     answer = await env.command("watch out: " + MATCH_TEXT)
-    assert headers_of(answer.body["blocks"]) == ["❌ False"]
+    assert headers_of(answer.body["blocks"]) == ["❓ Unverified"]
     assert not env.conversations.watching("slack", TEAM, CHANNEL)
 
 
@@ -704,7 +704,7 @@ async def test_digest_subscribe_needs_rights_and_valid_times(env: Env):
     assert preview.body["response_type"] == "ephemeral"
     assert preview.body["blocks"][0] == render.header("📰 Weekly fact-check digest")
     assert preview.body["blocks"][-1] == render.context("Preview · sent every Monday at 09:00 (Europe/Berlin)")
-    assert "1× ❌ False" in json.dumps(preview.body["blocks"], ensure_ascii=False)
+    assert "1× ❓ Unverified" in json.dumps(preview.body["blocks"], ensure_ascii=False)
     assert not FakeSlack.validate(preview.body)
     stopped = await env.command("digest unsubscribe", user=ADMIN)
     assert stopped.body["text"] == "This channel's weekly digest is stopped."
@@ -739,7 +739,7 @@ async def test_app_home_shows_how_to_settings_and_this_weeks_top_claims(env: Env
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
     assert "*📰 Weekly digests*\n• <#C0GENERAL>: every Friday at 16:00 (UTC)" in texts
     assert "*👀 Watch mode is on in*\n• <#C0GENERAL>" in texts
-    assert texts[-1] == f"2× ❌ False · {claim.claim} (`{MATCH_ID}`)"
+    assert texts[-1] == f"2× ❓ Unverified · {claim.claim} (`{MATCH_ID}`)"
 
 
 # -- digest recovery when Slack cannot be asked ----------------------------------------------------------------------

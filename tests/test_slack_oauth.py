@@ -131,7 +131,7 @@ async def _install(db: Path) -> None:
         asked = await _mention(adapter, fake, OTHER_TEAM, OTHER_BOT_USER, MATCH_TEXT)
         (reply,) = fake.find("chat.postMessage")
         assert reply.token == OTHER_TOKEN and reply.body["thread_ts"] == asked["ts"]
-        assert reply.body["blocks"][0] == render.header("❌ False")
+        assert reply.body["blocks"][0] == render.header("❓ Unverified")
         record = adapter.checker.conversations.reply("slack", CHANNEL, reply.response["ts"])
         assert record.workspace == OTHER_TEAM
 
@@ -172,7 +172,7 @@ async def _poster(adapter: SlackAdapter, fake: FakeSlack, store) -> None:
     assert await poster.find_digest(sub, period="2026-11-30") is None
 
     # a correction: posted in the earlier reply's thread, and the reply marked "updated"
-    earlier = checker.conversations.replies_for_claim("alibaba-extracted-fable-guardrails")[0]
+    earlier = checker.conversations.replies_for_claim("alibaba-stole-fable-guardrails")[0]
     claim = checker.claim(earlier.claim_id)
     correction = Correction(earlier.id, "slack", OTHER_TEAM, CHANNEL, earlier.message_id, earlier.thread_id,
                             claim, Verdict.TRUE, 1)

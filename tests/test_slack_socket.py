@@ -39,7 +39,7 @@ except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.operator import run_then_sigterm
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
-MATCH_ID = "alibaba-extracted-fable-guardrails"
+MATCH_ID = "alibaba-stole-fable-guardrails"
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"
 
@@ -109,7 +109,7 @@ async def _socket_mode(db: Path) -> None:
                                                           response_url=fake.response_url("sock")))
         assert await socket.wait_ack(command) == {"envelope_id": command}
         answer = await fake.next_call("response_url")
-        assert answer.body["response_type"] == "ephemeral" and answer.body["blocks"][0] == render.header("❌ False")
+        assert answer.body["response_type"] == "ephemeral" and answer.body["blocks"][0] == render.header("❓ Unverified")
 
         # interactive: the answer's "Share in channel" button
         key = answer.body["blocks"][-1]["elements"][-1]["value"]
@@ -215,5 +215,5 @@ def test_run_answers_a_mention_and_stops_cleanly_on_sigterm(tmp_path):
         code = run_then_sigterm(lambda: runner.run(settings, metrics_port=None), person_then_operator)
     assert code == 0
     assert answered["ack"] == {"envelope_id": answered["ack"]["envelope_id"]}
-    assert answered["reply"].body["blocks"][0] == render.header("❌ False")
+    assert answered["reply"].body["blocks"][0] == render.header("❓ Unverified")
     assert f"claim id `{MATCH_ID}`" in str(answered["reply"].body["blocks"])

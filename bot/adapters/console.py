@@ -25,7 +25,7 @@ def render_claim(claim: Claim, *, indent: str = "") -> list[str]:
     if claim.sources:
         lines.append(f"{indent}Sources:")
         for s in claim.sources:
-            bits = [s.title or s.url]
+            bits = [s.shown_title]
             if s.publisher:
                 bits.append(s.publisher)
             if s.date:
@@ -133,8 +133,10 @@ def run_repl(
             continue
         if text.startswith("/claim"):
             cid = text[len("/claim") :].strip()
-            claim = checker.claim(cid) if cid else None
-            write("\n".join(render_claim(claim)) + f"\nclaim id {claim.id}" if claim else f"No claim with id “{display_text(cid, 80)}”.")
+            found = checker.lookup(cid) if cid else None
+            claim = found.claim if found else None
+            notice = f"{found.notice}\n" if found and found.notice else ""
+            write(notice + "\n".join(render_claim(claim)) + f"\nclaim id {claim.id}" if claim else f"No claim with id “{display_text(cid, 80)}”.")
             continue
         if text.startswith("/search"):
             hits = checker.search(text[len("/search") :].strip(), limit=5)

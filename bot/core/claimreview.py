@@ -20,6 +20,7 @@ from .models import SLUG_RE, Claim, Source, Verdict, _TEXT_LIMITS
 
 CONTEXT = "https://schema.org"
 VERDICT_KEY = "factbot:verdict"
+TITLE_FROM_KEY = "factbot:titleFrom"  # on a citation: where its name comes from when it is not the headline
 
 V = Verdict
 
@@ -299,6 +300,8 @@ def _source(node: str | Mapping, *, fallback_title: str = "") -> dict[str, str]:
         "title": _text(node.get("headline")) or _text(node.get("name")) or fallback_title,
         "publisher": _name(node.get("author")) or _name(node.get("publisher")),
         "date": _text(node.get("datePublished")),
+        "title_from": _text(node.get(TITLE_FROM_KEY)),
+        "note": _text(node.get("description")) if fallback_title == "" else "",
     }
     return {key: value for key, value in source.items() if value}
 
@@ -385,6 +388,8 @@ def _citation(source: Source) -> dict:
         "url": source.url,
         "publisher": _organization(source.publisher),
         "datePublished": source.date,
+        "description": source.note,
+        TITLE_FROM_KEY: source.title_from,
     })
 
 

@@ -5,6 +5,11 @@ The bot records every public reply with the verdict it showed (see
 A reply is due a correction when a later change gave its claim a different
 verdict; once noticed, the reply remembers that change, so no reply is
 notified twice for the same change, whichever process sends it.
+
+A reply about a claim that was since split, merged or renamed (its id is in
+``claim_redirects``) is due one when a claim that replaced it has a verdict
+other than the one the reply showed: the same notice a verdict change gets,
+naming the claims that now stand for the old one.
 """
 
 from __future__ import annotations
@@ -41,9 +46,10 @@ def pending_corrections(
     if channel:
         sql += " AND r.channel = ?"
         args.append(channel)
+    where = "".join(f" AND r.{name} = ?" for name, value in (("platform", platform), ("channel", channel)) if value)
     rows = store.db.execute(sql + " ORDER BY r.id", args).fetchall()
     claims = store.get_many([r["claim_id"] for r in rows])
-    return [
+    out = [
         Correction(
             reply_id=r["id"], platform=r["platform"], workspace=r["workspace"], channel=r["channel"],
             message_id=r["message_id"], thread_id=r["thread_id"] or "", claim=claims[r["claim_id"]],
@@ -52,6 +58,43 @@ def pending_corrections(
         for r in rows
         if r["claim_id"] in claims
     ]
+    out += _redirected(store, since, where, args[1:])
+    return sorted(out, key=lambda c: c.reply_id)
+
+
+def _redirected(store: Store, since: str, where: str, args: list) -> list[Correction]:
+    """Replies about a retired claim id whose replacements say something other than the reply did."""
+    rows = store.db.execute(
+        f"""SELECT r.* FROM replies r JOIN claim_redirects d ON d.old_id = r.claim_id
+            WHERE r.deleted_at IS NULL AND r.at >= ? AND r.verdict IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.id = r.claim_id){where}
+            ORDER BY r.id""",
+        [since, *args],
+    ).fetchall()
+    out: list[Correction] = []
+    for r in rows:
+        redirect = store.redirect(r["claim_id"])
+        if redirect is None:
+            continue
+        found = store.get_many(redirect.replaced_by)
+        now = [found[i] for i in redirect.replaced_by if i in found]
+        if not now or all(c.verdict.value == r["verdict"] for c in now):
+            continue  # a rename that kept the verdict: nothing the channel was told has changed
+        marks = ",".join("?" * len(now))
+        head = store.db.execute(
+            f"""SELECT max(seq) FROM claim_changes
+                WHERE (claim_id = ? AND op = 'delete')
+                   OR (claim_id IN ({marks}) AND (op = 'insert' OR (op = 'update' AND old_verdict IS NOT new_verdict)))""",
+            [redirect.id, *[c.id for c in now]],
+        ).fetchone()[0] or 0
+        if (r["corrected_seq"] or 0) >= head:
+            continue
+        out.append(Correction(
+            reply_id=r["id"], platform=r["platform"], workspace=r["workspace"], channel=r["channel"],
+            message_id=r["message_id"], thread_id=r["thread_id"] or "", claim=now[0], old_verdict=Verdict(r["verdict"]),
+            change_seq=int(head), redirect=redirect, others=tuple(now[1:]),
+        ))
+    return out
 
 
 def mark_corrected(store: Store, corrections: list[Correction]) -> None:

@@ -3,10 +3,15 @@
 The files are the reviewed source; the database is built from them.  Every
 problem in every file is collected before anything is reported, so a
 contributor fixing a knowledge pull request sees the whole list at once.
+
+``claims/`` holds the claims; ``retired/`` the ids of claims that were split,
+merged or renamed, each naming the claims that now stand for it, so an id
+that shipped keeps working (knowledge/README.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
@@ -14,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from .models import Claim, ClaimError, claim_from_dict
+from .models import RETIRE_CHANGES, SLUG_RE, Claim, ClaimError, Redirect, Verdict, claim_from_dict
 
 try:
     _Loader = yaml.CSafeLoader
@@ -53,8 +58,50 @@ def claim_files(directory: Path) -> list[Path]:
     return sorted(p for p in (directory / "claims").glob("*.y*ml") if p.is_file())
 
 
-def load_knowledge(directory: Path | None = None) -> tuple[list[Claim], str]:
-    """All bundled claims and a fingerprint of the files (changes when any file changes)."""
+def retired_files(directory: Path) -> list[Path]:
+    return sorted(p for p in (directory / "retired").glob("*.y*ml") if p.is_file())
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What ``knowledge/`` holds: the claims, the retired ids, and a fingerprint of every file.
+
+    It unpacks as ``claims, fingerprint`` as it always did.
+    """
+
+    claims: list[Claim]
+    fingerprint: str
+    retired: list[Redirect]
+
+    def __iter__(self):
+        return iter((self.claims, self.fingerprint))
+
+    def __getitem__(self, i: int):
+        return (self.claims, self.fingerprint)[i]
+
+
+def _read_yaml(path: Path, rel: str, digest, problems: list[KnowledgeProblem], what: str = "one claim") -> dict | None:
+    """One file's mapping, or None with its problem recorded; every byte goes into the fingerprint."""
+    raw = path.read_bytes()
+    digest.update(rel.encode() + b"\0" + raw + b"\0")
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)
+    except UnicodeDecodeError as exc:
+        problems.append(KnowledgeProblem(rel, "", f"not UTF-8 (byte {exc.start})"))
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problems.append(KnowledgeProblem(rel, "", f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(KnowledgeProblem(rel, "", f"must hold {what} as a mapping of fields"))
+        return None
+    return data
+
+
+def load_knowledge(directory: Path | None = None) -> Knowledge:
+    """All bundled claims, the retired ids, and a fingerprint of the files (changes when any file changes)."""
     directory = directory or knowledge_dir()
     claims: list[Claim] = []
     problems: list[KnowledgeProblem] = []
@@ -65,20 +112,8 @@ def load_knowledge(directory: Path | None = None) -> tuple[list[Claim], str]:
         problems.append(KnowledgeProblem(str(directory / "claims"), "", "no claim files (*.yaml) found"))
     for path in files:
         rel = f"claims/{path.name}"
-        raw = path.read_bytes()
-        digest.update(path.name.encode() + b"\0" + raw + b"\0")
-        try:
-            data = yaml.load(raw.decode("utf-8"), Loader=_Loader)
-        except UnicodeDecodeError as exc:
-            problems.append(KnowledgeProblem(rel, "", f"not UTF-8 (byte {exc.start})"))
-            continue
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            problems.append(KnowledgeProblem(rel, "", f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"))
-            continue
-        if not isinstance(data, dict):
-            problems.append(KnowledgeProblem(rel, "", "must hold one claim as a mapping of fields"))
+        data = _read_yaml(path, rel, digest, problems)
+        if data is None:
             continue
         given_id = str(data.get("id") or "")
         if not given_id:
@@ -94,6 +129,78 @@ def load_knowledge(directory: Path | None = None) -> tuple[list[Claim], str]:
             problems.extend(KnowledgeProblem(rel, f, m) for f, m in exc.errors if f != "id")
             continue
         claims.append(claim)
+    live = {c.id for c in claims} | set(seen)
+    retired = _load_retired(directory, live, digest, problems)
     if problems:
         raise KnowledgeError(problems)
-    return claims, digest.hexdigest()
+    stands_for: dict[str, list[str]] = {}
+    for r in retired:
+        for target in r.replaced_by:
+            stands_for.setdefault(target, []).append(r.id)
+    claims = [dataclasses.replace(c, replaces=tuple(stands_for[c.id])) if c.id in stands_for else c for c in claims]
+    return Knowledge(claims, digest.hexdigest(), retired)
+
+
+_RETIRED_FIELDS = ("id", "change", "replaced_by", "retired_at", "reason", "claim", "verdict")
+
+
+def _load_retired(directory: Path, live: set[str], digest, problems: list[KnowledgeProblem]) -> list[Redirect]:
+    """``retired/<id>.yaml``: an id that shipped, what became of it, and what it last said."""
+    out: list[Redirect] = []
+    for path in retired_files(directory):
+        rel = f"retired/{path.name}"
+        data = _read_yaml(path, rel, digest, problems, "one retired claim id")
+        if data is None:
+            continue
+        before = len(problems)
+
+        def bad(field: str, message: str) -> None:
+            problems.append(KnowledgeProblem(rel, field, message))
+
+        for key in data:
+            if key not in _RETIRED_FIELDS:
+                bad(str(key), f"unknown field (a retired id has {', '.join(_RETIRED_FIELDS)})")
+        rid = str(data.get("id") or "")
+        if not rid:
+            bad("id", "is required (it is the retired claim's old id)")
+        elif rid != path.stem:
+            bad("id", f"{rid!r} must equal the file name {path.stem!r}")
+        elif not SLUG_RE.fullmatch(rid):
+            bad("id", f"{rid!r} is not a slug")
+        elif rid in live:
+            bad("id", f"{rid!r} still names a claim in claims/; a retired id cannot name a live claim")
+        change = str(data.get("change") or "")
+        if change not in RETIRE_CHANGES:
+            bad("change", f"{change!r} must be one of {', '.join(RETIRE_CHANGES)}" if change else "is required")
+        targets = data.get("replaced_by")
+        if isinstance(targets, str):
+            targets = [targets]
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t for t in targets):
+            bad("replaced_by", "must list the ids of the claims that now stand for this one")
+            targets = []
+        for t in targets:
+            if t not in live:
+                bad("replaced_by", f"{t!r} is not a claim in claims/ (point at live claims, not at other retired ids)")
+        if len(set(targets)) != len(targets):
+            bad("replaced_by", "names the same claim twice")
+        if change == "split" and len(targets) < 2:
+            bad("replaced_by", "a split claim names at least two claims")
+        if change in ("merged", "renamed") and len(targets) != 1:
+            bad("replaced_by", f"a {change} claim names exactly one claim")
+        texts = {}
+        for key in ("claim", "reason"):
+            value = data.get(key)
+            if not isinstance(value, str) or not value.strip():
+                bad(key, "is required" + (" (the claim as it last stood, for correction notices)" if key == "claim" else ""))
+            texts[key] = str(value or "").strip()
+        verdict = None
+        try:
+            verdict = Verdict.parse(data.get("verdict") or "")
+        except ValueError as exc:
+            bad("verdict", f"{exc} (the verdict as it last stood)")
+        if len(problems) == before and verdict is not None:
+            retired_at = data.get("retired_at")
+            out.append(Redirect(id=rid, replaced_by=tuple(targets), change=change, claim=texts["claim"],
+                                verdict=verdict, reason=texts["reason"],
+                                retired_at=retired_at.isoformat() if hasattr(retired_at, "isoformat") else str(retired_at or "")))
+    return out

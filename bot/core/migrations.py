@@ -241,9 +241,29 @@ def _v7_check_language(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE checks ADD COLUMN language TEXT")
 
 
+def _v8_claim_redirects(db: sqlite_utils.Database) -> None:
+    """Claim ids that were split, merged or renamed, and the claims that now stand for each.
+
+    ``replaced_by`` is a JSON array of claim ids, the first the one an old id shows; ``claim`` and
+    ``verdict`` are what the retired claim last said, so earlier replies can be corrected.
+    """
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS claim_redirects (
+            old_id TEXT PRIMARY KEY,
+            replaced_by TEXT NOT NULL,
+            change TEXT NOT NULL,            -- split | merged | renamed
+            claim TEXT NOT NULL,
+            verdict TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            retired_at TEXT NOT NULL DEFAULT '',
+            origin TEXT NOT NULL DEFAULT 'bundled'
+        )"""
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors, _v5_pending_shares,
-    _v6_language_settings, _v7_check_language,
+    _v6_language_settings, _v7_check_language, _v8_claim_redirects,
 ]
 LATEST = len(MIGRATIONS)
 

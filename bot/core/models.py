@@ -97,14 +97,33 @@ class Decision(str, Enum):
     NONE = "none"
 
 
+# Where a source's ``title`` comes from when it is not the article's own headline: a reader must be able
+# to tell a headline they can search for from a title we had to make up (knowledge/README.md).
+TITLE_FROM = {
+    "headline": "the article's own headline",
+    "first-sentence": "no headline is given; the title is the article's first sentence",
+    "url": "no headline is given; the title is rebuilt from the URL",
+    "description": "no headline is given; the title describes the document",
+}
+
+
+_TITLE_MARKERS = {"url": " (title from the URL)", "first-sentence": " (first sentence; no headline given)"}
+
+
 @dataclass(frozen=True)
 class Source:
-    """Where a verdict comes from.  ``title`` and ``publisher`` name it even when no URL exists."""
+    """Where a verdict comes from.  ``title`` and ``publisher`` name it even when no URL exists.
+
+    ``title_from`` says where the title comes from when it is not the headline (see TITLE_FROM), and
+    ``note`` holds anything else a reader should know about the source (an inferred publisher, say).
+    """
 
     title: str
     publisher: str = ""
     url: str = ""
     date: str = ""
+    title_from: str = ""
+    note: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v}
@@ -116,7 +135,19 @@ class Source:
             publisher=str(data.get("publisher") or "").strip(),
             url=str(data.get("url") or "").strip(),
             date=_date_str(data.get("date")),
+            title_from=str(data.get("title_from") or "").strip(),
+            note=str(data.get("note") or "").strip(),
         )
+
+    @property
+    def title_is_headline(self) -> bool:
+        return self.title_from in ("", "headline")
+
+    @property
+    def shown_title(self) -> str:
+        """The title as a reader should see it: one that only looks like a headline says where it comes from."""
+        marker = _TITLE_MARKERS.get(self.title_from, "")
+        return f"{self.title or self.url}{marker}"
 
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
@@ -156,6 +187,9 @@ class Claim:
     created_at: str = ""
     updated_at: str = ""
     origin: str = "user"  # "bundled" for knowledge/ claims, "user" for imported or edited ones
+    # Retired ids (knowledge/retired/) this claim now stands for; set by the knowledge loader, not stored
+    # or exported: the store keeps them as redirects (Store.resolve).
+    replaces: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     def texts(self) -> tuple[str, ...]:
         """Every phrasing the matcher may match: the claim itself, then its aliases."""
@@ -186,6 +220,31 @@ class Claim:
         return tuple((k, repr(d[k])) for k in sorted(d))
 
 
+RETIRE_CHANGES = ("split", "merged", "renamed")
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A claim id that no longer names a claim of its own, and the claims that now stand for it.
+
+    A ``split`` claim has two or more replacements (the first is the one ``/claim id:`` shows), a
+    ``merged`` or ``renamed`` one exactly one.  ``claim`` and ``verdict`` are what the retired claim
+    last said, so a correction notice can quote what a channel was told.
+    """
+
+    id: str
+    replaced_by: tuple[str, ...]
+    change: str
+    claim: str
+    verdict: Verdict
+    reason: str = ""
+    retired_at: str = ""
+
+    @property
+    def primary(self) -> str:
+        return self.replaced_by[0]
+
+
 class ClaimError(ValueError):
     """A claim record is invalid; ``errors`` lists every problem as (field, message)."""
 
@@ -197,8 +256,9 @@ class ClaimError(ValueError):
 
 
 _LIST_FIELDS = ("tags", "aliases")
+SOURCE_FIELDS = ("title", "publisher", "url", "date", "title_from", "note")
 _TEXT_LIMITS = {"claim": 1000, "summary": 2000, "rating_text": 200, "claimant": 300, "aliases": 1000, "tags": 50,
-                "title": 500, "publisher": 200, "url": 2000, "date": 40}
+                "title": 500, "publisher": 200, "url": 2000, "date": 40, "title_from": 40, "note": 300}
 _LIST_LIMITS = {"aliases": 100, "tags": 30, "sources": 30}
 _BAD_CHARS = re.compile(r"[\x00\ud800-\udfff]")
 
@@ -278,7 +338,7 @@ def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "
                 errors.append((f"sources[{i}]", "must be an object with url, title, publisher, date"))
                 continue
             bad_fields = False
-            for key in ("title", "publisher", "url", "date"):
+            for key in SOURCE_FIELDS:
                 value = raw.get(key)
                 if value is None:
                     continue
@@ -297,6 +357,11 @@ def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "
                 errors.append((f"sources[{i}].title", "is required when there is no url"))
             if src.url and not re.match(r"^https?://\S+$", src.url):
                 errors.append((f"sources[{i}].url", f"{src.url!r} is not an http(s) URL"))
+            if src.title_from and src.title_from not in TITLE_FROM:
+                errors.append((f"sources[{i}].title_from", f"{src.title_from!r} is not one of {', '.join(TITLE_FROM)}"))
+            unknown = [str(k) for k in raw if k not in SOURCE_FIELDS]
+            if unknown:
+                errors.append((f"sources[{i}]", f"unknown field {unknown[0]!r} (a source has {', '.join(SOURCE_FIELDS)})"))
             sources.append(src)
 
     lists: dict[str, tuple[str, ...]] = {}
@@ -501,18 +566,33 @@ class Correction:
     channel: str
     message_id: str  # the bot's earlier reply
     thread_id: str  # the message that reply answered
-    claim: Claim  # the claim as it is now
+    claim: Claim  # the claim as it is now (for a retired id: the first claim that replaced it)
     old_verdict: Verdict  # the verdict the reply showed
     change_seq: int  # the change that made it outdated
+    redirect: "Redirect | None" = None  # set when the reply's claim id was since split, merged or renamed
+    others: tuple[Claim, ...] = ()  # a split claim's other replacements
 
     def text(self, t: Translator | None = None) -> str:
         """The notice, in ``t``'s language (English without one)."""
         t = t or translator()
         v = self.claim.verdict
-        return t.gettext(
-            "Correction: the verdict on “%(claim)s” changed from %(old)s to %(emoji)s %(new)s. %(summary)s",
-            claim=self.claim.claim, old=self.old_verdict.label_in(t), emoji=v.emoji, new=v.label_in(t),
-            summary=self.claim.summary,
+        r = self.redirect
+        if r is None:
+            return t.gettext(
+                "Correction: the verdict on “%(claim)s” changed from %(old)s to %(emoji)s %(new)s. %(summary)s",
+                claim=self.claim.claim, old=self.old_verdict.label_in(t), emoji=v.emoji, new=v.label_in(t),
+                summary=self.claim.summary,
+            )
+        # A retired claim id (knowledge/retired/): the claim the reply showed now lives on under other ids.
+        if r.change == "split":
+            parts = "; ".join(f"“{c.claim}”: {c.verdict.emoji} {c.verdict.label_in(t)}" for c in (self.claim, *self.others))
+            return (
+                f"Correction: “{r.claim}” was rated {self.old_verdict.label_in(t)}; it is now checked as "
+                f"{1 + len(self.others)} separate claims. {parts}."
+            )
+        return (
+            f"Correction: the verdict on “{r.claim}” changed from {self.old_verdict.label_in(t)} to {v.emoji} "
+            f"{v.label_in(t)}; it is now checked as “{self.claim.claim}”. {self.claim.summary}"
         )
 
 

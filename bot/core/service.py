@@ -20,7 +20,7 @@ from .index import ClaimIndex
 from .knowledge import load_knowledge
 from .languages import LanguageSettings
 from .matcher import MatchConfig, Matcher
-from .models import Candidate, CheckResult, Claim, IncomingMessage
+from .models import Candidate, CheckResult, Claim, IncomingMessage, Redirect
 from .ratelimit import RateLimiter
 from .store import Store, WriteStats
 from .subscriptions import Subscriptions
@@ -34,6 +34,29 @@ class OpenReport:
 
     created: bool
     bundled: WriteStats | None
+
+
+@dataclass(frozen=True)
+class ClaimLookup:
+    """What an id names: a claim, and when the id was retired, what became of it."""
+
+    claim: Claim | None
+    redirect: Redirect | None = None
+    others: tuple[Claim, ...] = ()  # a split claim's other replacements
+
+    @property
+    def notice(self) -> str:
+        """One line saying the id was retired and where its claim went ("" for a claim's own id)."""
+        r = self.redirect
+        if r is None or self.claim is None:
+            return ""
+        if r.change == "renamed":
+            return f"The claim id “{r.id}” is now “{self.claim.id}”."
+        if r.change == "merged":
+            return f"The claim “{r.id}” was merged into this one, “{self.claim.id}”."
+        rest = "; ".join(f"“{c.claim}” ({c.verdict.label}, id {c.id})" for c in self.others)
+        return (f"The claim “{r.id}” was split into {len(r.replaced_by)} claims; this is the first"
+                + (f". Also: {rest}." if rest else "."))
 
 
 class FactChecker:
@@ -145,7 +168,17 @@ class FactChecker:
         return result
 
     def claim(self, claim_id: str) -> Claim | None:
-        return self.store.get(claim_id)
+        """The claim an id names; a split, merged or renamed id gives the claim that now stands for it."""
+        return self.lookup(claim_id).claim
+
+    def lookup(self, claim_id: str) -> ClaimLookup:
+        """Like ``claim``, with what became of a retired id (for a one-line notice above the claim)."""
+        claim, redirect = self.store.resolve(claim_id)
+        if redirect is None or claim is None:
+            return ClaimLookup(claim, redirect if claim else None)
+        found = self.store.get_many(redirect.replaced_by[1:])
+        others = tuple(found[i] for i in redirect.replaced_by[1:] if i in found)
+        return ClaimLookup(claim, redirect, others)
 
     def search(self, text: str, limit: int = 10) -> list[Candidate]:
         """Best candidates for a search box (no decision, nothing logged)."""
@@ -176,8 +209,8 @@ def open_store(path: str | Path, *, sync_knowledge: bool = True, knowledge: Path
     store = Store(None if is_memory else path)
     stats = None
     if sync_knowledge:
-        claims, fingerprint = load_knowledge(knowledge)
-        stats = store.sync_bundled(claims, fingerprint)
+        bundle = load_knowledge(knowledge)
+        stats = store.sync_bundled(bundle.claims, bundle.fingerprint, retired=bundle.retired)
         if stats is not None and not created:
             log.info("bundled knowledge updated: %s", stats.summary())
     return store, OpenReport(created=created, bundled=stats)

@@ -10,6 +10,7 @@ whole or not at all.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -25,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import sqlite_utils
 
 from . import migrations
-from .models import Claim, Source, Verdict, utcnow
+from .models import Claim, Redirect, Source, Verdict, utcnow
 from .normalize import fold, tokens
 
 log = logging.getLogger("factbot.store")
@@ -137,6 +138,13 @@ def row_to_claim(row: dict[str, Any] | sqlite3.Row) -> Claim:
         created_at=row.get("created_at") or "",
         updated_at=row.get("updated_at") or "",
         origin=row.get("origin") or "user",
+    )
+
+
+def _row_to_redirect(row: sqlite3.Row) -> Redirect:
+    return Redirect(
+        id=row["old_id"], replaced_by=tuple(json.loads(row["replaced_by"])), change=row["change"], claim=row["claim"],
+        verdict=Verdict(row["verdict"]), reason=row["reason"] or "", retired_at=row["retired_at"] or "",
     )
 
 
@@ -390,6 +398,53 @@ class Store:
                 out[row["id"]] = row_to_claim(row)
         return out
 
+    def redirect(self, claim_id: str) -> Redirect | None:
+        """What became of a retired claim id (split, merged or renamed), or None for any other id."""
+        row = self.db.execute("SELECT * FROM claim_redirects WHERE old_id = ?", [claim_id]).fetchone()
+        return _row_to_redirect(row) if row else None
+
+    def redirects(self) -> list[Redirect]:
+        return [_row_to_redirect(r) for r in self.db.execute("SELECT * FROM claim_redirects ORDER BY old_id")]
+
+    def resolve(self, claim_id: str) -> tuple[Claim | None, Redirect | None]:
+        """The claim an id names: its own, else (for a retired id) the first claim that replaced it.
+
+        A live claim always wins over a redirect, so a user's claim under a retired id is never hidden.
+        """
+        claim = self.get(claim_id)
+        if claim is not None:
+            return claim, None
+        redirect = self.redirect(claim_id)
+        if redirect is None:
+            return None, None
+        return self.get(redirect.primary), redirect
+
+    def follow_redirects(self, claims: Sequence[Claim]) -> tuple[list[Claim], list[tuple[str, str]], list[str]]:
+        """Imported records under a retired id, moved to the claim that now stands for it.
+
+        Returns the claims (a merged or renamed id replaced by its successor), the ``(old, new)`` ids
+        moved, and one problem per record that cannot be moved: a split id names two claims, so the
+        record must say which one it means.  An id that still names a claim is left alone.
+        """
+        out: list[Claim] = []
+        moved: list[tuple[str, str]] = []
+        problems: list[str] = []
+        given = {c.id for c in claims}
+        for claim in claims:
+            redirect = None if self.get(claim.id) is not None else self.redirect(claim.id)
+            if redirect is None:
+                out.append(claim)
+            elif redirect.change == "split":
+                problems.append(f"{claim.id}: this claim was split into {', '.join(redirect.replaced_by)}; "
+                                "give the record the id of the one it means")
+            elif redirect.primary in given:
+                problems.append(f"{claim.id}: this claim was {redirect.change} into {redirect.primary}, "
+                                "which the file also holds; keep one of the two records")
+            else:
+                out.append(dataclasses.replace(claim, id=redirect.primary))
+                moved.append((claim.id, redirect.primary))
+        return out, moved, problems
+
     def first_stored(self, ids: Sequence[str]) -> list[str]:
         """The given ids in the order their claims were first stored (an update keeps a claim's place)."""
         ids = list(dict.fromkeys(ids))
@@ -534,8 +589,14 @@ class Store:
             cur = self.db.conn.execute("DELETE FROM claims WHERE id = ?", [claim_id])
         return cur.rowcount > 0
 
-    def sync_bundled(self, claims: Sequence[Claim], fingerprint: str, *, force: bool = False) -> WriteStats | None:
+    def sync_bundled(self, claims: Sequence[Claim], fingerprint: str, *, force: bool = False,
+                     retired: Sequence[Redirect] = ()) -> WriteStats | None:
         """Bring the bundled (knowledge/) claims up to date; claims a user imported or edited stay as they are.
+
+        ``retired`` are the bundled ids that were split, merged or renamed: they
+        replace the bundled redirects, and a retired claim leaves the claims
+        table like any bundled claim no longer shipped (the change feed records
+        its deletion, which correction notices read).
 
         Returns None when the knowledge files have not changed since the last
         sync, which makes this cheap enough to call at every start.
@@ -543,6 +604,13 @@ class Store:
         if not force and self.get_meta("knowledge_fingerprint") == fingerprint:
             return None
         with self.transaction():
+            self.db.conn.execute("DELETE FROM claim_redirects WHERE origin = 'bundled'")
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO claim_redirects(old_id, replaced_by, change, claim, verdict, reason, retired_at, origin)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'bundled')",
+                [[r.id, json.dumps(list(r.replaced_by)), r.change, r.claim, r.verdict.value, r.reason, r.retired_at]
+                 for r in retired],
+            )
             stats = self.upsert_claims(claims, origin="bundled", protect_user_edits=True)
             wanted = {c.id for c in claims}
             gone = [

@@ -347,12 +347,13 @@ class FactbotClient(discord.Client):
                          thread=checked.id if checked else None, guild_id=interaction.guild_id)
 
     async def show_claim(self, interaction: discord.Interaction, claim_id: str, *, ephemeral: bool) -> None:
-        claim = self._core().claim(claim_id.strip())
+        found = self._core().lookup(claim_id.strip())
+        claim = found.claim
         if claim is None:
             await self.tell(interaction, f"No claim with the id “{claim_id.strip()[:100]}”. "
                                          "Start typing in the id box to pick one from the list.")
             return
-        reply = render.render_claim(claim, deletable=not ephemeral)
+        reply = render.render_claim(claim, deletable=not ephemeral, notice=found.notice)
         response = await interaction.response.send_message(ephemeral=ephemeral, **reply.kwargs())
         if not ephemeral:
             sent = response.resource if isinstance(response.resource, discord.InteractionMessage) else await interaction.original_response()

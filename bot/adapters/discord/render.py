@@ -243,7 +243,7 @@ def claim_embed(claim: Claim, *, candidate: Candidate | None = None, checked_url
 
 
 def _source_line(source) -> str:
-    name = clip(escape(display_text(source.title or source.url, 300)), 300)
+    name = clip(escape(display_text(source.shown_title, 300)), 300)
     url = _link_url(source.url)
     bits = [f"[{name}]({url})" if url else name]
     if source.publisher:
@@ -341,9 +341,10 @@ def has_delete_button(message: discord.Message | None) -> bool:
     return False
 
 
-def render_claim(claim: Claim, *, deletable: bool = True) -> Reply:
-    """``/claim id:``: one claim in full, with feedback buttons."""
-    return Reply(embeds=[claim_embed(claim)], view=verdict_view(claim.id, deletable=deletable))
+def render_claim(claim: Claim, *, deletable: bool = True, notice: str = "") -> Reply:
+    """``/claim id:``: one claim in full, with feedback buttons; ``notice`` (a retired id's fate) goes above it."""
+    return Reply(content=clip(escape(notice), CONTENT) if notice else None, embeds=[claim_embed(claim)],
+                 view=verdict_view(claim.id, deletable=deletable))
 
 
 def render_reveal(claim: Claim) -> Reply:

@@ -258,7 +258,7 @@ def fallback(text: str) -> str:
 
 
 def _source_line(source: Source) -> str:
-    name = quote(source.title or source.url, 300)
+    name = quote(source.shown_title, 300)
     bits = [link(source.url, name)]
     if source.publisher:
         bits.append(quote(source.publisher, 100))
