@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,7 +25,7 @@ from .core.migrations import SchemaTooNew
 from .core.formats import parse_batch_line
 from .core.models import ClaimError, IncomingMessage, Verdict, claim_from_dict
 from .core.service import FactChecker, checker_for, open_store
-from .core.store import Store, StoreError
+from .core.store import Store, StoreError, store_error
 
 EXIT_NOT_FOUND = 1
 EXIT_BAD_INPUT = 3
@@ -48,8 +49,8 @@ class Context:
                 fail(str(exc), EXIT_DB)
             except KnowledgeError as exc:
                 fail(f"the bundled knowledge is invalid:\n{exc}", EXIT_DB)
-            except OSError as exc:
-                fail(f"cannot open the database {self.settings.database}: {exc}", EXIT_DB)
+            except (OSError, StoreError) as exc:
+                fail(str(store_error(exc, self.settings.database)), EXIT_DB)
             self._store.prune_checks(self.settings.check_retention_days)
             if report.created and self.settings.database != ":memory:":
                 click.echo(f"Created {self.settings.database} with {self._store.count()} bundled claims.", err=True)
@@ -85,6 +86,15 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every database fault (locked past the wait, read-only, disk full, damaged) is one line and exit code 4."""
+        try:
+            return super().invoke(ctx)
+        except (StoreError, sqlite3.Error) as exc:
+            obj = ctx.obj if isinstance(ctx.obj, Context) else None
+            logging.getLogger("factbot.store").debug("database error", exc_info=True)
+            fail(str(store_error(exc, obj.settings.database if obj else None)), EXIT_DB)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:

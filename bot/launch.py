@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
 from .core.service import FactChecker, checker_for, open_store
+from .core.store import StoreError
 from .runtime import Adapter, Runtime
 
 EXIT_CONFIG = 4
@@ -72,8 +73,16 @@ def serve(settings: Any, make_adapters: Callable[[FactChecker], list[Adapter]], 
     stderr = stderr or sys.stderr
     try:
         store, _ = open_store(settings.database)
+    except StoreError as exc:
+        print(f"Error: {exc}", file=stderr)
+        return EXIT_CONFIG
     except Exception as exc:  # noqa: BLE001 - any reason, one line
         print(f"Error: cannot open the database {settings.database}: {exc}", file=stderr)
+        return EXIT_CONFIG
+    if store.readonly:  # a running bot records what it answered (event ids, replies, shares): it must write
+        store.close()
+        print(f"Error: the database {settings.database} is read-only here (file, folder or disk): a running bot must "
+              "be able to write it", file=stderr)
         return EXIT_CONFIG
     store.prune_checks(settings.check_retention_days)
     checker = checker_for(store, settings)

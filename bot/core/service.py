@@ -22,7 +22,7 @@ from .languages import LanguageSettings
 from .matcher import MatchConfig, Matcher
 from .models import Candidate, CheckResult, Claim, IncomingMessage, Redirect
 from .ratelimit import RateLimiter
-from .store import Store, WriteStats
+from .store import Store, StoreError, WriteStats
 from .subscriptions import Subscriptions
 
 log = logging.getLogger("factbot.check")
@@ -208,9 +208,15 @@ def open_store(path: str | Path, *, sync_knowledge: bool = True, knowledge: Path
     created = is_memory or not Path(path).expanduser().exists()
     store = Store(None if is_memory else path)
     stats = None
-    if sync_knowledge:
+    if sync_knowledge and not store.readonly:  # a read-only database is checked against as it is
         bundle = load_knowledge(knowledge)
-        stats = store.sync_bundled(bundle.claims, bundle.fingerprint, retired=bundle.retired)
+        try:
+            stats = store.sync_bundled(bundle.claims, bundle.fingerprint, retired=bundle.retired)
+        except StoreError as exc:
+            if created or exc.kind not in ("busy", "full"):
+                store.close()
+                raise
+            log.warning("bundled knowledge not updated now (the next start tries again): %s", exc)
         if stats is not None and not created:
             log.info("bundled knowledge updated: %s", stats.summary())
     return store, OpenReport(created=created, bundled=stats)
