@@ -30,6 +30,7 @@ from .core.store import Store, StoreError, store_error
 EXIT_NOT_FOUND = 1
 EXIT_BAD_INPUT = 3
 EXIT_DB = 4
+IMPORT_COMMIT_EVERY = 1000  # claims per transaction of a large import: a running bot waits at most one of them
 
 
 class Context:
@@ -303,7 +304,9 @@ def claims_import(c: Context, file: Path, fmt: str | None, dry_run: bool) -> Non
 
     All or nothing: if any record is invalid, nothing is written and every
     problem is listed with its line or record and field. Claims are matched
-    by id: an existing id is updated, a new one added.
+    by id: an existing id is updated, a new one added. A file of more than
+    1,000 claims is written 1,000 at a time, so a running bot is never kept
+    waiting; if interrupted, running the same import again completes it.
     """
     from .core.formats import ImportFileError, load_claims
 
@@ -322,7 +325,7 @@ def claims_import(c: Context, file: Path, fmt: str | None, dry_run: bool) -> Non
     store = c.store
     show = len(items) >= 1000 and sys.stderr.isatty()
     with click.progressbar(length=len(items), label="Importing", file=sys.stderr, hidden=not show) as bar:
-        stats = store.upsert_claims(items, progress=bar.update)
+        stats = store.upsert_claims(items, progress=bar.update, commit_every=IMPORT_COMMIT_EVERY)
     with click.progressbar(length=store.count(), label="Indexing", file=sys.stderr, hidden=not show) as bar:
         ClaimIndex(store).ensure_current()
     click.echo(f"Imported {file}: {stats.summary()}.")

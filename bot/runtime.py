@@ -60,6 +60,8 @@ class Runtime:
         self.metrics = metrics or Metrics()
         self.host, self.port = host, port
         self.drain_seconds = drain_seconds
+        self.flush_seconds = 2.0
+        self._flusher: asyncio.Task | None = None
         self.stopping = asyncio.Event()
         posters = {a.name: p for a in adapters if (p := a.poster()) is not None}
         self.digests = DigestScheduler(DigestService(checker.store, posters)) if scheduler and posters else None
@@ -76,6 +78,8 @@ class Runtime:
                 problems.append(f"{adapter.name}: {why}")
         if self.digests is not None and not self.digests.scheduler.running and not self.stopping.is_set():
             problems.append("scheduler: not running")
+        if self.checker.store.write_problem:  # answers go on; what they would record waits (Store.give_way)
+            problems.append(f"database: {self.checker.store.write_problem}")
         if self.stopping.is_set():
             problems.append("shutting down")
         return not problems, problems
@@ -113,6 +117,16 @@ class Runtime:
             log.info("%s adapter started", adapter.name)
         if self.digests is not None:
             self.digests.start()
+        # Writes that gave way are retried every few seconds, which is also how /healthz turns healthy again when
+        # the disk has room.
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_pending())
+
+    async def _flush_pending(self) -> None:
+        store = self.checker.store
+        while not self.stopping.is_set():
+            await asyncio.sleep(self.flush_seconds)
+            if store.pending:
+                store.flush_pending()
 
     async def stop(self) -> None:
         """Stop accepting, drain, stop the scheduler, close the database; safe to call twice."""
@@ -128,6 +142,9 @@ class Runtime:
             self.digests.shutdown(wait=False)
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._flusher is not None:
+            self._flusher.cancel()
+        self.checker.store.flush_pending()
         self.checker.store.close()
         log.info("stopped")
 

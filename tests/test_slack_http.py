@@ -886,3 +886,136 @@ async def test_a_replayed_signed_slash_command_is_answered_once(env: Env):
     await settle()
     answers = env.fake.find("response_url")
     assert len(answers) == 1 and answers[0].body["response_type"] == "ephemeral"
+
+
+# -- a busy or full database under the running bot ------------------------------------------------------------------
+
+
+async def _timed_mention(env: Env, text: str, *, event_id: str) -> tuple[int, float, dict[str, Any]]:
+    import time
+
+    message = env.fake.add_message(CHANNEL, f"<@{BOT_USER}> {text}", user=ALICE)
+    event = {"type": "app_mention", "user": ALICE, "text": message["text"], "ts": message["ts"], "channel": CHANNEL,
+             "event_ts": message["ts"], "team": TEAM}
+    started = time.perf_counter()
+    status, _ = await env.slack.event(event_body(event, event_id=event_id))
+    return status, time.perf_counter() - started, message
+
+
+def _replies_to(env: Env, message: dict[str, Any]) -> list[Call]:
+    return [c for c in env.posted() if c.body.get("thread_ts") == message["ts"]]
+
+
+def test_another_process_holding_the_write_lock_does_not_stall_or_fail_events(tmp_path, caplog):
+    """The event-id write gave 500 after 5 s while an import held the lock; now it gives way and is written later."""
+    import sqlite3
+
+    async def body(env: Env) -> None:
+        holder = sqlite3.connect(env.db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # an import's transaction, for as long as this test likes
+        try:
+            status, ack, message = await _timed_mention(env, MATCH_TEXT, event_id="Ev0LOCKED")
+            assert status == 200 and ack < 2.0, ack
+            await settle()
+            (reply,) = _replies_to(env, message)
+            assert reply.body["blocks"] == expected(env, MATCH_TEXT).blocks
+            status, _ = await env.slack.event(event_body({"type": "app_mention", "user": ALICE, "text": message["text"],
+                                                          "ts": message["ts"], "channel": CHANNEL, "team": TEAM},
+                                                         event_id="Ev0LOCKED"), retry=1)
+            await settle()
+            assert status == 200 and len(_replies_to(env, message)) == 1  # a retry is still answered once
+            assert env.checker.store.pending  # kept for later: the event id, the check, the reply
+            assert env.checker.store.write_problem == ""  # busy is not a fault: /healthz stays healthy
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert env.checker.store.flush_pending()
+        rows = env.checker.store.db.execute("SELECT count(*) FROM processed_events WHERE event_id = 'Ev0LOCKED'")
+        assert rows.fetchone()[0] == 1
+        assert env.conversations.reply("slack", CHANNEL, reply.response["ts"]).requester == ALICE
+
+    asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", body, caplog), 60))
+
+
+def test_a_full_disk_still_answers_reports_unhealthy_and_recovers_when_space_returns(tmp_path, caplog):
+    try:
+        from tests.fakes.disks import fill, small_disk
+    except ImportError:
+        from fakes.disks import fill, small_disk  # type: ignore[no-redef]
+
+    async def body(env: Env) -> None:
+        filler = fill(env.db.parent)
+        status, ack, message = await _timed_mention(env, MATCH_TEXT, event_id="Ev0FULL1")
+        assert status == 200 and ack < 2.0
+        await settle()
+        (reply,) = _replies_to(env, message)
+        assert reply.body["blocks"] == expected(env, MATCH_TEXT).blocks
+        async with env.slack.session.get(env.url + "/healthz") as response:
+            assert response.status == 503
+            assert await response.text() == (f"answering, but the database cannot be written: the database {env.db} "
+                                             "cannot be written: the disk is full; nothing was changed\n")
+        filler.unlink()  # space returns
+        status, _, second = await _timed_mention(env, "anyone up for lunch?", event_id="Ev0FULL2")
+        await settle()
+        assert status == 200 and len(_replies_to(env, second)) == 1
+        async with env.slack.session.get(env.url + "/healthz") as response:
+            assert (response.status, await response.text()) == (200, "ok\n")
+        assert env.checker.store.pending == []
+        seen = env.checker.store.db.execute("SELECT event_id FROM processed_events ORDER BY event_id").fetchall()
+        assert [r[0] for r in seen] == ["Ev0FULL1", "Ev0FULL2"]
+        assert env.conversations.reply("slack", CHANNEL, reply.response["ts"]) is not None
+        assert "writes fail, answers go on" in caplog.text and "the database takes writes again" in caplog.text
+
+    with small_disk(tmp_path / "disk", "16m") as disk:
+        asyncio.run(asyncio.wait_for(_run(disk / "factbot.db", body, caplog), 60))
+
+
+def test_an_import_beside_the_running_bot_is_indexed_off_the_event_loop(tmp_path, caplog):
+    """``factbot claims import`` of thousands of claims in another process: acks stay quick, the index catches up
+    in a thread, and the new claims are then found."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    claims = tmp_path / "archive.jsonl"
+    claims.write_text("".join(json.dumps({
+        "id": f"archive-{i}", "claim": f"Councillor Vexbury{i} secretly sold the harbour{i} to Quendor{i}",
+        "verdict": "false", "summary": "No sale was recorded.", "sources": [{"url": f"https://example.org/{i}"}],
+    }) + "\n" for i in range(3000)))
+
+    async def body(env: Env) -> None:
+        env_vars = {k: v for k, v in os.environ.items() if not k.startswith("FACTBOT_")}
+        importer = subprocess.Popen([sys.executable, "-m", "bot", "--db", str(env.db), "claims", "import", str(claims)],
+                                    env={**env_vars, "FACTBOT_MATCHER_SEMANTIC": "off"}, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        acks = []
+        n = 0
+        while importer.poll() is None:
+            status, ack, _ = await _timed_mention(env, MATCH_TEXT, event_id=f"Ev0IMPORT{n}")
+            assert status == 200
+            acks.append(ack)
+            n += 1
+            await asyncio.sleep(0.05)
+        out, err = importer.communicate()
+        assert importer.returncode == 0, err
+        assert out.strip() == f"Imported {claims}: 3000 added, 0 updated, 0 unchanged."
+        await settle()
+        index = env.checker.index
+        new = "did councillor vexbury1234 secretly sell the harbour1234 to quendor1234?"
+        status, ack, asked = await _timed_mention(env, new, event_id="Ev0AFTER")
+        acks.append(ack)
+        await settle()
+        for _ in range(200):  # the catch-up runs in its thread
+            if not index.catching_up and index.synced_seq == env.checker.store.last_change_seq():
+                break
+            await asyncio.sleep(0.05)
+        assert index._catching_up is not None, "a catch-up of 3000 changes ran in the background"
+        assert max(acks) < 1.0, acks
+        status, _, again = await _timed_mention(env, new, event_id="Ev0AGAIN")
+        await settle()
+        (reply,) = _replies_to(env, again)
+        assert reply.body["blocks"][0] == render.header("❌ False")
+        assert "archive-1234" in json.dumps(reply.body["blocks"])
+
+    asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", body, caplog, rate_limit_per_minute=0), 120))

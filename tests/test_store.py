@@ -154,3 +154,52 @@ def test_file_database_uses_wal_and_two_handles_share_it(tmp_path, sample_claims
         t.join()
     assert errors == []
     assert a.count() == 43
+
+
+def _many(n: int, prefix: str = "bulk"):
+    from bot.core.models import claim_from_dict
+
+    return [claim_from_dict({"id": f"{prefix}-{i}", "claim": f"Mayor Oswin{i} banned kites over Pellmore{i}",
+                             "verdict": "false", "summary": "No such ban.", "sources": [{"url": "https://e.org"}]})
+            for i in range(n)]
+
+
+def test_a_large_import_commits_in_bounded_transactions_so_other_writers_get_in(tmp_path):
+    """Another process's writes (a running bot's) get the lock within half a second during a 20,000-claim import."""
+    import threading
+    import time
+
+    db = tmp_path / "f.db"
+    Store(db).close()
+    importer, bot = Store(db), Store(db)
+    claims = _many(20_000)
+    done = threading.Event()
+
+    def run_import():
+        try:
+            importer.upsert_claims(claims, commit_every=1000)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run_import)
+    thread.start()
+    waits, deferred = [], 0
+    while not done.is_set():
+        started = time.perf_counter()
+        if bot.give_way([("INSERT INTO meta(key, value) VALUES (?, 'x')", [f"probe-{len(waits)}"])]) is None:
+            deferred += 1
+        waits.append(time.perf_counter() - started)
+        time.sleep(0.01)
+    thread.join()
+    assert importer.count() == 20_000
+    assert len(waits) > 5 and deferred == 0, (len(waits), deferred)
+    assert max(waits) < Store.GIVE_WAY_MS / 1000 + 0.1
+
+
+def test_a_bounded_import_checks_every_id_before_the_first_commit(tmp_path):
+    store = Store(tmp_path / "f.db")
+    claims = _many(2500)
+    claims.append(claims[10])
+    with pytest.raises(ValueError, match="'bulk-10' appears twice in one write"):
+        store.upsert_claims(claims, commit_every=1000)
+    assert store.count() == 0

@@ -69,6 +69,7 @@ def _iso(t: dt.datetime | None) -> str:
 class Conversations:
     def __init__(self, store: Store):
         self.store = store
+        self._seen: dict[tuple[str, str], None] = {}  # event ids this process saw, oldest first
 
     # -- watch mode -------------------------------------------------------------
     def set_watch(self, platform: str, workspace: str, channel: str, on: bool, *, by: str = "") -> None:
@@ -141,17 +142,17 @@ class Conversations:
         """Remember a public reply: who asked, what verdict it showed, where."""
         best = result.matches[0] if result is not None and result.matches else None
         decision = decision or (result.decision.value if result is not None else Decision.MATCH.value)
-        with self.store.transaction():
-            cur = self.store.db.conn.execute(
-                """INSERT INTO replies(platform, workspace, channel, message_id, thread_id, requester, claim_id, verdict,
-                                       decision, source, at, corrected_seq)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT(platform, channel, message_id) DO NOTHING""",
-                [platform, workspace, channel, message_id, thread_id, requester,
-                 claim_id or (best.claim.id if best else None), verdict or (best.claim.verdict.value if best else None),
-                 decision, source, _iso(at), self.store.last_change_seq()],
-            )
-        return int(cur.lastrowid or 0)
+        # The reply is posted already: remembering it gives way rather than fail (see Store.give_way).
+        written = self.store.give_way([(
+            """INSERT INTO replies(platform, workspace, channel, message_id, thread_id, requester, claim_id, verdict,
+                                   decision, source, at, corrected_seq)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(platform, channel, message_id) DO NOTHING""",
+            [platform, workspace, channel, message_id, thread_id, requester,
+             claim_id or (best.claim.id if best else None), verdict or (best.claim.verdict.value if best else None),
+             decision, source, _iso(at), self.store.last_change_seq()],
+        )])
+        return int(written or 0)
 
     def reply(self, platform: str, channel: str, message_id: str) -> ReplyRecord | None:
         r = self.store.db.execute(
@@ -220,13 +221,25 @@ class Conversations:
 
     # -- retried deliveries -----------------------------------------------------
     def first_delivery(self, platform: str, event_id: str) -> bool:
-        """True the first time an event id is seen (then remembered); False for every retry."""
-        with self.store.transaction():
-            cur = self.store.db.conn.execute(
-                "INSERT INTO processed_events(platform, event_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [platform, event_id, utcnow()],
-            )
-        return cur.rowcount > 0
+        """True the first time an event id is seen (then remembered); False for every retry.
+
+        The write gives way (``Store.give_way``): while another process holds the write lock, or the disk is
+        full, the id is remembered in this process and written later, and the event is still answered once.
+        """
+        key = (platform, event_id)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        while len(self._seen) > 50_000:
+            self._seen.pop(next(iter(self._seen)))
+        if self.store.db.execute("SELECT 1 FROM processed_events WHERE platform = ? AND event_id = ?",
+                                 [platform, event_id]).fetchone():
+            return False  # seen by an earlier run (or another instance)
+        written = self.store.give_way([(
+            "INSERT INTO processed_events(platform, event_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [platform, event_id, utcnow()],
+        )])
+        return written != 0  # 0: another instance wrote it in between
 
     # -- "share in channel" ----------------------------------------------------------
     def remember_share(self, *, platform: str, workspace: str, channel: str, thread_id: str, requester: str,
@@ -238,16 +251,15 @@ class Conversations:
         now = at or dt.datetime.now(dt.timezone.utc)
         best = result.matches[0] if result.matches else None
         token = secrets.token_urlsafe(12)
-        with self.store.transaction():
-            self.store.db.conn.execute("DELETE FROM pending_shares WHERE at < ?", [_iso(now - ttl)])
-            self.store.db.conn.execute(
-                """INSERT INTO pending_shares(platform, token, workspace, channel, thread_id, requester, payload,
-                                              claim_id, verdict, decision, at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [platform, token, workspace, channel, thread_id, requester, payload,
-                 best.claim.id if best else None, best.claim.verdict.value if best else None,
-                 result.decision.value, _iso(now)],
-            )
+        self.store.give_way([  # the answer goes out either way; the button works once this is written
+            ("DELETE FROM pending_shares WHERE at < ?", [_iso(now - ttl)]),
+            ("""INSERT INTO pending_shares(platform, token, workspace, channel, thread_id, requester, payload,
+                                           claim_id, verdict, decision, at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+             [platform, token, workspace, channel, thread_id, requester, payload,
+              best.claim.id if best else None, best.claim.verdict.value if best else None,
+              result.decision.value, _iso(now)]),
+        ])
         return token
 
     def take_share(self, platform: str, token: str, *, ttl: dt.timedelta,
@@ -258,6 +270,7 @@ class Conversations:
         both get it. ``done_share`` ends it after the post; ``release_share`` gives it back if the post failed.
         """
         now = at or dt.datetime.now(dt.timezone.utc)
+        self.store.flush_pending()  # a share remembered while the database was busy
         with self.store.transaction():
             claimed = self.store.db.conn.execute(
                 """UPDATE pending_shares SET taken_at = ?

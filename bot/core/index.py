@@ -255,6 +255,9 @@ class ClaimIndex:
         except IndexBusy:
             log.warning("search index is being written by another process; using it as it is")
             return False
+        except (OSError, ValueError) as exc:  # tantivy's I/O errors (a full disk…): search what is there
+            log.warning("search index could not catch up (%s); using it as it is", _why(exc))
+            return False
         finally:
             self._lock.release()
 
@@ -290,8 +293,8 @@ class ClaimIndex:
                 self._catch_up(self._reader)
         except IndexBusy:
             log.info("search index is being written by another process; catching up later")
-        except Exception:  # noqa: BLE001 - searches go on with the index as it is; the next check tries again
-            log.exception("search index catch-up failed; searching the index as it is")
+        except Exception as exc:  # noqa: BLE001 - searches go on with the index as it is; the next check tries again
+            log.warning("search index could not catch up (%s: %s); searching it as it is", type(exc).__name__, _why(exc))
 
     def _apply_changes(self, since: int, head: int, source: Store | None = None) -> None:
         source = source or self.store

@@ -132,6 +132,9 @@ class FactChecker:
         """
         started = time.perf_counter()
         self.index.ensure_current()
+        # A bot that warmed up is about to serve: from now on a large catch-up of the index (another process
+        # imported thousands of claims) runs in a thread, and checks search the index as it is meanwhile.
+        self.index.background = True
         embedded = 0
         if self.matcher.vectors is not None:
             embedded = self.matcher.vectors.ensure_current()

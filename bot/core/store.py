@@ -294,24 +294,26 @@ class Store:
     GIVE_WAY_MS = 500  # how long a write on a running bot's path waits for another process's write lock
     MAX_PENDING = 20_000  # writes kept while they cannot be made; the oldest go first beyond this
 
-    def give_way(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> bool:
+    def give_way(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int | None:
         """Writes on a running bot's path (the check log, seen event ids, remembered replies): made now, in one
         transaction, if the database takes them within ``GIVE_WAY_MS``; otherwise kept in memory, in order, and
         made at the next chance (the next such write, or ``flush_pending``).
 
         So a person still gets an answer while another process imports a large file, and while the disk is
-        full or the file read-only (``write_problem`` says why; ``/healthz`` reports it).  True if written now.
+        full or the file read-only (``write_problem`` says why; ``/healthz`` reports it).  Returns the row count
+        of the last statement when written now, None when kept for later.
         """
         self.pending.extend(statements)
-        return self.flush_pending()
+        return self._flush()
 
     def flush_pending(self) -> bool:
         """Make the writes that gave way, if the database takes them now; True when none is left."""
-        if not self.pending:
-            return True
+        return not self.pending or self._flush() is not None
+
+    def _flush(self) -> int | None:
         batch = list(self.pending)
         try:
-            self._write_soon(batch)
+            rowcount = self._write_soon(batch)
         except StoreError as exc:
             if exc.kind != "busy":
                 if not self.write_problem:
@@ -321,26 +323,28 @@ class Store:
                 dropped = len(self.pending) - self.MAX_PENDING
                 del self.pending[:dropped]
                 log.warning("%d kept write(s) dropped: the database has not taken writes for a while", dropped)
-            return False
+            return None
         except sqlite3.DatabaseError as exc:  # a statement that can never succeed must not hold back the rest
             log.error("kept writes dropped: %s", exc)
+            rowcount = 0
         del self.pending[: len(batch)]
         if self.write_problem:
             log.warning("the database takes writes again; %d kept write(s) made", len(batch))
             self.write_problem = ""
-        return True
+        return rowcount
 
-    def _write_soon(self, batch: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    def _write_soon(self, batch: Sequence[tuple[str, Sequence[Any]]]) -> int:
         """One transaction of these statements, trying for the write lock every few milliseconds for at most
         ``GIVE_WAY_MS`` (SQLite's own busy wait polls ever more slowly, and would miss the short pauses a large
         import leaves between its commits)."""
         deadline = time.monotonic() + self.GIVE_WAY_MS / 1000
         while True:
             try:
+                rowcount = 0
                 with self._short_wait(), self.transaction():
                     for sql, args in batch:
-                        self.db.conn.execute(sql, list(args))
-                return
+                        rowcount = self.db.conn.execute(sql, list(args)).rowcount
+                return rowcount
             except StoreError as exc:
                 if exc.kind != "busy" or time.monotonic() >= deadline:
                     raise
@@ -674,7 +678,7 @@ class Store:
         The write gives way (``give_way``): a check is answered whether or not it can be recorded at once.
         """
         folded = fold(query)
-        return self.give_way([(
+        return None is not self.give_way([(
             "INSERT INTO checks(at, platform, workspace, channel, query, query_hash, decision, claim_id, score,"
             " latency_ms, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -188,6 +188,8 @@ class SlackAdapter:
     def health(self) -> tuple[bool, str]:
         if self.bot is None:
             return False, "not started"
+        if self.checker.store.write_problem:
+            return False, f"answering, but the database cannot be written: {self.checker.store.write_problem}"
         if self.http:
             return True, f"serving Slack requests on port {self.bound_port}"
         session = self.handler.client.current_session if self.handler is not None else None
