@@ -24,7 +24,7 @@ except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.disks import fill, read_only, small_disk, writable
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
-MATCH_ID = "alibaba-extracted-fable-guardrails"
+MATCH_ID = "alibaba-stole-fable-guardrails"
 EXIT_DB = 4
 
 
