@@ -163,6 +163,9 @@ def test_fields_and_values_are_exactly_the_documented_ones(multilingual, chatter
         if keys != {"text", "lang", "expected", "kind", "split"}:
             bad.append((row["_where"], "fields", sorted(keys)))
             continue
+        if row["expected"] is not None and not isinstance(row["expected"], str):
+            bad.append((row["_where"], "expected must be one claim id or null", row["expected"]))
+            continue
         if row["expected"] is None and row["kind"] != "near-miss":
             bad.append((row["_where"], "expected null but kind", row["kind"]))
         if row["expected"] is not None and row["kind"] not in CLAIM_KINDS:
