@@ -28,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .core.corrections import mark_corrected, pending_corrections
-from .core.digest import build_digest
+from .core.digest import build_digest, covers_since
 from .core.models import Correction, Digest
 from .core.store import Store
 from .core.subscriptions import Subscription, Subscriptions
@@ -231,13 +231,7 @@ class DigestService:
 
     def _since(self, sub: Subscription, until: dt.datetime) -> dt.datetime:
         """A digest covers everything since the last one sent (or since the subscription began)."""
-        row = self.store.db.execute(
-            "SELECT max(scheduled_for) FROM digests_sent WHERE subscription_id = ? AND status = 'sent' AND scheduled_for < ?",
-            [sub.id, _iso(until)],
-        ).fetchone()
-        if row and row[0]:
-            return dt.datetime.fromisoformat(row[0])
-        return min(self._created(sub), until - dt.timedelta(days=7))
+        return covers_since(self.store, sub, until)
 
     # -- corrections ---------------------------------------------------------------
     async def send_corrections(self) -> int:

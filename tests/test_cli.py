@@ -27,7 +27,7 @@ def test_check_human_output(run):
     assert "❓ UNVERIFIED" in result.stdout
     assert "Why:" in result.stdout and "Sources:" in result.stdout
     assert "claim id alibaba-stole-fable-guardrails" in result.stdout
-    assert "confidence" in result.stdout
+    assert "Match strength " in result.stdout and "confidence" not in result.stdout
 
 
 def test_first_use_builds_the_database_from_knowledge(run):

@@ -23,6 +23,7 @@ import pytest
 from bot.adapters.discord import render
 from bot.adapters.discord.runner import DiscordAdapter
 from bot.config import Settings
+from bot.core.i18n import translator
 from bot.core.models import Decision, Verdict
 from bot.core.service import FactChecker, checker_for, open_store
 
@@ -196,7 +197,7 @@ async def test_mention_gets_a_verdict_embed_in_reply(env: Env):
     assert embed["title"].startswith(f"{claim.verdict.emoji} Alibaba illicitly extracted Claude Fable")
     assert embed["color"] == Verdict.UNVERIFIED.colour
     assert embed["description"].startswith("**Unverified** · rated “Unsupported”\nOnly the aggregator AgentCrunch says so")
-    assert embed["footer"]["text"].startswith("Match confidence ") and embed["footer"]["text"].endswith(f"claim id {MATCH_ID}")
+    assert embed["footer"]["text"].startswith("Match strength ") and embed["footer"]["text"].endswith(f"claim id {MATCH_ID}")
     sources = embed["fields"][0]
     assert sources["name"] == "Sources"
     assert sources["value"].startswith("• Anthropic's Guardrail Woes · AgentCrunch\n• Anthropic apologizes for invisible")
@@ -305,7 +306,8 @@ async def test_claim_autocomplete_show_and_search(env: Env):
 
     i = await fake.slash(fake.alice, "claim", id=MATCH_ID)
     cb = await fake.wait_response(i)
-    assert cb["type"] == 4 and cb["data"]["embeds"][0]["footer"]["text"] == f"claim id {MATCH_ID}"
+    footer = cb["data"]["embeds"][0]["footer"]["text"]
+    assert cb["type"] == 4 and footer.startswith("reviewed ") and footer.endswith(f" · claim id {MATCH_ID}")
     assert cb["data"]["allowed_mentions"] == {"parse": []}
     record = await recorded(env, fake.original(i)["id"])
     assert (record.claim_id, record.verdict, record.source) == (MATCH_ID, "unverified", "command")
@@ -341,7 +343,9 @@ async def test_possible_offers_candidates_that_reveal_their_verdict(env: Env):
     cb = await fake.wait_response(i)
     assert cb["type"] == 4 and cb["data"]["flags"] == 64  # shown to bob only
     shown = cb["data"]["embeds"][0]
-    assert shown["footer"]["text"] == f"claim id {claim_id}" and shown["color"] == claim.verdict.colour
+    reviewed = translator("en").date(claim.reviewed_at)  # "Nov 20, 2026": the date as the reader's locale writes it
+    assert shown["footer"]["text"] == f"reviewed {reviewed} · claim id {claim_id}"
+    assert shown["color"] == claim.verdict.colour
     assert shown["description"].startswith(f"**{claim.verdict.label}**")
 
 
@@ -595,10 +599,11 @@ async def test_errors_are_short_and_friendly_and_details_stay_in_the_log(env: En
 
     env.checker.check = broken  # type: ignore[method-assign]
     r = await reply_to(env, await fake.mention(fake.alice, MATCH_TEXT))
-    assert r.json["content"] == render.ERROR_TEXT
+    sorry = "Sorry, I couldn't do that right now. Please try again in a moment."  # the same words as on Slack
+    assert r.json["content"] == sorry
     i = await fake.slash(fake.alice, "factcheck", text=MATCH_TEXT)
     shown = await fake.wait_original(i)
-    assert shown["content"] == render.ERROR_TEXT
+    assert shown["content"] == sorry
     sent = json.dumps([r.json for r in fake.requests])
     assert "exploded" not in sent and fake.token not in sent
     errors = [r.getMessage() for r in env.caplog.records if r.name == "factbot.discord" and r.levelname == "ERROR"]

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from bot.adapters.discord import render
+from bot.core.chat import METHOD_URL
 from bot.core.models import (
     Candidate,
     CheckResult,
@@ -112,13 +113,13 @@ def test_match_embed_has_verdict_colour_title_why_sources_and_footer():
     assert embed["color"] == Verdict.FALSE.colour == 0xC62828
     assert embed["description"] == (
         "**False** · rated “Unsupported”\nBecause the source says otherwise.\n\n"
-        "Matched the wording “people say it so”."
+        f"[How verdicts are chosen]({METHOD_URL})"
     )
     assert embed["fields"] == [{
         "name": "Sources", "inline": False,
         "value": "• [Paper \\(v2\\) \\[final\\]](https://example.org/a_%28b%29) · Lab\n• A thread · Forum",
     }]
-    assert embed["footer"] == {"text": "Match confidence 87% · claim id claim-000"}
+    assert embed["footer"] == {"text": "Match strength 87% · matched the wording “people say it so” · claim id claim-000"}
     assert ids(reply) == ["factbot:vote:up:claim-000", "factbot:vote:down:claim-000", "factbot:delete"]
     assert reply.content is None
     assert reply.kwargs()["allowed_mentions"].to_dict() == {"parse": []}
@@ -149,7 +150,10 @@ def test_possible_lists_up_to_three_candidates_behind_buttons():
     reply = render.render_result(result)
     embed = reply.embeds[0].to_dict()
     assert embed["title"] == "🤔 Did you mean…"
-    assert "**1.** Candidate 0" in embed["description"] and "(50% match)" in embed["description"]
+    assert "**1.** Candidate 0" in embed["description"]
+    assert "· match strength 50% · id `claim-000`" in embed["description"]
+    assert embed["footer"]["text"] == ("Pick one to see its verdict, why and sources (only you will see it), or ask for "
+                                       "one by its id: /claim id:claim-000.")
     assert "**4.**" not in embed["description"]
     assert "False" not in embed["description"]  # the verdict is revealed by the button
     comps = reply.view.to_components()[0]["components"]
@@ -181,7 +185,7 @@ def test_nothing_to_check_explains_why():
 def test_watch_replies_say_why_the_bot_spoke():
     claim = make_claim()
     reply = render.render_result(CheckResult(query="q", decision=Decision.MATCH, matches=(cand(claim),)), watch=True)
-    assert reply.content == render.WATCH_NOTE
+    assert reply.content == "👀 A claim in this message has been fact-checked (watch mode is on in this channel):"
 
 
 def test_vote_counts_show_on_the_buttons():

@@ -3,7 +3,7 @@
 Bolt starts each event's listener as a task after acknowledging it, and discord.py each event's handler;
 run back to back, a burst's checks would hold the loop while new requests wait to be acknowledged (Slack
 retries what is not acknowledged within 3 s). bench/load_slack.py measures the effect; this pins the
-mechanism (``bot/adapters/pacing.py``, shared by both adapters) without timing anything. Turning requests
+mechanism (``bot/core/pacing.py``, shared by both adapters) without timing anything. Turning requests
 away under overload is tested end to end in test_slack_http.py and test_discord_e2e.py.
 """
 
@@ -13,7 +13,7 @@ import asyncio
 
 import logging
 
-from bot.adapters.pacing import CheckQueue
+from bot.core.pacing import CheckQueue
 
 
 def queue() -> CheckQueue:

@@ -246,7 +246,7 @@ async def test_mention_gets_a_verdict_in_the_thread(env: Env):
     assert reply.body["unfurl_links"] is False
     want = expected(env, MATCH_TEXT)
     assert reply.body["blocks"] == want.blocks and reply.body["text"] == want.text
-    assert headers_of(reply.body["blocks"]) == ["❓ Unverified"]
+    assert headers_of(reply.body["blocks"]) == ["❓ Unverified · rated “Unsupported”"]  # the rating beside the label
     assert f"claim id `{MATCH_ID}`" in json.dumps(reply.body["blocks"], ensure_ascii=False)
     assert buttons_of(reply.body["blocks"]) == [("factbot_vote_up", "👍"), ("factbot_vote_down", "👎"),
                                                 ("factbot_delete", "🗑️ Remove")]
@@ -303,7 +303,7 @@ async def test_a_40_kb_message_is_answered_within_slacks_limits(env: Env):
     await env.mention(text)
     (reply,) = env.posted()
     assert reply.ok and not FakeSlack.validate(reply.body)
-    assert headers_of(reply.body["blocks"])[0] == "❓ Unverified"
+    assert headers_of(reply.body["blocks"])[0] == "❓ Unverified · rated “Unsupported”"
     assert reply.body["blocks"][0] == render.context(
         "ℹ️ The message is long; only its first 4,000 characters were checked.")
     assert len(reply.body["text"]) <= 3000 and len(reply.body["blocks"]) <= 50
@@ -627,7 +627,7 @@ async def test_shortcut_where_factbot_cannot_post_explains_and_answers_privately
     said = [c.body for c in env.fake.find("response_url")]
     assert said[0]["text"] == ("I can't post in this channel. Invite me with `/invite @factbot` (or ask an admin "
                                "to), then try again.")
-    assert headers_of(said[1]["blocks"]) == ["❓ Unverified"] and said[1]["response_type"] == "ephemeral"
+    assert headers_of(said[1]["blocks"]) == ["❓ Unverified · rated “Unsupported”"] and said[1]["response_type"] == "ephemeral"
     assert BOT_TOKEN not in env.caplog.text
 
 
@@ -649,7 +649,8 @@ async def test_watch_mode_replies_to_confident_matches_once_per_cooldown(env: En
     (reply,) = env.posted()
     assert reply.body["thread_ts"] == first["ts"]
     assert reply.body["blocks"] == expected(env, MATCH_TEXT, watch=True).blocks
-    assert reply.body["blocks"][0] == render.context(render.WATCH_NOTE)
+    assert reply.body["blocks"][0] == render.context(
+        "👀 A claim in this message has been fact-checked (watch mode is on in this channel):")
     assert env.conversations.reply("slack", CHANNEL, reply.response["ts"]).source == "watch"
     await env.say(MATCH_TEXT)  # the cooldown holds
     await env.say(NONE_TEXT)  # nothing confident
@@ -671,7 +672,7 @@ async def test_watch_mode_replies_to_confident_matches_once_per_cooldown(env: En
 @e2e()
 async def test_watch_words_that_are_not_a_setting_are_checked_as_a_claim(env: Env):
     answer = await env.command("watch out: " + MATCH_TEXT)
-    assert headers_of(answer.body["blocks"]) == ["❓ Unverified"]
+    assert headers_of(answer.body["blocks"]) == ["❓ Unverified · rated “Unsupported”"]
     assert not env.conversations.watching("slack", TEAM, CHANNEL)
 
 

@@ -131,7 +131,7 @@ async def _install(db: Path) -> None:
         asked = await _mention(adapter, fake, OTHER_TEAM, OTHER_BOT_USER, MATCH_TEXT)
         (reply,) = fake.find("chat.postMessage")
         assert reply.token == OTHER_TOKEN and reply.body["thread_ts"] == asked["ts"]
-        assert reply.body["blocks"][0] == render.header("❓ Unverified")
+        assert reply.body["blocks"][0] == render.header("❓ Unverified · rated “Unsupported”")
         record = adapter.checker.conversations.reply("slack", CHANNEL, reply.response["ts"])
         assert record.workspace == OTHER_TEAM
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bot.adapters.slack import render
+from bot.core.chat import METHOD_URL
 from bot.core.models import (
     Candidate, CheckResult, Claim, CountedClaim, Correction, Decision, Digest, DigestChange, DigestTotals, Source,
     UnmatchedQuestion, Verdict, claim_from_dict,
@@ -97,13 +98,14 @@ def test_match_reply_is_header_claim_sources_context_and_buttons():
                          candidates=(cand(claim, 0.874),))
     reply = render.render_result(result)
     assert reply.blocks == [
-        {"type": "header", "text": {"type": "plain_text", "text": "❌ False", "emoji": True}},
+        {"type": "header", "text": {"type": "plain_text", "text": "❌ False · rated “Unsupported”", "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn", "text": (
-            "*Claim number 0 says something checkable*\nBecause the source says otherwise.\n_Rated “Unsupported”_")}},
+            "*Claim number 0 says something checkable*\nBecause the source says otherwise.")}},
         {"type": "section", "text": {"type": "mrkdwn", "text": (
             "*Sources*\n• <https://example.org/a?x=1&amp;y=2|Paper &lt;v2&gt; &amp; more> · Lab\n• A thread · Forum")}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            "Match confidence 87% · matched the wording “people say &lt;it&gt;” · claim id `claim-000`")}]},
+            "Match strength 87% · matched the wording “people say &lt;it&gt;” · claim id `claim-000` · "
+            f"<{METHOD_URL}|How verdicts are chosen>")}]},
         {"type": "actions", "block_id": "factbot_actions", "elements": [
             {"type": "button", "text": {"type": "plain_text", "text": "👍", "emoji": True},
              "action_id": "factbot_vote_up", "value": "claim-000"},
@@ -137,7 +139,7 @@ def test_several_matches_notice_and_watch_note():
                          notice="The message is long; only its first 4,000 characters were checked.")
     reply = render.render_result(result, watch=True)
     notes = [b["elements"][0]["text"] for b in reply.blocks[:3]]
-    assert notes == [render.WATCH_NOTE, "ℹ️ The message is long; only its first 4,000 characters were checked.",
+    assert notes == ["👀 A claim in this message has been fact-checked (watch mode is on in this channel):", "ℹ️ The message is long; only its first 4,000 characters were checked.",
                      "This message makes 3 claims that have been checked:"]
     assert [b["type"] for b in reply.blocks].count("divider") == 2
     assert [b["text"]["text"] for b in reply.blocks if b["type"] == "header"] == ["❌ False"] * 3
@@ -152,8 +154,12 @@ def test_possible_lists_up_to_three_candidates_behind_buttons():
     reply = render.render_result(result)
     assert reply.blocks[0] == render.header("🤔 Did you mean…")
     text = reply.blocks[1]["text"]["text"]
-    assert text.startswith("No verified claim matches exactly. Did you mean one of these?\n\n*1.* ❌ Candidate 0 word")
-    assert "(50% match)" in text and "*4.*" not in text
+    assert text.startswith("No verified claim matches exactly. Did you mean one of these?\n\n*1.* Candidate 0 word")
+    assert "· match strength 50% · id `claim-000`" in text and "*4.*" not in text
+    assert "❌" not in text and "False" not in text  # no verdict shouted before it is picked
+    assert reply.blocks[2] == render.context(
+        "Pick one to see its verdict, why and sources (only you will see it), or ask for one by its id: "
+        "`/factcheck claim-000`.")
     assert action_ids(reply) == ["factbot_reveal_1", "factbot_reveal_2", "factbot_reveal_3", "factbot_delete"]
     picks = reply.blocks[-1]["elements"][:3]
     assert [p["value"] for p in picks] == ["claim-000", "claim-001", "claim-002"]
@@ -220,7 +226,7 @@ def test_huge_claims_and_input_are_cut_to_block_kit_limits():
 
 
 def test_fit_blocks_keeps_the_buttons_and_says_how_many_more():
-    blocks = [render.section(f"s{i}") for i in range(80)] + [render.actions(render.delete_button())]
+    blocks = [render.section(f"s{i}") for i in range(80)] + [render.actions(render.button("🗑️ Remove", render.DELETE))]
     fitted = render.fit_blocks(blocks)
     assert len(fitted) == 50 and fitted[-1]["type"] == "actions"
     assert fitted[-2] == render.context("…and 32 more")

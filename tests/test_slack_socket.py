@@ -109,7 +109,7 @@ async def _socket_mode(db: Path) -> None:
                                                           response_url=fake.response_url("sock")))
         assert await socket.wait_ack(command) == {"envelope_id": command}
         answer = await fake.next_call("response_url")
-        assert answer.body["response_type"] == "ephemeral" and answer.body["blocks"][0] == render.header("❓ Unverified")
+        assert answer.body["response_type"] == "ephemeral" and answer.body["blocks"][0] == render.header("❓ Unverified · rated “Unsupported”")
 
         # interactive: the answer's "Share in channel" button
         key = answer.body["blocks"][-1]["elements"][-1]["value"]
@@ -118,7 +118,7 @@ async def _socket_mode(db: Path) -> None:
             response_url=fake.response_url("share")))
         assert await socket.wait_ack(press) == {"envelope_id": press}
         shared = await fake.next_call("chat.postMessage", after=fake.calls.index(answer))
-        assert shared.body["blocks"][0] == render.context(render.SHARED_NOTE)
+        assert shared.body["blocks"][0] == render.context("📣 Shared from /factcheck")
 
         # Slack asks the client to move to a new connection: it reconnects with a fresh URL and goes on
         await socket.disconnect()
@@ -215,5 +215,5 @@ def test_run_answers_a_mention_and_stops_cleanly_on_sigterm(tmp_path):
         code = run_then_sigterm(lambda: runner.run(settings, metrics_port=None), person_then_operator)
     assert code == 0
     assert answered["ack"] == {"envelope_id": answered["ack"]["envelope_id"]}
-    assert answered["reply"].body["blocks"][0] == render.header("❓ Unverified")
+    assert answered["reply"].body["blocks"][0] == render.header("❓ Unverified · rated “Unsupported”")
     assert f"claim id `{MATCH_ID}`" in str(answered["reply"].body["blocks"])

@@ -9,22 +9,32 @@ from __future__ import annotations
 import sys
 from typing import Callable, TextIO
 
-from ..core.models import Candidate, CheckResult, Claim, Decision, IncomingMessage
+from ..core.chat import CLI, CONSOLE, Platform, Wording, words
+from ..core.models import CheckResult, Claim, IncomingMessage
 from ..core.normalize import display_text
+from ..core.replies import Kind, Phrases, Reply, Rich, Unrenderable, VerdictItem, as_rich
 from ..core.service import FactChecker
 
 
-def confidence(score: float) -> str:
-    return f"{round(score * 100)}%"
+PLATFORM = CONSOLE
+_WORDING = Wording()
 
 
-def render_claim(claim: Claim, *, indent: str = "") -> list[str]:
-    v = claim.verdict
-    rating = f" (rated “{claim.rating_text}”)" if claim.rating_text and claim.rating_text.lower() != v.label.lower() else ""
-    lines = [f"{indent}{v.emoji} {v.label.upper()}{rating}: {claim.claim}", f"{indent}Why: {claim.summary}"]
-    if claim.sources:
-        lines.append(f"{indent}Sources:")
-        for s in claim.sources:
+def text(value: Rich | str) -> str:
+    """Rich text for a terminal: the words, with links written out after their text."""
+    out = []
+    for span in as_rich(value).spans:
+        out.append(f"{span.text} <{span.url}>" if span.url and span.url != span.text else span.text)
+    return "".join(out)
+
+
+def item_lines(item: VerdictItem, phrases: Phrases, *, indent: str = "", why: str = "Why") -> list[str]:
+    rating = f" ({text(item.rating)})" if item.rating else ""
+    note = f" {text(item.language_note)}" if item.language_note else ""
+    lines = [f"{indent}{item.emoji} {item.label.upper()}{rating}: {item.headline}{note}", f"{indent}{why}: {item.why}"]
+    if item.sources:
+        lines.append(f"{indent}{phrases.sources}:")
+        for s in item.sources:
             bits = [s.shown_title]
             if s.publisher:
                 bits.append(s.publisher)
@@ -35,35 +45,47 @@ def render_claim(claim: Claim, *, indent: str = "") -> list[str]:
     return lines
 
 
-def render_match(c: Candidate) -> list[str]:
-    lines = render_claim(c.claim)
-    via = f"the alias “{c.matched_text}”" if c.matched_alias else "the claim text"
-    lines.append(f"Matched {via} · confidence {confidence(c.score)} · claim id {c.claim.id}")
-    return lines
-
-
-def render_text(result: CheckResult, *, explain: bool = False, semantic_status: str = "") -> str:
-    """The plain-text reply: verdict, claim, why, sources, and how sure the match is."""
-    lines: list[str] = []
-    if result.notice:
-        lines.append(f"ℹ️ {result.notice}")
-    if result.decision is Decision.MATCH:
-        if len(result.matches) > 1:
-            lines.append(f"This message makes {len(result.matches)} claims that have been checked:")
-        for i, cand in enumerate(result.matches):
+def render_reply(reply: Reply) -> str:
+    """Any reply of the core as terminal text: the same parts the chat platforms show, minus colour."""
+    _ = words(reply.locale)
+    why = _("Why")
+    lines = [text(n) for n in reply.notes]
+    if reply.kind in (Kind.VERDICT, Kind.CLAIM):
+        for i, item in enumerate(reply.items):
             if i:
                 lines.append("")
-            lines.extend(render_match(cand))
-    elif result.decision is Decision.POSSIBLE:
-        lines.append("🤔 No exact match. Did you mean one of these?")
-        for i, c in enumerate([c for c in result.candidates][:3], 1):
-            lines.append(f"  {i}. {c.claim.verdict.emoji} {c.claim.verdict.label}: {c.claim.claim} ({confidence(c.score)}, id {c.claim.id})")
-        lines.append("Ask about one by id to see its verdict, sources and why.")
-    elif result.query:
-        lines.append("🔎 No verified claim in the database matches this message.")
-        near = result.candidates[0] if result.candidates else None
-        if near is not None and near.score > 0:
-            lines.append(f"   (nearest: “{near.claim.claim}”, {confidence(near.score)}, below the threshold)")
+            lines += item_lines(item, reply.phrases, why=why)
+            lines.append(" · ".join(text(f) for f in item.facts))
+        if reply.items and reply.items[0].method:
+            lines.append(text(reply.items[0].method))
+    elif reply.kind is Kind.DID_YOU_MEAN:
+        lines.append(f"{text(reply.title)} " + " ".join(text(b) for b in reply.body))
+        lines += ["  " + text(c.line).replace("**", "") for c in reply.candidates]
+        lines.append(text(reply.footer))
+    elif reply.kind is Kind.NO_MATCH:
+        lines.append(f"🔎 {text(reply.body[0])}")
+        lines += ["   " + text(b) for b in reply.body[1:]]
+    elif reply.kind in (Kind.NOTICE, Kind.NOTHING, Kind.HELP, Kind.SEARCH):
+        lines += [text(b) for b in reply.body]
+        for section in reply.sections:
+            lines += ([section.title] if section.title else []) + [text(line) for line in section.lines]
+    else:
+        raise Unrenderable(f"the console has not learned {reply.kind.value} replies")
+    return "\n".join(lines)
+
+
+def render_claim(claim: Claim, *, indent: str = "", locale: str = "en") -> list[str]:
+    """One claim in full (``factbot claims show``): verdict, claim, why, sources."""
+    reply = _WORDING.claim_reply(claim, locale, deletable=False, votes=False)
+    _ = words(locale)
+    return item_lines(reply.items[0], reply.phrases, indent=indent, why=_("Why"))
+
+
+def render_text(result: CheckResult, *, explain: bool = False, semantic_status: str = "", locale: str = "en",
+                platform: Platform = CLI) -> str:
+    """The plain-text reply: verdict, claim, why, sources, and how strong the match is."""
+    lines = [render_reply(_WORDING.result_reply(result, platform, locale, deletable=False))] if (
+        result.query or result.notice) else []
     if explain:
         semantic = any(c.vector is not None for c in result.candidates)
         lines.append("")
@@ -134,23 +156,21 @@ def run_repl(
         if text.startswith("/claim"):
             cid = text[len("/claim") :].strip()
             found = checker.lookup(cid) if cid else None
-            claim = found.claim if found else None
-            notice = f"{found.notice}\n" if found and found.notice else ""
-            write(notice + "\n".join(render_claim(claim)) + f"\nclaim id {claim.id}" if claim else f"No claim with id “{display_text(cid, 80)}”.")
+            if found is not None and found.claim is not None:
+                write(render_reply(_WORDING.claim_reply(found.claim, deletable=False, votes=False, notice=found.notice)))
+            else:
+                write(render_reply(_WORDING.notice("No claim with the id “%(id)s”.", id=display_text(cid, 80))))
             continue
         if text.startswith("/search"):
-            hits = checker.search(text[len("/search") :].strip(), limit=5)
-            if not hits:
-                write("No claim matches those words.")
-            for c in hits:
-                write(f"{c.claim.verdict.emoji} {c.claim.id}: {c.claim.claim}")
+            query = text[len("/search") :].strip()
+            write(render_reply(_WORDING.search_reply(query, checker.search(query, limit=5), PLATFORM)))
             continue
         if text.startswith("/"):
             write(f"Unknown command {display_text(text.split()[0], 40)}. {HELP}")
             continue
         result = checker.check(IncomingMessage(text=text, platform="console", channel="console"))
         checked += 1
-        write("factbot> " + render_text(result).replace("\n", "\n         "))
+        write("factbot> " + render_text(result, platform=PLATFORM).replace("\n", "\n         "))
     return checked
 
 

@@ -9,10 +9,14 @@ limits.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from .corrections import pending_corrections
 from .models import CountedClaim, Digest, DigestChange, DigestTotals, UnmatchedQuestion, Verdict
 from .store import Store
+
+if TYPE_CHECKING:
+    from .subscriptions import Subscription
 
 
 def _iso(t: dt.datetime) -> str:
@@ -24,6 +28,25 @@ def _iso(t: dt.datetime) -> str:
 def _iso_z(t: dt.datetime) -> str:
     """The change feed's timestamp format (SQLite strftime, with Z)."""
     return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def covers_since(store: Store, sub: "Subscription", until: dt.datetime) -> dt.datetime:
+    """Where a subscription's next digest starts: the last one sent before ``until`` (or when it began, at most 7 days back)."""
+    row = store.db.execute(
+        "SELECT max(scheduled_for) FROM digests_sent WHERE subscription_id = ? AND status = 'sent' AND scheduled_for < ?",
+        [sub.id, _iso(until)],
+    ).fetchone()
+    if row and row[0]:
+        return dt.datetime.fromisoformat(row[0])
+    return min(dt.datetime.fromisoformat(sub.created_at), until - dt.timedelta(days=7))
+
+
+def preview_digest(store: Store, sub: "Subscription", *, now: dt.datetime,
+                   correction_window: dt.timedelta = dt.timedelta(days=30)) -> Digest:
+    """What a subscription's digest would say at ``now`` (the period is end-exclusive: one second is added)."""
+    now = now + dt.timedelta(seconds=1)
+    return build_digest(store, platform=sub.platform, workspace=sub.workspace, channel=sub.channel,
+                        since=covers_since(store, sub, now), now=now, correction_window=correction_window)
 
 
 def build_digest(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import logging
 import re
 from functools import lru_cache
@@ -24,20 +23,20 @@ import discord
 import yarl
 from discord import app_commands
 
-from ...core.models import CheckResult, IncomingMessage
+from ...core.chat import Answer, Chat, Request
 from ...core.normalize import content_words
+from ...core.pacing import CheckQueue, Overloaded
+from ...core.replies import Reply as NeutralReply
 from ...core.service import FactChecker
-from ...core.subscriptions import WEEKDAYS, SubscriptionError
-from ..pacing import BUSY_TEXT, CheckQueue, Overloaded
+from ...core.subscriptions import WEEKDAYS
 from . import render
 from .components import DYNAMIC_ITEMS
-from .render import NO_MENTIONS, Reply
+from .render import NO_MENTIONS, PLATFORM as DISCORD, Reply
 
 log = logging.getLogger("factbot.discord")
 
-PLATFORM = "discord"
+PLATFORM = DISCORD.name
 RATE_NOTICE_SECONDS = 15  # a message cannot be ephemeral, so the rate-limit notice removes itself
-RESTARTING_TEXT = "factbot is restarting; please try again in a minute."
 
 
 def default_intents(*, message_content: bool = True) -> discord.Intents:
@@ -70,6 +69,12 @@ def _timezones() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
 
 
+def _locale(interaction: discord.Interaction) -> str:
+    """The reader's language as Discord knows it: theirs, else the server's."""
+    value = getattr(interaction, "locale", None) or getattr(interaction, "guild_locale", None)
+    return str(getattr(value, "value", value) or "")
+
+
 class FactbotTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Track every command as in-flight work, and turn new ones away while shutting down."""
@@ -78,27 +83,29 @@ class FactbotTree(app_commands.CommandTree):
             return True
         if not client.accepting:
             if interaction.type is not discord.InteractionType.autocomplete:
-                await client.tell(interaction, RESTARTING_TEXT)
+                await client.tell(interaction, client.chat.restarting(_locale(interaction)))
             return False
         client.track()
         return True
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        client = interaction.client
+        if not isinstance(client, FactbotClient):
+            return
+        chat, locale = client.chat, _locale(interaction)
         if isinstance(error, app_commands.MissingPermissions):
             names = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-            text = f"You need the {names} permission in this channel to do that."
+            reply = chat.needs_permission(names, locale)
         elif isinstance(error, app_commands.NoPrivateMessage):
-            text = "This command only works in a server channel."
+            reply = chat.server_only(locale)
         elif isinstance(error, app_commands.CommandNotFound):
-            text = "That command is out of date; a server admin can refresh the commands (`factbot discord sync`)."
+            reply = chat.commands_out_of_date(locale)
         else:
             original = getattr(error, "original", error)
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("command %s failed: %s", command, type(original).__name__, exc_info=original)
-            text = render.ERROR_TEXT
-        client = interaction.client
-        if isinstance(client, FactbotClient):
-            await client.tell(interaction, text)
+            reply = chat.error(locale)
+        await client.tell(interaction, reply)
 
 
 class FactbotClient(discord.Client):
@@ -111,6 +118,7 @@ class FactbotClient(discord.Client):
         settings: Any = None,
         intents: discord.Intents | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        chat: Chat | None = None,
         **options: Any,
     ):
         options.setdefault("chunk_guilds_at_startup", False)
@@ -121,11 +129,24 @@ class FactbotClient(discord.Client):
         self.tree = FactbotTree(self)
         for command in build_commands():
             self.tree.add_command(command)
-        self._watch_locks: dict[int, asyncio.Lock] = {}
-        # Checks one at a time, and a long burst turned away rather than answered late (pacing.py).
-        self.checks = CheckQueue(float(getattr(settings, "max_wait_seconds", 30.0) or 0.0), log=log)
-        self.accepting = True  # False once shutting down: new events are turned away
-        self._inflight: set[asyncio.Task] = set()
+        # The conversation layer: every decision and every word; one per process when the runtime shares it.
+        if chat is None and checker is not None:
+            chat = Chat(checker, max_wait=float(getattr(settings, "max_wait_seconds", 30.0) or 0.0), clock=self.clock)
+        self._chat = chat
+
+    @property
+    def chat(self) -> Chat:
+        if self._chat is None:
+            raise RuntimeError("this client was built without a FactChecker")
+        return self._chat
+
+    @property
+    def checks(self) -> CheckQueue:
+        return self.chat.checks
+
+    @property
+    def accepting(self) -> bool:
+        return self._chat is None or self._chat.accepting
 
     # -- lifecycle ------------------------------------------------------------------
     async def setup_hook(self) -> None:
@@ -148,17 +169,11 @@ class FactbotClient(discord.Client):
 
     def track(self) -> None:
         """Count the running handler as in-flight work until it ends (see ``drain``)."""
-        task = asyncio.current_task()
-        if task is not None and task not in self._inflight:
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+        self.chat.track()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Stop taking new events and let the replies being written finish (at most ``timeout`` seconds)."""
-        self.accepting = False
-        pending = {t for t in self._inflight if t is not asyncio.current_task() and not t.done()}
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
+        await self.chat.drain(timeout)
 
     async def on_ready(self) -> None:
         log.info("connected to Discord", extra={"user": str(self.user), "guilds": len(self.guilds),
@@ -168,38 +183,34 @@ class FactbotClient(discord.Client):
         log.info("Discord gateway session resumed")
 
     # -- helpers ----------------------------------------------------------------------
-    def _core(self) -> FactChecker:
-        if self.checker is None:
-            raise RuntimeError("this client was built without a FactChecker")
-        return self.checker
-
     @staticmethod
-    def _where(guild_id: int | None, channel_id: int | None) -> dict[str, str]:
-        return {"platform": PLATFORM, "workspace": str(guild_id or ""), "channel": str(channel_id or "")}
+    def _request(text: str, *, guild_id: int | None, channel_id: int | None, user_id: int,
+                 message_id: int | str | None, locale: Any = "", source: str = "mention") -> Request:
+        return Request(platform=PLATFORM, text=text, workspace=str(guild_id or ""), channel=str(channel_id or ""),
+                       user=str(user_id), message_id=str(message_id or ""),
+                       locale=str(getattr(locale, "value", locale) or ""), source=source)
 
-    def _incoming(self, text: str, *, guild_id: int | None, channel_id: int | None, user_id: int,
-                  message_id: int | str | None) -> IncomingMessage:
-        return IncomingMessage(text=text, user=str(user_id), message_id=str(message_id or ""),
-                               **self._where(guild_id, channel_id))
+    def _from_interaction(self, interaction: discord.Interaction, text: str = "", *, message_id: Any = None,
+                          source: str = "command") -> Request:
+        return self._request(text, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
+                             user_id=interaction.user.id, message_id=message_id or interaction.id,
+                             locale=_locale(interaction), source=source)
 
-    def _record(self, sent: discord.Message | discord.InteractionMessage, result: CheckResult | None, *, source: str,
-                requester: int, thread: int | None = None, guild_id: int | None = None,
-                claim_id: str | None = None, verdict: str | None = None) -> None:
+    def _record(self, sent: discord.Message | discord.InteractionMessage, answer: Answer, request: Request, *,
+                thread: int | None = None) -> None:
         """Remember a public reply, so 🗑️, watch cooldowns and later corrections work."""
-        self._core().conversations.record_reply(
-            message_id=str(sent.id), result=result, source=source, requester=str(requester),
-            thread_id=str(thread or ""), claim_id=claim_id, verdict=verdict, at=self.clock(),
-            **self._where(guild_id, sent.channel.id if sent.channel else None),
-        )
+        self.chat.record(answer, platform=PLATFORM, workspace=request.workspace,
+                         channel=str(sent.channel.id if sent.channel else request.channel), message_id=str(sent.id),
+                         source=request.source, requester=request.user, thread_id=str(thread or ""))
 
-    async def tell(self, interaction: discord.Interaction, text: str) -> None:
+    async def tell(self, interaction: discord.Interaction, reply: NeutralReply) -> None:
         """A short private answer to an interaction, whether or not it was acknowledged yet."""
-        reply = render.render_notice(text)
+        rendered = render.render_reply(reply)
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(ephemeral=True, **reply.kwargs())
+                await interaction.followup.send(ephemeral=True, **rendered.kwargs())
             else:
-                await interaction.response.send_message(ephemeral=True, **reply.kwargs())
+                await interaction.response.send_message(ephemeral=True, **rendered.kwargs())
         except discord.HTTPException as exc:
             log.warning("could not answer an interaction: %s %s", exc.status, type(exc).__name__)
 
@@ -236,12 +247,18 @@ class FactbotClient(discord.Client):
                 await self.watch_message(message)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the bot
             log.error("could not answer a message: %s", type(exc).__name__, exc_info=exc,
-                      extra=self._where(message.guild and message.guild.id, message.channel.id))
+                      extra={"platform": PLATFORM, "channel": str(message.channel.id)})
             if addressed:
                 try:
-                    await message.reply(**render.render_text(render.ERROR_TEXT).kwargs(), mention_author=False)
+                    await message.reply(**render.render_reply(self.chat.error(self._guild_locale(message))).kwargs(),
+                                        mention_author=False)
                 except discord.HTTPException:
                     pass
+
+    @staticmethod
+    def _guild_locale(message: discord.Message) -> str:
+        value = getattr(message.guild, "preferred_locale", None) if message.guild else None
+        return str(getattr(value, "value", value) or "")
 
     async def _referenced(self, message: discord.Message) -> discord.Message | None:
         ref = message.reference
@@ -258,44 +275,46 @@ class FactbotClient(discord.Client):
 
     async def answer_message(self, message: discord.Message) -> None:
         """``@factbot <text>``, ``@factbot`` as a reply, or a direct message."""
-        core = self._core()
-        decision = core.rate_limiter.check(PLATFORM, str(message.author.id))
-        if not decision.allowed:  # one short notice that removes itself, then silence until the window frees up
-            if decision.notify:
-                await message.reply(delete_after=RATE_NOTICE_SECONDS, mention_author=False,
-                                    **render.render_notice(core.rate_limiter.notice(decision)).kwargs())
-            return
-        target, text, problem = await self._what_to_check(message)
-        if problem:
-            await self._send_reply(message, render.render_text(problem))
-            return
+        chat = self.chat
         guild_id = message.guild.id if message.guild else None
-        incoming = self._incoming(text, guild_id=guild_id, channel_id=message.channel.id, user_id=message.author.id,
-                                  message_id=target.id)
-        try:
-            result = await self.checks.run(lambda: core.check(incoming))
-        except Overloaded:
-            await self._send_reply(message, render.render_text(BUSY_TEXT))
+        asked = self._request("", guild_id=guild_id, channel_id=message.channel.id, user_id=message.author.id,
+                              message_id=message.id, locale=self._guild_locale(message))
+        limited = chat.rate_limited(asked, every_time=False)
+        if limited is not None:  # one short notice that removes itself, then silence until the window frees up
+            if limited.body:
+                await message.reply(delete_after=RATE_NOTICE_SECONDS, mention_author=False,
+                                    **render.render_reply(limited).kwargs())
             return
-        sent = await self._send_reply(target, render.render_result(result, deletable=True))
-        self._record(sent, result, source="mention", requester=message.author.id, thread=target.id, guild_id=guild_id)
+        target, text, problem = await self._what_to_check(message, asked.locale)
+        if problem is not None:
+            await self._send_reply(message, render.render_reply(problem))
+            return
+        request = self._request(text, guild_id=guild_id, channel_id=message.channel.id, user_id=message.author.id,
+                                message_id=target.id, locale=asked.locale)
+        try:
+            answer = await chat.check(request, DISCORD)
+        except Overloaded:
+            await self._send_reply(message, render.render_reply(chat.busy(request.locale)))
+            return
+        sent = await self._send_reply(target, render.render_reply(answer.reply))
+        self._record(sent, answer, request, thread=target.id)
 
-    async def _what_to_check(self, message: discord.Message) -> tuple[discord.Message, str, str]:
+    async def _what_to_check(self, message: discord.Message,
+                             locale: str) -> tuple[discord.Message, str, NeutralReply | None]:
         """(message to answer, text to check, or why not): the mention's own words, else the message it replies to."""
         text = self._strip_self_mentions(message) if message.guild else (message.content or "").strip()
         if content_words(text):
-            return message, text, ""
+            return message, text, None
         if message.reference is None:
-            return message, text, render.HELP_TEXT
+            return message, text, self.chat.help(DISCORD, locale)
         referenced = await self._referenced(message)
         if referenced is None:
-            return message, text, "I can't see the message you replied to."
+            return message, text, self.chat.cannot_check("reply-gone", locale)
         if referenced.author.bot:
-            return message, text, "I only check what people write, not other bots' messages."
+            return message, text, self.chat.cannot_check("bot", locale)
         if not (referenced.content or "").strip():  # no message-content intent: Discord sent it without its text
-            return message, text, ("I can't read the text of that message here. Right-click it (or long-press) and "
-                                   "choose **Apps → Fact-check this message** instead.")
-        return referenced, referenced.content, ""
+            return message, text, self.chat.cannot_check("no-content", locale)
+        return referenced, referenced.content, None
 
     async def _send_reply(self, target: discord.Message, reply: Reply) -> discord.Message:
         """Post in the channel as a reply to ``target`` (no ping, and no error if it was deleted meanwhile)."""
@@ -307,129 +326,81 @@ class FactbotClient(discord.Client):
         """Watch mode: the core decides (channel on, confident match, cooldown clear); we only post."""
         if message.guild is None:
             return
-        core = self._core()
-        lock = self._watch_locks.setdefault(message.channel.id, asyncio.Lock())
-        async with lock:  # two messages about one claim at once: one reply, then the cooldown holds
-            incoming = self._incoming(message.content, guild_id=message.guild.id, channel_id=message.channel.id,
-                                      user_id=message.author.id, message_id=message.id)
-            try:
-                result = await self.checks.run(lambda: core.watch_check(incoming, now=self.clock()))
-            except Overloaded:
-                return  # unasked: under overload watch mode stays quiet rather than answer late
-            if result is None:
-                return
-            sent = await self._send_reply(message, render.render_result(result, deletable=True, watch=True))
-            # The author of the watched message counts as the asker: they may remove the reply.
-            self._record(sent, result, source="watch", requester=message.author.id, thread=message.id,
-                         guild_id=message.guild.id)
+        request = self._request(message.content, guild_id=message.guild.id, channel_id=message.channel.id,
+                                user_id=message.author.id, message_id=message.id,
+                                locale=self._guild_locale(message), source="watch")
+        answer = await self.chat.watch(request, DISCORD)
+        if answer is None:
+            return
+        sent = await self._send_reply(message, render.render_reply(answer.reply))
+        # The author of the watched message counts as the asker: they may remove the reply.
+        self._record(sent, answer, request, thread=message.id)
 
     # -- slash commands and the context menu ----------------------------------------------
     async def answer_interaction(self, interaction: discord.Interaction, text: str, *, ephemeral: bool, source: str,
                                  checked: discord.Message | None = None) -> None:
         """``/factcheck`` and "Fact-check this message": rate limit, acknowledge, check, answer, remember."""
-        core = self._core()
-        decision = core.rate_limiter.check(PLATFORM, str(interaction.user.id))
-        if not decision.allowed:  # an ephemeral notice every time: only the user sees it, and Discord wants an answer
-            await self.tell(interaction, core.rate_limiter.notice(decision))
+        chat = self.chat
+        request = self._from_interaction(interaction, text, message_id=checked.id if checked else None, source=source)
+        limited = chat.rate_limited(request, every_time=True)
+        if limited is not None:  # an ephemeral notice every time: only the user sees it, and Discord wants an answer
+            await self.tell(interaction, limited)
             return
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        incoming = self._incoming(text, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
-                                  user_id=interaction.user.id, message_id=checked.id if checked else interaction.id)
         try:
-            result = await self.checks.run(lambda: core.check(incoming))
+            answer = await chat.check(request, DISCORD, private=ephemeral, deletable=not ephemeral)
         except Overloaded:
-            await interaction.edit_original_response(**render.render_text(BUSY_TEXT).kwargs(edit=True))
+            await interaction.edit_original_response(**render.render_reply(chat.busy(request.locale)).kwargs(edit=True))
             return
-        reply = render.render_result(result, deletable=not ephemeral, checked_url=checked.jump_url if checked else None)
+        reply = render.render_reply(answer.reply, checked_url=checked.jump_url if checked else None)
         sent = await interaction.edit_original_response(**reply.kwargs(edit=True))
         if not ephemeral:
-            self._record(sent, result, source=source, requester=interaction.user.id,
-                         thread=checked.id if checked else None, guild_id=interaction.guild_id)
+            self._record(sent, answer, request, thread=checked.id if checked else None)
 
     async def show_claim(self, interaction: discord.Interaction, claim_id: str, *, ephemeral: bool) -> None:
-        found = self._core().lookup(claim_id.strip())
-        claim = found.claim
-        if claim is None:
-            await self.tell(interaction, f"No claim with the id “{claim_id.strip()[:100]}”. "
-                                         "Start typing in the id box to pick one from the list.")
+        request = self._from_interaction(interaction)
+        answer = self.chat.show_claim(claim_id, request.locale, private=ephemeral)
+        if answer.claim is None:
+            await self.tell(interaction, answer.reply)
             return
-        reply = render.render_claim(claim, deletable=not ephemeral, notice=found.notice)
-        response = await interaction.response.send_message(ephemeral=ephemeral, **reply.kwargs())
+        response = await interaction.response.send_message(ephemeral=ephemeral,
+                                                           **render.render_reply(answer.reply).kwargs())
         if not ephemeral:
             sent = response.resource if isinstance(response.resource, discord.InteractionMessage) else await interaction.original_response()
-            self._record(sent, None, source="command", requester=interaction.user.id, guild_id=interaction.guild_id,
-                         claim_id=claim.id, verdict=claim.verdict.value)
+            self._record(sent, answer, request)
 
     async def search_claims(self, interaction: discord.Interaction, query: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        hits = self._core().search(query, limit=10)
-        await interaction.edit_original_response(**render.render_search(query, hits).kwargs(edit=True))
+        reply = self.chat.search(query, _locale(interaction), platform=DISCORD)
+        await interaction.edit_original_response(**render.render_reply(reply).kwargs(edit=True))
 
     def claim_choices(self, current: str) -> list[app_commands.Choice[str]]:
-        """Autocomplete for ``/claim id:``: prefix search over claim text and aliases, an exact id first."""
-        core = self._core()
-        current = (current or "").strip()
-        claims = []
-        exact = core.claim(current) if current else None
-        if exact is not None:
-            claims.append(exact)
-        if current:
-            claims += [claim for claim, _ in core.store.search_fts(current, render.CHOICES, prefix=True)]
-        else:
-            claims += list(itertools.islice(core.store.iter_claims(), render.CHOICES))
-        return render.claim_choices(claims)
+        """Autocomplete for ``/claim id:``: an exact id first, then a prefix search over claim text and aliases."""
+        return render.claim_choices(self.chat.claim_choices(current, limit=render.CHOICES))
 
     # -- /factbot: watch mode and digests --------------------------------------------------
     async def set_watch(self, interaction: discord.Interaction, on: bool) -> None:
-        core = self._core()
-        core.conversations.set_watch(by=str(interaction.user.id), on=on,
-                                     **self._where(interaction.guild_id, interaction.channel_id))
-        if on:
-            hours = core.watch_cooldown.total_seconds() / 3600
-            text = ("👀 Watch mode is **on** in this channel: I'll reply to messages that make a claim I have a "
-                    f"confident verdict on, at most once per claim every {hours:g} h. Turn it off with `/factbot watch off`.")
-            if not self.intents.message_content:
-                text += ("\n⚠️ This bot runs without the message content intent, so it can't read messages here "
-                         "yet; whoever runs factbot must switch it on (see the setup guide).")
+        reply = self.chat.set_watch(self._from_interaction(interaction), DISCORD, on,
+                                    can_read=self.intents.message_content)
+        await interaction.response.send_message(**render.render_reply(reply).kwargs())
+
+    async def _answer(self, interaction: discord.Interaction, reply: NeutralReply) -> None:
+        """Public replies in the channel; private ones only to whoever asked."""
+        if reply.private:
+            await self.tell(interaction, reply)
         else:
-            text = "Watch mode is **off** in this channel. Mention me or use `/factcheck` to check a claim."
-        await interaction.response.send_message(**render.render_text(text).kwargs())
+            await interaction.response.send_message(**render.render_reply(reply).kwargs())
 
     async def subscribe_digest(self, interaction: discord.Interaction, day: str, time: str, timezone: str) -> None:
-        try:
-            sub = self._core().subscriptions.subscribe(
-                weekday=day, time=time, timezone=timezone, created_by=str(interaction.user.id),
-                **self._where(interaction.guild_id, interaction.channel_id),
-            )
-        except SubscriptionError as exc:
-            await self.tell(interaction, f"⚠️ {exc}. Nothing was changed.")
-            return
-        await interaction.response.send_message(
-            **render.render_text(f"📰 This channel will get a weekly fact-check digest {sub.describe()}.").kwargs()
-        )
+        await self._answer(interaction, self.chat.subscribe(self._from_interaction(interaction), day=day, time=time,
+                                                            timezone=timezone))
 
     async def unsubscribe_digest(self, interaction: discord.Interaction) -> None:
-        removed = self._core().subscriptions.unsubscribe(**self._where(interaction.guild_id, interaction.channel_id))
-        if not removed:
-            await self.tell(interaction, "This channel has no weekly digest.")
-            return
-        await interaction.response.send_message(**render.render_text("This channel's weekly digest is stopped.").kwargs())
+        await self._answer(interaction, self.chat.unsubscribe(self._from_interaction(interaction)))
 
     async def preview_digest(self, interaction: discord.Interaction) -> None:
-        from ...core.digest import build_digest
-        from ...scheduler import DigestService
-
         await interaction.response.defer(ephemeral=True, thinking=True)
-        core = self._core()
-        where = self._where(interaction.guild_id, interaction.channel_id)
-        sub = core.subscriptions.get(where["platform"], where["workspace"], where["channel"])
-        if sub is not None:
-            digest = DigestService(core.store, {}, clock=self.clock).preview(sub)
-            footer = f"Preview · sent {sub.describe()}"
-        else:
-            now = self.clock() + dt.timedelta(seconds=1)
-            digest = build_digest(core.store, since=now - dt.timedelta(days=7), now=now, **where)
-            footer = "Preview of the last 7 days · this channel has no digest yet (/factbot digest subscribe)"
+        digest, footer = self.chat.preview(self._from_interaction(interaction), DISCORD)
         messages = render.pack_embeds(render.render_digest(digest, footer=footer))
         await interaction.edit_original_response(content=None, embeds=messages[0], allowed_mentions=NO_MENTIONS)
         for embeds in messages[1:]:
@@ -438,23 +409,20 @@ class FactbotClient(discord.Client):
     # -- buttons --------------------------------------------------------------------------
     async def _guarded(self, interaction: discord.Interaction, what: str, handler: Callable[[], Any]) -> None:
         if not self.accepting:
-            await self.tell(interaction, RESTARTING_TEXT)
+            await self.tell(interaction, self.chat.restarting(_locale(interaction)))
             return
         self.track()
         try:
             await handler()
         except Exception as exc:  # noqa: BLE001
             log.error("button %s failed: %s", what, type(exc).__name__, exc_info=exc)
-            await self.tell(interaction, render.ERROR_TEXT)
+            await self.tell(interaction, self.chat.error(_locale(interaction)))
 
     async def on_vote(self, interaction: discord.Interaction, direction: str, claim_id: str) -> None:
         async def handle() -> None:
             assert interaction.message is not None
-            up, down = self._core().conversations.vote(
-                platform=PLATFORM, reply_message_id=str(interaction.message.id), user=str(interaction.user.id),
-                vote=1 if direction == "up" else -1, claim_id=claim_id,
-                workspace=str(interaction.guild_id or ""), channel=str(interaction.channel_id or ""),
-            )
+            up, down = self.chat.vote(self._from_interaction(interaction), reply_message_id=str(interaction.message.id),
+                                      up=direction == "up", claim_id=claim_id)
             view = render.verdict_view(claim_id, up=up, down=down, deletable=render.has_delete_button(interaction.message))
             await interaction.response.edit_message(view=view, allowed_mentions=NO_MENTIONS)
 
@@ -464,46 +432,33 @@ class FactbotClient(discord.Client):
         async def handle() -> None:
             message = interaction.message
             assert message is not None
-            core = self._core()
-            record = core.conversations.reply(PLATFORM, str(message.channel.id), str(message.id))
-            asker = record is not None and record.requester == str(interaction.user.id)
-            if not (asker or interaction.permissions.manage_messages):
-                await self.tell(interaction, "Only the person who asked, or someone who can manage messages, "
-                                             "can remove this reply.")
+            request = self._request("", guild_id=interaction.guild_id, channel_id=message.channel.id,
+                                    user_id=interaction.user.id, message_id=message.id, locale=_locale(interaction))
+            allowed, by = self.chat.may_delete(request, reply_message_id=str(message.id),
+                                               moderator=interaction.permissions.manage_messages)
+            if not allowed:
+                await self.tell(interaction, self.chat.delete_refused(DISCORD, request.locale))
                 return
             await interaction.response.defer()
             try:
                 await message.delete()
             except discord.Forbidden:  # e.g. a channel the bot cannot see: the interaction token still can
                 await interaction.delete_original_response()
-            core.conversations.mark_deleted(PLATFORM, str(message.channel.id), str(message.id))
-            log.info("reply removed", extra={"platform": PLATFORM, "by": "asker" if asker else "moderator"})
+            self.chat.deleted(request, str(message.id), by)
 
         await self._guarded(interaction, "delete", handle)
 
     async def on_reveal(self, interaction: discord.Interaction, claim_id: str) -> None:
         async def handle() -> None:
-            claim = self._core().claim(claim_id)
-            if claim is None:
-                await self.tell(interaction, "That claim is no longer in the database.")
-                return
-            await interaction.response.send_message(ephemeral=True, **render.render_reveal(claim).kwargs())
+            reply = self.chat.reveal(claim_id, _locale(interaction))
+            await interaction.response.send_message(ephemeral=True, **render.render_reply(reply).kwargs())
 
         await self._guarded(interaction, "reveal", handle)
 
     async def on_suggest(self, interaction: discord.Interaction) -> None:
         async def handle() -> None:
-            core = self._core()
             text = render.checked_text(interaction.message.embeds if interaction.message else [])
-            if not text.strip():
-                await self.tell(interaction, "I couldn't read back what was asked; please ask again.")
-                return
-            added = core.conversations.suggest(
-                user=str(interaction.user.id), query=text, keep_text=core.store_query_text,
-                **self._where(interaction.guild_id, interaction.channel_id),
-            )
-            await self.tell(interaction, "📝 Thanks! The fact-checkers will see this in their review list." if added
-                            else "You already suggested this; it's on the fact-checkers' list.")
+            await self.tell(interaction, self.chat.suggest(self._from_interaction(interaction, text)))
 
         await self._guarded(interaction, "suggest", handle)
 
@@ -552,7 +507,7 @@ def build_commands() -> list[app_commands.Command | app_commands.Group | app_com
     async def factcheck_message(interaction: discord.Interaction, message: discord.Message) -> None:
         client = _client(interaction)
         if not (message.content or "").strip():
-            await client.tell(interaction, "That message has no text I can check.")
+            await client.tell(interaction, client.chat.cannot_check("no-text", _locale(interaction)))
             return
         await client.answer_interaction(interaction, message.content, ephemeral=False, source="context-menu",
                                         checked=message)

@@ -34,7 +34,7 @@ SUGGEST_ID = f"{PREFIX}suggest"
 async def _route(handler: str, interaction: discord.Interaction, *args: Any) -> None:
     target = getattr(interaction.client, handler, None)
     if target is None:  # a click reached a client that is not factbot's: nothing sensible to do
-        await interaction.response.send_message("This button belongs to factbot.", ephemeral=True)
+        await interaction.response.defer()
         return
     await target(interaction, *args)
 
@@ -81,15 +81,15 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=re.escape
 class RevealButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"{PREFIX}reveal:(?P<claim>{_CLAIM})"):
     """One "Did you mean…" candidate: shows its verdict to whoever clicks."""
 
-    def __init__(self, claim_id: str, label: str = "Show"):
+    def __init__(self, claim_id: str, label: str = ""):
         self.claim_id = claim_id
         super().__init__(
-            discord.ui.Button(style=discord.ButtonStyle.primary, label=label, custom_id=reveal_id(claim_id))
+            discord.ui.Button(style=discord.ButtonStyle.primary, label=label or "🔎", custom_id=reveal_id(claim_id))
         )
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str], /):
-        return cls(match["claim"], getattr(item, "label", None) or "Show")
+        return cls(match["claim"], getattr(item, "label", None) or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await _route("on_reveal", interaction, self.claim_id)
@@ -98,16 +98,14 @@ class RevealButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"{PREFI
 class SuggestButton(discord.ui.DynamicItem[discord.ui.Button], template=re.escape(SUGGEST_ID)):
     """"Suggest this for review" under a no-match reply: the fact-checkers' to-do list."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "") -> None:
         super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.primary, emoji="📝", label="Suggest this for review", custom_id=SUGGEST_ID
-            )
+            discord.ui.Button(style=discord.ButtonStyle.primary, label=label or "📝", custom_id=SUGGEST_ID)
         )
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str], /):
-        return cls()
+        return cls(getattr(item, "label", None) or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await _route("on_suggest", interaction)

@@ -17,8 +17,11 @@ from typing import Any, Iterable, Sequence
 import discord
 from discord import app_commands
 
-from ...core.models import Candidate, CheckResult, Claim, Decision, Digest
+from ...core.chat import Platform, Wording
+from ...core.models import Candidate, CheckResult, Claim, Digest
 from ...core.normalize import display_text
+from ...core.replies import ActionKind, Kind, Phrases, Rich, Unrenderable, VerdictItem, as_rich
+from ...core.replies import Reply as NeutralReply
 from .components import DELETE_ID, DeleteButton, RevealButton, SuggestButton, VoteButton
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -42,16 +45,6 @@ NO_MENTIONS = discord.AllowedMentions.none()
 BLURPLE = 0x5865F2
 GREY = 0x757575
 AMBER = 0xF9A825
-
-CHECKED_FIELD = "Checked text"  # the none reply keeps what was asked here, for "Suggest this for review"
-ERROR_TEXT = "Sorry, I couldn't check that right now. Please try again in a moment."
-WATCH_NOTE = "👀 A claim in this message has been fact-checked (watch mode is on in this channel):"
-HELP_TEXT = (
-    "Mention me with a claim to check it, e.g. `@factbot Alibaba stole Claude Fable's guardrails`, "
-    "or reply to a message with just `@factbot`. You can also use `/factcheck`, or right-click a message "
-    "and choose **Apps → Fact-check this message**."
-)
-
 
 # -- text safety ----------------------------------------------------------------------
 
@@ -94,10 +87,6 @@ def quote(text: object, limit: int) -> str:
     return clip(escape(display_text(text, limit)), limit)
 
 
-def confidence(score: float) -> str:
-    return f"{round(score * 100)}%"
-
-
 def _link_url(url: str) -> str | None:
     """A URL safe inside a markdown link ``[text](url)``, or None when it is not http(s)."""
     url = (url or "").strip()
@@ -106,7 +95,7 @@ def _link_url(url: str) -> str | None:
     return urllib.parse.quote(url, safe=":/?#@!$&'*+,;=%~-._")
 
 
-def lines_within(lines: Sequence[str], limit: int, *, hidden: int = 0, more: str = "…and {n} more") -> str:
+def lines_within(lines: Sequence[str], limit: int, *, hidden: int = 0, more: str = "…and %(n)s more") -> str:
     """Join lines with newlines, as many as fit in ``limit``, then say how many were left out.
 
     ``hidden`` counts items that were left out before (a per-section cap), so the
@@ -114,7 +103,7 @@ def lines_within(lines: Sequence[str], limit: int, *, hidden: int = 0, more: str
     """
     out: list[str] = []
     used = 0
-    reserve = len(more.format(n=len(lines) + hidden)) + 1
+    reserve = len(more % {"n": len(lines) + hidden}) + 1
     for i, line in enumerate(lines):
         last = i == len(lines) - 1 and not hidden
         tail = 0 if last else reserve
@@ -127,7 +116,7 @@ def lines_within(lines: Sequence[str], limit: int, *, hidden: int = 0, more: str
         used += cost
     left = len(lines) - len(out) + hidden
     if left > 0:
-        out.append(more.format(n=left))
+        out.append(more % {"n": left})
     return clip("\n".join(out), limit)
 
 
@@ -216,29 +205,53 @@ def verdict_view(claim_id: str, *, up: int = 0, down: int = 0, deletable: bool =
     return _view(*items)
 
 
-def claim_embed(claim: Claim, *, candidate: Candidate | None = None, checked_url: str | None = None) -> discord.Embed:
-    """One verdict: colour and emoji by verdict, the claim as title, why, sources, confidence and id."""
-    v = claim.verdict
-    rating = ""
-    if claim.rating_text and claim.rating_text.strip().lower() != v.label.lower():
-        rating = f" · rated “{escape(display_text(claim.rating_text, 200))}”"
-    description = f"**{v.label}**{rating}\n{escape(claim.summary)}"
-    if candidate is not None and candidate.matched_alias:
-        description += f"\n\nMatched the wording “{quote(candidate.matched_text, 300)}”."
+# -- the core's neutral replies in Discord's syntax ------------------------------------------------
+
+
+def text(value: Rich | str) -> str:
+    """Rich text as Discord markdown: someone else's words escaped, bold, code and links as Discord writes them."""
+    out = []
+    for span in as_rich(value).spans:
+        if span.style == "code":
+            piece = "`" + span.text.replace("`", "ˋ") + "`"
+        else:
+            piece = escape(display_text(span.text, len(span.text) + 1)) if span.user else span.text
+            if span.style == "bold":
+                piece = f"**{piece}**"
+        url = _link_url(span.url) if span.url else None
+        out.append(f"[{piece}]({url})" if url else piece)
+    return "".join(out)
+
+
+def plain(value: Rich | str) -> str:
+    """Rich text where Discord shows no markdown (footers, button labels): the words alone."""
+    return as_rich(value).plain()
+
+
+def _content(lines: Sequence[Rich]) -> str | None:
+    return clip("\n".join(text(n) for n in lines), CONTENT) if lines else None
+
+
+def item_embed(item: VerdictItem, phrases: Phrases, *, checked_url: str | None = None) -> discord.Embed:
+    """One verdict: colour and emoji by verdict, the claim as title, why, sources, match strength and id."""
+    rating = f" · {text(item.rating)}" if item.rating else ""
+    note = f" {text(item.language_note)}" if item.language_note else ""
+    description = f"**{escape(item.label)}**{rating}{note}\n{escape(item.why)}"
+    if item.method:
+        description += f"\n\n{text(item.method)}"
     embed = discord.Embed(
-        title=clip(f"{v.emoji} {escape(display_text(claim.claim, TITLE))}", TITLE),
+        title=clip(f"{item.emoji} {escape(display_text(item.headline, TITLE))}", TITLE),
         description=clip(description, DESCRIPTION),
-        colour=v.colour,
+        colour=item.verdict.colour,
     )
-    sources = [_source_line(s) for s in claim.sources]
+    sources = [_source_line(s) for s in item.sources]
     if sources:
-        embed.add_field(name="Sources", value=lines_within(sources, FIELD_VALUE), inline=False)
+        embed.add_field(name=phrases.sources, value=lines_within(sources, FIELD_VALUE, more=phrases.more),
+                        inline=False)
     if checked_url and _link_url(checked_url):
-        embed.add_field(name="Checked message", value=f"[Jump to the message]({_link_url(checked_url)})", inline=False)
-    if candidate is not None:
-        embed.set_footer(text=f"Match confidence {confidence(candidate.score)} · claim id {claim.id}")
-    else:
-        embed.set_footer(text=f"claim id {claim.id}")
+        embed.add_field(name=phrases.checked_message, value=f"[{phrases.jump}]({_link_url(checked_url)})",
+                        inline=False)
+    embed.set_footer(text=" · ".join(plain(f) for f in item.facts))
     return fit_embed(embed)
 
 
@@ -253,81 +266,134 @@ def _source_line(source) -> str:
     return "• " + " · ".join(bits)
 
 
+def _buttons(reply: NeutralReply) -> list[discord.ui.Item]:
+    items: list[discord.ui.Item] = []
+    for action in reply.actions:
+        if action.kind is ActionKind.VOTE_UP:
+            items.append(VoteButton("up", action.value, action.count))
+        elif action.kind is ActionKind.VOTE_DOWN:
+            items.append(VoteButton("down", action.value, action.count))
+        elif action.kind is ActionKind.DELETE:
+            items.append(DeleteButton())
+        elif action.kind is ActionKind.REVEAL:
+            items.append(RevealButton(action.value, clip(display_text(action.label, BUTTON_LABEL), BUTTON_LABEL)))
+        elif action.kind is ActionKind.SUGGEST:
+            items.append(SuggestButton(clip(action.label, BUTTON_LABEL)))
+        else:
+            raise Unrenderable(f"Discord has no button for {action.kind.value}")
+    return items
+
+
+def render_reply(reply: NeutralReply, *, checked_url: str | None = None) -> Reply:
+    """Any reply of the core as one Discord message: content, embeds, buttons."""
+    render = _RENDERERS.get(reply.kind)
+    if render is None:
+        raise Unrenderable(f"the Discord renderer has not learned {reply.kind.value} replies")
+    return render(reply, checked_url)
+
+
+def _jump(reply: NeutralReply, checked_url: str | None) -> str:
+    url = _link_url(checked_url or "")
+    return f"\n\n[{reply.phrases.jump}]({url})" if url else ""
+
+
+def _render_verdicts(reply: NeutralReply, checked_url: str | None) -> Reply:
+    embeds = [item_embed(item, reply.phrases, checked_url=checked_url if i == 0 else None)
+              for i, item in enumerate(reply.items)]
+    kept = pack_embeds(embeds)[0]  # one message: as many verdicts as fit, best first
+    notes = [text(n) for n in reply.notes]
+    if len(kept) < len(embeds):
+        notes.append(reply.phrases.more_claims % {"n": len(embeds) - len(kept)})
+    buttons = _buttons(reply)
+    return Reply(content=clip("\n".join(notes), CONTENT) if notes else None, embeds=kept,
+                 view=_view(*buttons) if buttons else None)
+
+
+def _render_did_you_mean(reply: NeutralReply, checked_url: str | None) -> Reply:
+    description = "\n\n".join(text(b) for b in reply.body)
+    description += "\n\n" + "\n".join(text(c.line) for c in reply.candidates) + _jump(reply, checked_url)
+    embed = discord.Embed(title=clip(text(reply.title), TITLE), description=clip(description, DESCRIPTION),
+                          colour=AMBER)
+    embed.set_footer(text=plain(reply.footer))
+    return Reply(content=_content(reply.notes), embeds=[fit_embed(embed)], view=_view(*_buttons(reply)))
+
+
+def _render_no_match(reply: NeutralReply, checked_url: str | None) -> Reply:
+    description = "\n\n".join(text(b) for b in reply.body) + _jump(reply, checked_url)
+    embed = discord.Embed(title=clip(text(reply.title), TITLE), description=clip(description, DESCRIPTION),
+                          colour=GREY)
+    embed.add_field(name=reply.checked_title, value=quote(reply.checked, FIELD_VALUE), inline=False)
+    return Reply(content=_content(reply.notes), embeds=[fit_embed(embed)], view=_view(*_buttons(reply)))
+
+
+def _render_nothing(reply: NeutralReply, checked_url: str | None) -> Reply:
+    embed = discord.Embed(title=clip(text(reply.title), TITLE), description=clip("\n".join(text(b) for b in reply.body),
+                                                                     DESCRIPTION), colour=GREY)
+    buttons = _buttons(reply)
+    return Reply(embeds=[fit_embed(embed)], view=_view(*buttons) if buttons else None)
+
+
+def _render_notice(reply: NeutralReply, checked_url: str | None) -> Reply:
+    return Reply(content=clip("\n".join(text(b) for b in reply.body), CONTENT))
+
+
+def _render_help(reply: NeutralReply, checked_url: str | None) -> Reply:
+    parts = [text(b) for b in reply.body]
+    for section in reply.sections:
+        lines = [text(line) for line in section.lines]
+        parts.append("\n".join(([f"**{escape(section.title)}**"] if section.title else []) + lines))
+    return Reply(content=clip("\n\n".join(parts), CONTENT))
+
+
+def _render_search(reply: NeutralReply, checked_url: str | None) -> Reply:
+    title = clip(text(reply.title), TITLE)
+    if not reply.sections:
+        embed = discord.Embed(title=title, description="\n".join(text(b) for b in reply.body), colour=GREY)
+        return Reply(embeds=[fit_embed(embed)])
+    lines = [text(line) for line in reply.sections[0].lines]
+    embed = discord.Embed(title=title, description=lines_within(lines, DESCRIPTION, more=reply.phrases.more),
+                          colour=BLURPLE)
+    embed.set_footer(text=plain(reply.footer))
+    return Reply(embeds=[fit_embed(embed)])
+
+
+_RENDERERS = {
+    Kind.VERDICT: _render_verdicts,
+    Kind.CLAIM: _render_verdicts,
+    Kind.DID_YOU_MEAN: _render_did_you_mean,
+    Kind.NO_MATCH: _render_no_match,
+    Kind.NOTHING: _render_nothing,
+    Kind.NOTICE: _render_notice,
+    Kind.HELP: _render_help,
+    Kind.SEARCH: _render_search,
+}
+
+
+# -- the same, from a check's result (the wording is the core's: ``Wording``) -----------------------
+
+_WORDING = Wording()
+PLATFORM = Platform(name="discord", check_command="/factcheck", claim_command="/claim id:{id}",
+                    watch_command="/factbot watch", digest_command="/factbot digest", moderator="manage-messages",
+                    server="server")
+
+
 def render_result(result: CheckResult, *, deletable: bool = True, checked_url: str | None = None,
-                  watch: bool = False) -> Reply:
-    """The reply to a check: a verdict, "did you mean…", or "no verified claim matches".
-
-    ``watch`` marks a reply nobody asked for (watch mode), so the channel knows why the bot spoke.
-    """
-    notes: list[str] = [WATCH_NOTE] if watch else []
-    if result.notice:
-        notes.append(f"ℹ️ {escape(result.notice)}")
-    if result.decision is Decision.MATCH and result.matches:
-        matches = list(result.matches)
-        embeds = [claim_embed(c.claim, candidate=c, checked_url=checked_url if i == 0 else None) for i, c in enumerate(matches)]
-        kept = pack_embeds(embeds)[0]  # one message: as many verdicts as fit, best first
-        if len(matches) > 1:
-            notes.append(f"This message makes {len(matches)} claims that have been checked:")
-        if len(kept) < len(matches):
-            notes.append(f"…and {len(matches) - len(kept)} more; ask about them one at a time.")
-        return Reply(
-            content=clip("\n".join(notes), CONTENT) if notes else None,
-            embeds=kept,
-            view=verdict_view(matches[0].claim.id, deletable=deletable),
-        )
-    if result.decision is Decision.POSSIBLE:
-        return _render_possible(result, notes, deletable=deletable, checked_url=checked_url)
-    return _render_none(result, notes, deletable=deletable, checked_url=checked_url)
+                  watch: bool = False, locale: str = "en") -> Reply:
+    """The reply to a check: a verdict, "did you mean…", or "no verified claim matches"."""
+    reply = _WORDING.result_reply(result, PLATFORM, locale, deletable=deletable, watch=watch)
+    return render_reply(reply, checked_url=checked_url)
 
 
-def _render_possible(result: CheckResult, notes: list[str], *, deletable: bool, checked_url: str | None) -> Reply:
-    candidates = [c for c in result.candidates if c.score > 0][:3]
-    lines = [
-        f"**{i}.** {escape(display_text(c.claim.claim, 600))} ({confidence(c.score)} match)"
-        for i, c in enumerate(candidates, 1)
-    ]
-    description = "No verified claim matches exactly. Did you mean one of these?\n\n" + "\n".join(lines)
-    if checked_url and _link_url(checked_url):
-        description += f"\n\n[Jump to the checked message]({_link_url(checked_url)})"
-    embed = discord.Embed(title="🤔 Did you mean…", description=clip(description, DESCRIPTION), colour=AMBER)
-    embed.set_footer(text="Pick one to see its verdict, why, and sources.")
-    items: list[discord.ui.Item] = [
-        RevealButton(c.claim.id, clip(f"{i}. {display_text(c.claim.claim, BUTTON_LABEL)}", BUTTON_LABEL))
-        for i, c in enumerate(candidates, 1)
-    ]
-    if deletable:
-        items.append(DeleteButton())
-    return Reply(content=clip("\n".join(notes), CONTENT) if notes else None, embeds=[fit_embed(embed)], view=_view(*items))
-
-
-def _render_none(result: CheckResult, notes: list[str], *, deletable: bool, checked_url: str | None) -> Reply:
-    if not result.query.strip():
-        embed = discord.Embed(
-            title="🔎 Nothing to check",
-            description=clip(escape(result.notice) if result.notice else "There was no text to check.", DESCRIPTION),
-            colour=GREY,
-        )
-        return Reply(embeds=[fit_embed(embed)], view=_view(DeleteButton()) if deletable else None)
-    description = (
-        "No verified claim in the database matches this. If you think it should be checked, "
-        "suggest it for review and the fact-checkers will see it."
-    )
-    if checked_url and _link_url(checked_url):
-        description += f"\n\n[Jump to the checked message]({_link_url(checked_url)})"
-    embed = discord.Embed(title="🔎 No verified claim matches", description=description, colour=GREY)
-    embed.add_field(name=CHECKED_FIELD, value=quote(result.query, FIELD_VALUE), inline=False)
-    items: list[discord.ui.Item] = [SuggestButton()]
-    if deletable:
-        items.append(DeleteButton())
-    return Reply(content=clip("\n".join(notes), CONTENT) if notes else None, embeds=[fit_embed(embed)], view=_view(*items))
+def claim_embed(claim: Claim, *, candidate: Candidate | None = None, checked_url: str | None = None,
+                locale: str = "en") -> discord.Embed:
+    return item_embed(_WORDING.verdict_item(claim, locale, candidate=candidate), Phrases(), checked_url=checked_url)
 
 
 def checked_text(embeds: Sequence[discord.Embed]) -> str:
-    """What a no-match reply said it checked (read back for "Suggest this for review")."""
+    """What a no-match reply said it checked (read back for "Suggest for review"): its one field."""
     for embed in embeds:
-        for f in embed.fields:
-            if f.name == CHECKED_FIELD and f.value:
-                return unescape(f.value)
+        if len(embed.fields) == 1 and embed.colour == discord.Colour(GREY) and embed.fields[0].value:
+            return unescape(embed.fields[0].value)
     return ""
 
 
@@ -341,41 +407,19 @@ def has_delete_button(message: discord.Message | None) -> bool:
     return False
 
 
-def render_claim(claim: Claim, *, deletable: bool = True, notice: str = "") -> Reply:
+def render_claim(claim: Claim, *, deletable: bool = True, notice: str = "", locale: str = "en") -> Reply:
     """``/claim id:``: one claim in full, with feedback buttons; ``notice`` (a retired id's fate) goes above it."""
-    return Reply(content=clip(escape(notice), CONTENT) if notice else None, embeds=[claim_embed(claim)],
-                 view=verdict_view(claim.id, deletable=deletable))
+    return render_reply(_WORDING.claim_reply(claim, locale, deletable=deletable, notice=notice))
 
 
-def render_reveal(claim: Claim) -> Reply:
+def render_reveal(claim: Claim, *, locale: str = "en") -> Reply:
     """A "Did you mean…" candidate's verdict, shown to whoever clicked."""
-    return Reply(embeds=[claim_embed(claim)])
+    return render_reply(_WORDING.claim_reply(claim, locale, deletable=False, private=True, votes=False))
 
 
-def render_search(query: str, candidates: Sequence[Candidate]) -> Reply:
+def render_search(query: str, candidates: Sequence[Candidate], *, locale: str = "en") -> Reply:
     """``/claims search``: the best matches, each with its verdict and id."""
-    title = clip(f"🔎 Claims matching “{escape(display_text(query, 200))}”", TITLE)
-    if not candidates:
-        embed = discord.Embed(title=title, description="No claim matches those words.", colour=GREY)
-        return Reply(embeds=[fit_embed(embed)])
-    lines = [
-        f"{c.claim.verdict.emoji} **{c.claim.verdict.label}** · {escape(display_text(c.claim.claim, 300))}\n"
-        f"  `{c.claim.id}` · {confidence(c.score)}"
-        for c in candidates
-    ]
-    embed = discord.Embed(title=title, description=lines_within(lines, DESCRIPTION), colour=BLURPLE)
-    embed.set_footer(text="Post one in the channel with /claim id:<id>.")
-    return Reply(embeds=[fit_embed(embed)])
-
-
-def render_notice(text: str) -> Reply:
-    """A short plain message (rate limit, permission, error): escaped, within 2000 characters."""
-    return Reply(content=clip(escape(text), CONTENT))
-
-
-def render_text(text: str) -> Reply:
-    """A short message factbot wrote itself (may use markdown); still within 2000 characters."""
-    return Reply(content=clip(text, CONTENT))
+    return render_reply(_WORDING.search_reply(query, candidates, PLATFORM, locale))
 
 
 def claim_choices(claims: Iterable[Claim]) -> list[app_commands.Choice[str]]:

@@ -44,17 +44,17 @@ from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ...core.models import CheckResult, IncomingMessage
+from ...core.chat import Answer, Chat, Request
 from ...core.normalize import content_words
+from ...core.pacing import CheckQueue, Overloaded
+from ...core.replies import Reply as NeutralReply
 from ...core.service import FactChecker
-from ...core.subscriptions import SubscriptionError
-from ..pacing import BUSY_TEXT, CheckQueue, Overloaded
 from . import render
-from .render import Reply
+from .render import PLATFORM as SLACK, Reply
 
 log = logging.getLogger("factbot.slack")
 
-PLATFORM = "slack"
+PLATFORM = SLACK.name
 DEFAULT_API_URL = "https://slack.com/api/"
 
 # What the bot token needs (deploy/slack-manifest.yml lists the same; a test keeps them equal).
@@ -72,20 +72,6 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 PRUNE_EVERY = 3600.0  # seconds between clean-ups of the remembered event ids
-SHARE_TTL = dt.timedelta(hours=1)  # how long a private answer can still be shared
-WATCH_ON_TEXT = (
-    "👀 Watch mode is *on* in this channel: I'll reply in the thread of messages that make a claim I have a "
-    "confident verdict on, at most once per claim every {hours:g} h. I need to be a member of the channel to read "
-    "it (`/invite @factbot`). Turn it off with `/factcheck watch off`."
-)
-WATCH_OFF_TEXT = "Watch mode is *off* in this channel. Mention me or use `/factcheck` to check a claim."
-ADMIN_ONLY_TEXT = "Only workspace admins, or people on factbot's admin list, can change {what}."
-CANT_POST_TEXT = ("I can't post in this channel. Invite me with `/invite @factbot` (or ask an admin to), "
-                  "then try again.")
-EXPIRED_SHARE_TEXT = "That answer is too old to share now; please run `/factcheck` again."
-DIGEST_USAGE = ("Usage: `/factcheck digest subscribe &lt;day&gt; &lt;time&gt; &lt;timezone&gt;`, e.g. "
-                "`/factcheck digest subscribe monday 09:00 Europe/Berlin`; `/factcheck digest unsubscribe`; "
-                "`/factcheck digest preview`.")
 _CANT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "ekm_access_denied"}
 
 
@@ -158,7 +144,7 @@ class SlackBot:
     """
 
     def __init__(self, checker: FactChecker, settings: Any, *, http: bool,
-                 clock: Callable[[], dt.datetime] | None = None):
+                 clock: Callable[[], dt.datetime] | None = None, chat: Chat | None = None):
         self.checker = checker
         self.settings = settings
         self.http = http
@@ -167,12 +153,11 @@ class SlackBot:
         self.shortcut_reply = getattr(settings, "slack_shortcut_reply", "thread") or "thread"
         self.oauth = http and bool(settings.slack_client_id and settings.slack_client_secret)
         self.client = web_client(settings, None if self.oauth else settings.slack_bot_token)
-        self.accepting = True
-        self._inflight: set[asyncio.Task] = set()
-        # Checks one at a time (Bolt starts each listener after the ack; a burst run back to back would keep new
-        # requests from being acknowledged), and a long burst turned away rather than answered late (pacing.py).
-        self.checks = CheckQueue(float(getattr(settings, "max_wait_seconds", 30.0) or 0.0), log=log)
-        self._watch_locks: dict[str, asyncio.Lock] = {}
+        # The conversation layer: every decision and every word; one per process when the runtime shares it.
+        # (Its check queue runs checks one at a time: Bolt starts each listener after the ack, and a burst run back
+        # to back would keep new requests from being acknowledged.)
+        self.chat = chat or Chat(checker, max_wait=float(getattr(settings, "max_wait_seconds", 30.0) or 0.0),
+                                 clock=self.clock)
         self._pruned = time.monotonic()
         self.installation_store: SQLite3InstallationStore | None = None
         self.app = self._build_app()
@@ -266,29 +251,31 @@ class SlackBot:
             await session.close()
 
     # -- bookkeeping ------------------------------------------------------------------------
+    @property
+    def checks(self) -> CheckQueue:
+        return self.chat.checks
+
+    @property
+    def accepting(self) -> bool:
+        return self.chat.accepting
+
     def _track(self) -> None:
         """Count the running listener as in-flight work until it ends (see ``drain``)."""
-        task = asyncio.current_task()
-        if task is not None and task not in self._inflight:
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+        self.chat.track()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Stop taking new work and let the replies being written finish (at most ``timeout`` seconds)."""
-        self.accepting = False
-        pending = {t for t in self._inflight if t is not asyncio.current_task() and not t.done()}
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
+        await self.chat.drain(timeout)
 
     async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Acknowledge, and drop, an event delivered before (Slack retries when an ack seems late)."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and time.monotonic() - self._pruned > PRUNE_EVERY:
             self._pruned = time.monotonic()
-            self.checker.conversations.prune_events()  # Slack retries within minutes; two days of ids is plenty
+            self.chat.prune_events()  # Slack retries within minutes; two days of ids is plenty
         # A command, shortcut or button press carries a trigger_id unique to it: a replay of one is dropped too.
         delivery = event_id or (f"trigger:{body['trigger_id']}" if body.get("trigger_id") else None)
-        if delivery and not self.checker.conversations.first_delivery(PLATFORM, str(delivery)):
+        if delivery and not self.chat.first_delivery(PLATFORM, str(delivery)):
             log.info("retried event acknowledged, not answered again", extra={"event_id": event_id})
             return BoltResponse(status=200, body="")
         if not self.accepting and body.get("type") == "event_callback":
@@ -305,31 +292,24 @@ class SlackBot:
         log.error("%s failed: %s %s", what, type(exc).__name__, detail or "", exc_info=exc,
                   extra={"platform": PLATFORM, **where})
 
-    def _remember(self, result: CheckResult, *, workspace: str, channel: str, thread_ts: str, user: str) -> str:
+    def _remember(self, answer: Answer, request: Request, *, thread_ts: str) -> str:
         """Keep a private answer for its "Share in channel" button; returns the button's value.
 
         Kept in the database with the public message already rendered, so a press still works after a
         restart or when another instance behind a load balancer receives it.
         """
-        public = render.render_result(result, shared=True)
-        return self.checker.conversations.remember_share(
-            platform=PLATFORM, workspace=workspace, channel=channel, thread_id=thread_ts, requester=user,
-            payload=json.dumps(public.kwargs()), result=result, ttl=SHARE_TTL, at=self.clock(),
-        )
+        assert answer.result is not None
+        public = render.render_reply(self.chat.result_reply(answer.result, SLACK, answer.reply.locale, shared=True))
+        return self.chat.keep_for_share(answer.result, json.dumps(public.kwargs()), request, thread_id=thread_ts)
 
-    def _record(self, posted: Any, result: CheckResult | None, *, source: str, requester: str, thread_ts: str,
-                workspace: str, claim_id: str | None = None, verdict: str | None = None,
-                decision: str | None = None) -> None:
+    def _record(self, posted: Any, answer: Answer, request: Request, *, thread_ts: str) -> None:
         """Remember a public reply, so 🗑️, 👍/👎, watch cooldowns and later corrections work.
 
         ``thread_ts`` is the root of the thread the reply sits in ("" for a top-level message): a
         correction notice goes there.
         """
-        self.checker.conversations.record_reply(
-            platform=PLATFORM, workspace=workspace, channel=posted["channel"], message_id=posted["ts"],
-            result=result, source=source, requester=requester, thread_id=thread_ts, claim_id=claim_id,
-            verdict=verdict, decision=decision, at=self.clock(),
-        )
+        self.chat.record(answer, platform=PLATFORM, workspace=request.workspace, channel=posted["channel"],
+                         message_id=posted["ts"], source=request.source, requester=request.user, thread_id=thread_ts)
 
     @staticmethod
     async def _post(client: AsyncWebClient, channel: str, reply: Reply, *, thread_ts: str | None = None) -> Any:
@@ -363,21 +343,10 @@ class SlackBot:
         u = info.get("user") or {}
         return bool(u.get("is_admin") or u.get("is_owner") or u.get("is_primary_owner"))
 
-    def _rate_limited(self, user: str, *, every_time: bool) -> Reply | None:
-        """None when the user may check now; otherwise the notice to show.
-
-        In a channel the notice comes once per burst (``every_time=False``, an empty Reply means "say
-        nothing"); a command or shortcut waits for an answer, so it gets the notice every time, privately.
-        """
-        limiter = self.checker.rate_limiter
-        decision = limiter.check(PLATFORM, user)
-        if decision.allowed:
-            return None
-        return render.render_notice(limiter.notice(decision)) if decision.notify or every_time else Reply()
-
-    def _incoming(self, text: str, *, workspace: str, channel: str, user: str, ts: str) -> IncomingMessage:
-        return IncomingMessage(text=text, platform=PLATFORM, workspace=workspace, channel=channel, user=user,
-                               message_id=ts)
+    @staticmethod
+    def _request(text: str, *, workspace: str, channel: str, user: str, ts: str, source: str) -> Request:
+        return Request(platform=PLATFORM, text=text, workspace=workspace, channel=channel, user=user, message_id=ts,
+                       source=source)
 
     # -- mentions ---------------------------------------------------------------------------
     async def on_mention(self, event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
@@ -389,6 +358,7 @@ class SlackBot:
         team = context.team_id or event.get("team") or ""
         channel, ts = event["channel"], event["ts"]
         thread = event.get("thread_ts") or ts
+        chat = self.chat
         try:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             target = ts
@@ -397,29 +367,30 @@ class SlackBot:
                     parent = await self._parent(client, channel, event["thread_ts"])
                     problem = self._unreadable(parent)
                     if problem:
-                        await self._post(client, channel, render.render_text(problem), thread_ts=thread)
+                        await self._post(client, channel, render.render_reply(chat.cannot_check(problem)),
+                                         thread_ts=thread)
                         return
                     assert parent is not None
                     text, target = parent.get("text") or "", parent["ts"]
                 else:
-                    await self._post(client, channel, render.render_help(admin=False), thread_ts=thread)
+                    await self._post(client, channel, render.render_reply(chat.help(SLACK)), thread_ts=thread)
                     return
-            limited = self._rate_limited(user, every_time=False)
+            request = self._request(text, workspace=team, channel=channel, user=user, ts=target, source="mention")
+            limited = chat.rate_limited(request, every_time=False)
             if limited is not None:
-                if limited.blocks:
-                    await self._tell(client, channel, user, limited, thread_ts=thread)
+                if limited.body:
+                    await self._tell(client, channel, user, render.render_reply(limited), thread_ts=thread)
                 return
-            message = self._incoming(text, workspace=team, channel=channel, user=user, ts=target)
-            result = await self.checks.run(lambda: self.checker.check(message))
-            posted = await self._post(client, channel, render.render_result(result), thread_ts=thread)
-            self._record(posted, result, source="mention", requester=user, thread_ts=thread, workspace=team)
+            answer = await chat.check(request, SLACK)
+            posted = await self._post(client, channel, render.render_reply(answer.reply), thread_ts=thread)
+            self._record(posted, answer, request, thread_ts=thread)
         except Overloaded:
             with contextlib.suppress(Exception):
-                await self._post(client, channel, render.render_text(BUSY_TEXT), thread_ts=thread)
+                await self._post(client, channel, render.render_reply(chat.busy()), thread_ts=thread)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the bot
             self._failed("mention", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
-                await self._post(client, channel, render.render_text(render.ERROR_TEXT), thread_ts=thread)
+                await self._post(client, channel, render.render_reply(chat.error()), thread_ts=thread)
 
     @staticmethod
     async def _parent(client: AsyncWebClient, channel: str, thread_ts: str) -> dict[str, Any] | None:
@@ -433,12 +404,13 @@ class SlackBot:
 
     @staticmethod
     def _unreadable(parent: dict[str, Any] | None) -> str:
+        """Why a thread's first message cannot be checked ("" when it can), as the core names the case."""
         if parent is None:
-            return "I can't see the message this thread started with."
+            return "thread-gone"
         if parent.get("bot_id") or parent.get("subtype") == "bot_message":
-            return "I only check what people write, not other apps' messages."
+            return "app"
         if not content_words(parent.get("text") or ""):
-            return "The message this thread started with has no text I can check."
+            return "thread-no-text"
         return ""
 
     # -- watch mode -------------------------------------------------------------------------
@@ -454,18 +426,14 @@ class SlackBot:
         team = context.team_id or event.get("team") or ""
         channel, ts = event["channel"], event["ts"]
         try:
-            lock = self._watch_locks.setdefault(f"{team}/{channel}", asyncio.Lock())
-            async with lock:  # two messages about one claim at once: one reply, then the cooldown holds
-                message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
-                result = await self.checks.run(lambda: self.checker.watch_check(message, now=self.clock()))
-                if result is None:
-                    return
-                thread = event.get("thread_ts") or ts
-                posted = await self._post(client, channel, render.render_result(result, watch=True), thread_ts=thread)
-                # The author of the watched message counts as the asker: they may remove the reply.
-                self._record(posted, result, source="watch", requester=user, thread_ts=thread, workspace=team)
-        except Overloaded:
-            return  # unasked: under overload watch mode stays quiet rather than answer late
+            request = self._request(text, workspace=team, channel=channel, user=user, ts=ts, source="watch")
+            answer = await self.chat.watch(request, SLACK)
+            if answer is None:
+                return
+            thread = event.get("thread_ts") or ts
+            posted = await self._post(client, channel, render.render_reply(answer.reply), thread_ts=thread)
+            # The author of the watched message counts as the asker: they may remove the reply.
+            self._record(posted, answer, request, thread_ts=thread)
         except Exception as exc:  # noqa: BLE001
             self._failed("watch", exc, workspace=team, channel=channel)
 
@@ -481,15 +449,8 @@ class SlackBot:
             self._failed("app home", exc, workspace=team)
 
     def home_view(self, team: str) -> dict[str, Any]:
-        from ...core.digest import build_digest
-
-        core = self.checker
-        now = self.clock()
-        watched = core.conversations.watched_channels(PLATFORM, team)
-        subs = [s for s in core.subscriptions.list(platform=PLATFORM) if s.workspace == team]
-        week = build_digest(core.store, platform=PLATFORM, workspace=team, channel="",
-                            since=now - dt.timedelta(days=7), now=now + dt.timedelta(seconds=1))
-        return render.render_home(watched=watched, subscriptions=subs, top=week.top_in_workspace)
+        watched, subs, top = self.chat.settings_overview(PLATFORM, team)
+        return render.render_home(watched=watched, subscriptions=subs, top=top)
 
     # -- /factcheck -------------------------------------------------------------------------
     async def on_command(self, ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient,
@@ -501,99 +462,77 @@ class SlackBot:
         head = [w.lower() for w in words[:2]]
         team = context.team_id or command.get("team_id") or ""
         channel, user = command.get("channel_id") or "", command.get("user_id") or ""
+        chat = self.chat
         try:
             if not self.accepting:
-                await self._respond(respond, render.render_text("factbot is restarting; please try again in a minute."))
+                await self._respond(respond, render.render_reply(chat.restarting()))
             elif not words or head == ["help"]:
-                await self._respond(respond, render.render_help())
+                await self._respond(respond, render.render_reply(chat.help(SLACK, admin=True)))
             elif head[0] == "watch" and (len(words) == 1 or (len(words) == 2 and head[1] in ("on", "off"))):
                 await self._watch(respond, client, team=team, channel=channel, user=user,
                                   to=None if len(words) == 1 else head[1] == "on")
             elif head[0] == "digest" and len(head) == 2 and head[1] in ("subscribe", "unsubscribe", "preview"):
                 await self._digest(respond, client, head[1], words[2:], team=team, channel=channel, user=user)
             else:
-                await self._check_privately(respond, text, team=team, channel=channel, user=user, thread_ts="",
-                                            ts="")
+                request = self._request(text, workspace=team, channel=channel, user=user, ts="", source="command")
+                await self._check_privately(respond, request, thread_ts="")
         except Exception as exc:  # noqa: BLE001
             self._failed("/factcheck", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
-                await self._respond(respond, render.render_text(render.ERROR_TEXT))
+                await self._respond(respond, render.render_reply(chat.error()))
 
-    async def _check_privately(self, respond: Any, text: str, *, team: str, channel: str, user: str,
-                               thread_ts: str, ts: str) -> None:
+    async def _answer(self, respond: Any, reply: NeutralReply) -> None:
+        """Through the response_url: private replies to whoever asked, public ones in the channel."""
+        await self._respond(respond, render.render_reply(reply), public=not reply.private)
+
+    async def _check_privately(self, respond: Any, request: Request, *, thread_ts: str) -> None:
         """An ephemeral verdict with "Share in channel"."""
-        limited = self._rate_limited(user, every_time=True)
+        chat = self.chat
+        limited = chat.rate_limited(request, every_time=True)
         if limited is not None:
-            await self._respond(respond, limited)
+            await self._answer(respond, limited)
             return
-        message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
         try:
-            result = await self.checks.run(lambda: self.checker.check(message))
+            answer = await chat.check(request, SLACK, private=True)
         except Overloaded:
-            await self._respond(respond, render.render_text(BUSY_TEXT))
+            await self._answer(respond, chat.busy())
             return
-        key = self._remember(result, workspace=team, channel=channel, thread_ts=thread_ts, user=user)
-        await self._respond(respond, render.render_result(result, ephemeral=True, share_value=key))
+        if answer.result is not None:
+            key = self._remember(answer, request, thread_ts=thread_ts)
+            reply = chat.result_reply(answer.result, SLACK, answer.reply.locale, private=True, share_token=key)
+        else:  # a claim asked for by its id
+            reply = answer.reply
+        await self._answer(respond, reply)
 
     async def _watch(self, respond: Any, client: AsyncWebClient, *, team: str, channel: str, user: str,
                      to: bool | None) -> None:
-        core = self.checker
+        request = self._request("", workspace=team, channel=channel, user=user, ts="", source="command")
         if to is None:
-            on = core.conversations.watching(PLATFORM, team, channel)
-            await self._respond(respond, render.render_text(
-                ("Watch mode is *on* in this channel." if on else "Watch mode is *off* in this channel.")
-                + " Workspace admins change it with `/factcheck watch on` or `off`."))
-            return
-        if not await self.is_admin(client, user):
-            await self._respond(respond, render.render_text(ADMIN_ONLY_TEXT.format(what="watch mode")))
-            return
-        core.conversations.set_watch(PLATFORM, team, channel, to, by=user)
-        hours = core.watch_cooldown.total_seconds() / 3600
-        text = WATCH_ON_TEXT.format(hours=hours) if to else WATCH_OFF_TEXT
-        await self._respond(respond, render.render_text(text), public=True)
+            await self._answer(respond, self.chat.watch_status(request, SLACK))
+        elif not await self.is_admin(client, user):
+            await self._answer(respond, self.chat.admin_only("watch"))
+        else:
+            await self._answer(respond, self.chat.set_watch(request, SLACK, to))
 
     async def _digest(self, respond: Any, client: AsyncWebClient, action: str, args: list[str], *, team: str,
                       channel: str, user: str) -> None:
-        core = self.checker
+        chat = self.chat
+        request = self._request("", workspace=team, channel=channel, user=user, ts="", source="command")
         if not await self.is_admin(client, user):
-            await self._respond(respond, render.render_text(ADMIN_ONLY_TEXT.format(what="this channel's digest")))
-            return
-        if action == "subscribe":
-            if len(args) != 3:
-                await self._respond(respond, render.render_text(DIGEST_USAGE))
-                return
-            try:
-                sub = core.subscriptions.subscribe(platform=PLATFORM, workspace=team, channel=channel, weekday=args[0],
-                                                   time=args[1], timezone=args[2], created_by=user)
-            except SubscriptionError as exc:
-                await self._respond(respond, render.render_notice(f"⚠️ {exc}. Nothing was changed."))
-                return
-            await self._respond(respond, render.render_text(
-                f"📰 This channel will get a weekly fact-check digest {render.escape(sub.describe())}."), public=True)
+            await self._answer(respond, chat.admin_only("digest"))
+        elif action == "subscribe" and len(args) != 3:
+            await self._answer(respond, chat.digest_usage(SLACK))
+        elif action == "subscribe":
+            await self._answer(respond, chat.subscribe(request, day=args[0], time=args[1], timezone=args[2]))
         elif action == "unsubscribe":
-            if core.subscriptions.unsubscribe(platform=PLATFORM, workspace=team, channel=channel):
-                stopped = render.render_text("This channel's weekly digest is stopped.")
-                await self._respond(respond, stopped, public=True)
-            else:
-                await self._respond(respond, render.render_text("This channel has no weekly digest."))
+            await self._answer(respond, chat.unsubscribe(request))
         else:
             blocks, text = self.preview_digest(team, channel)
             await respond(response_type="ephemeral", blocks=blocks, text=text)
 
     def preview_digest(self, team: str, channel: str) -> tuple[list[dict[str, Any]], str]:
-        from ...core.digest import build_digest
-        from ...scheduler import DigestService
-
-        core = self.checker
-        sub = core.subscriptions.get(PLATFORM, team, channel)
-        if sub is not None:
-            digest = DigestService(core.store, {}, clock=self.clock).preview(sub)
-            footer = f"Preview · sent {sub.describe()}"
-        else:
-            now = self.clock() + dt.timedelta(seconds=1)
-            digest = build_digest(core.store, platform=PLATFORM, workspace=team, channel=channel,
-                                  since=now - dt.timedelta(days=7), now=now)
-            footer = "Preview of the last 7 days · this channel has no digest yet (/factcheck digest subscribe)"
+        request = self._request("", workspace=team, channel=channel, user="", ts="", source="command")
+        digest, footer = self.chat.preview(request, SLACK)
         return render.render_digest(digest, footer=footer)
 
     # -- the message shortcut ----------------------------------------------------------------
@@ -609,37 +548,38 @@ class SlackBot:
         text = message.get("text") or ""
         ts = message.get("ts") or ""
         thread = message.get("thread_ts") or ts
+        chat = self.chat
+        request = self._request(text, workspace=team, channel=channel, user=user, ts=ts, source="shortcut")
         try:
             if not text.strip():
-                await self._respond(respond, render.render_text("That message has no text I can check."))
+                await self._answer(respond, chat.cannot_check("no-text"))
                 return
             if self.shortcut_reply == "ephemeral":
-                await self._check_privately(respond, text, team=team, channel=channel, user=user, thread_ts=thread,
-                                            ts=ts)
+                await self._check_privately(respond, request, thread_ts=thread)
                 return
-            limited = self._rate_limited(user, every_time=True)
+            limited = chat.rate_limited(request, every_time=True)
             if limited is not None:
-                await self._respond(respond, limited)
+                await self._answer(respond, limited)
                 return
-            message = self._incoming(text, workspace=team, channel=channel, user=user, ts=ts)
-            result = await self.checks.run(lambda: self.checker.check(message))
+            answer = await chat.check(request, SLACK)
             try:
-                posted = await self._post(client, channel, render.render_result(result), thread_ts=thread)
+                posted = await self._post(client, channel, render.render_reply(answer.reply), thread_ts=thread)
             except SlackApiError as exc:
-                if slack_error(exc) not in _CANT_POST:
+                if slack_error(exc) not in _CANT_POST or answer.result is None:
                     raise
-                key = self._remember(result, workspace=team, channel=channel, thread_ts=thread, user=user)
-                await self._respond(respond, render.render_text(CANT_POST_TEXT))
-                await self._respond(respond, render.render_result(result, ephemeral=True, share_value=key))
+                key = self._remember(answer, request, thread_ts=thread)
+                await self._answer(respond, chat.cannot_check("cant-post"))
+                await self._answer(respond, chat.result_reply(answer.result, SLACK, answer.reply.locale, private=True,
+                                                              share_token=key))
                 return
-            self._record(posted, result, source="shortcut", requester=user, thread_ts=thread, workspace=team)
+            self._record(posted, answer, request, thread_ts=thread)
         except Overloaded:
             with contextlib.suppress(Exception):
-                await self._respond(respond, render.render_text(BUSY_TEXT))
+                await self._answer(respond, chat.busy())
         except Exception as exc:  # noqa: BLE001
             self._failed("shortcut", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
-                await self._respond(respond, render.render_text(render.ERROR_TEXT))
+                await self._answer(respond, chat.error())
 
     # -- buttons ------------------------------------------------------------------------------
     @staticmethod
@@ -657,13 +597,17 @@ class SlackBot:
         self._track()
         try:
             if not self.accepting:
-                await self._respond(respond, render.render_text("factbot is restarting; please try again in a minute."))
+                await self._answer(respond, self.chat.restarting())
                 return
             await handler()
         except Exception as exc:  # noqa: BLE001
             self._failed(f"button {what}", exc)
             with contextlib.suppress(Exception):
-                await self._respond(respond, render.render_text(render.ERROR_TEXT))
+                await self._answer(respond, self.chat.error())
+
+    async def _aside(self, respond: Any, reply: NeutralReply) -> None:
+        """A private answer next to the message a button is on (the message itself stays)."""
+        await respond(response_type="ephemeral", replace_original=False, **render.render_reply(reply).kwargs())
 
     async def on_share(self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
                        client: AsyncWebClient, context: Any) -> None:
@@ -673,25 +617,20 @@ class SlackBot:
         async def handle() -> None:
             user = (body.get("user") or {}).get("id", "")
             token = action.get("value") or ""
-            shares = self.checker.conversations
-            share = shares.take_share(PLATFORM, token, ttl=SHARE_TTL, at=self.clock())
+            share = self.chat.take_share(PLATFORM, token)
             if share is None:  # unknown, expired, or already shared (a double click)
-                await self._respond(respond, render.render_text(EXPIRED_SHARE_TEXT))
+                await self._answer(respond, self.chat.share_expired(SLACK))
                 return
             try:
                 posted = await self._post(client, share.channel, render.Reply(**json.loads(share.payload)),
                                           thread_ts=share.thread_id or None)
             except BaseException as exc:
-                shares.release_share(PLATFORM, token)  # not posted: the button still works
+                self.chat.release_share(PLATFORM, token)  # not posted: the button still works
                 if not isinstance(exc, SlackApiError) or slack_error(exc) not in _CANT_POST:
                     raise
-                await respond(response_type="ephemeral", replace_original=False,
-                              **render.render_text(CANT_POST_TEXT).kwargs())
+                await self._aside(respond, self.chat.cannot_check("cant-post"))
                 return
-            shares.done_share(PLATFORM, token)
-            self._record(posted, None, source="share", requester=user, thread_ts=share.thread_id,
-                         workspace=share.workspace, claim_id=share.claim_id or None, verdict=share.verdict or None,
-                         decision=share.decision)
+            self.chat.shared(share, channel=posted["channel"], message_id=posted["ts"], requester=user)
             await respond(delete_original=True)
 
         await self._button("share", body, respond, handle)
@@ -701,10 +640,7 @@ class SlackBot:
         await ack()
 
         async def handle() -> None:
-            claim = self.checker.claim(action.get("value") or "")
-            reply = render.render_reveal(claim) if claim is not None else render.render_text(
-                "That claim is no longer in the database.")
-            await respond(response_type="ephemeral", replace_original=False, **reply.kwargs())
+            await self._aside(respond, self.chat.reveal(action.get("value") or ""))
 
         await self._button("reveal", body, respond, handle)
 
@@ -716,14 +652,11 @@ class SlackBot:
         async def handle() -> None:
             team, channel, user, ts, ephemeral = self._where(body, context)
             up_vote = action.get("action_id") == render.VOTE_UP
-            up, down = self.checker.conversations.vote(
-                platform=PLATFORM, reply_message_id=ts, user=user, vote=1 if up_vote else -1,
-                claim_id=action.get("value") or None, workspace=team, channel=channel,
-            )
+            request = self._request("", workspace=team, channel=channel, user=user, ts=ts, source="button")
+            up, down = self.chat.vote(request, reply_message_id=ts, up=up_vote, claim_id=action.get("value") or None)
             message = body.get("message")
             if ephemeral or not message:
-                await respond(response_type="ephemeral", replace_original=False, **render.render_text(
-                    f"Thanks, your {'👍' if up_vote else '👎'} is recorded for the fact-checkers.").kwargs())
+                await self._aside(respond, self.chat.vote_thanks(up_vote))
                 return
             blocks = render.with_votes(message.get("blocks") or [], up, down)
             await client.chat_update(channel=channel, ts=ts, blocks=blocks, text=message.get("text") or "")
@@ -736,17 +669,14 @@ class SlackBot:
         await ack()
 
         async def handle() -> None:
-            _, channel, user, ts, _ = self._where(body, context)
-            core = self.checker
-            record = core.conversations.reply(PLATFORM, channel, ts)
-            asker = record is not None and record.requester == user
+            team, channel, user, ts, _ = self._where(body, context)
+            request = self._request("", workspace=team, channel=channel, user=user, ts=ts, source="button")
+            asker = self.chat.asker_of(request, ts)
             if not asker and not await self.is_admin(client, user):
-                await respond(response_type="ephemeral", replace_original=False, **render.render_text(
-                    "Only the person who asked, or a workspace admin, can remove this reply.").kwargs())
+                await self._aside(respond, self.chat.delete_refused(SLACK))
                 return
             await client.chat_delete(channel=channel, ts=ts)
-            core.conversations.mark_deleted(PLATFORM, channel, ts)
-            log.info("reply removed", extra={"platform": PLATFORM, "by": "asker" if asker else "admin"})
+            self.chat.deleted(request, ts, "asker" if asker else "admin")
 
         await self._button("delete", body, respond, handle)
 
@@ -757,16 +687,8 @@ class SlackBot:
 
         async def handle() -> None:
             team, channel, user, _, _ = self._where(body, context)
-            text = action.get("value") or ""
-            if not text.strip():
-                await respond(response_type="ephemeral", replace_original=False, **render.render_text(
-                    "I couldn't read back what was asked; please ask again.").kwargs())
-                return
-            core = self.checker
-            added = core.conversations.suggest(platform=PLATFORM, workspace=team, channel=channel, user=user,
-                                               query=text, keep_text=core.store_query_text)
-            await respond(response_type="ephemeral", replace_original=False, **render.render_text(
-                "📝 Thanks! The fact-checkers will see this in their review list." if added
-                else "You already suggested this; it's on the fact-checkers' list.").kwargs())
+            request = self._request(action.get("value") or "", workspace=team, channel=channel, user=user, ts="",
+                                    source="button")
+            await self._aside(respond, self.chat.suggest(request))
 
         await self._button("suggest", body, respond, handle)

@@ -15,8 +15,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from ...core.chat import Platform, Wording
 from ...core.models import Candidate, CheckResult, Claim, CountedClaim, Decision, Digest, Source
 from ...core.normalize import display_text
+from ...core.replies import Action, ActionKind, Kind, Phrases, Rich, Unrenderable, VerdictItem, as_rich
+from ...core.replies import Reply as NeutralReply
 from ...core.subscriptions import Subscription
 
 # Block Kit limits (https://api.slack.com/reference/block-kit).
@@ -41,29 +44,7 @@ DELETE = "factbot_delete"
 SUGGEST = "factbot_suggest"
 ACTIONS_BLOCK = "factbot_actions"
 SHORTCUT = "factcheck_message"  # the message shortcut's callback_id (deploy/slack-manifest.yml)
-
-ERROR_TEXT = "Sorry, I couldn't do that right now. Please try again in a moment."
-WATCH_NOTE = "👀 A claim in this message has been fact-checked (watch mode is on in this channel):"
-SHARED_NOTE = "📣 Shared from /factcheck"
 DIGEST_TITLE = "📰 Weekly fact-check digest"
-
-HELP_LINES = (
-    "*factbot checks claims against a database of verified fact-checks.*",
-    "• Mention me with a claim: `@factbot Alibaba stole Claude Fable's guardrails` (I answer in the thread).",
-    "• Mention me with no other text inside a thread to check the thread's first message.",
-    "• `/factcheck &lt;claim&gt;`: only you see the answer, with a button to share it in the channel.",
-    "• On any message: *More actions (⋯) → Fact-check this message*.",
-    "• Under a verdict: 👍 / 👎 tell the fact-checkers whether it fit; whoever asked can remove it with 🗑️.",
-)
-ADMIN_LINES = (
-    "*For workspace admins*",
-    "• `/factcheck watch on` / `off`: reply unasked to confident matches in this channel "
-    "(once per claim per cooldown).",
-    "• `/factcheck digest subscribe &lt;day&gt; &lt;time&gt; &lt;timezone&gt;`, e.g. "
-    "`/factcheck digest subscribe monday 09:00 Europe/Berlin`; `/factcheck digest unsubscribe`; "
-    "`/factcheck digest preview`.",
-)
-
 
 # -- text safety ------------------------------------------------------------------------
 
@@ -99,10 +80,6 @@ def plain(text: object, limit: int) -> str:
     return clip(display_text(text, limit), limit)
 
 
-def confidence(score: float) -> str:
-    return f"{round(score * 100)}%"
-
-
 _URL = re.compile(r"^https?://[^\s<>|]+$")
 
 
@@ -122,14 +99,14 @@ def channel_ref(channel_id: str) -> str:
     return f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id or "") else escape(channel_id)
 
 
-def lines_within(lines: Sequence[str], limit: int, *, hidden: int = 0, more: str = "…and {n} more") -> str:
+def lines_within(lines: Sequence[str], limit: int, *, hidden: int = 0, more: str = "…and %(n)s more") -> str:
     """Join lines with newlines, as many as fit in ``limit``, then say how many were left out.
 
     ``hidden`` counts items left out before (a per-section cap), so the closing "…and N more" covers both.
     """
     out: list[str] = []
     used = 0
-    reserve = len(more.format(n=len(lines) + hidden)) + 1
+    reserve = len(more % {"n": len(lines) + hidden}) + 1
     for i, line in enumerate(lines):
         last = i == len(lines) - 1 and not hidden
         tail = 0 if last else reserve
@@ -142,7 +119,7 @@ def lines_within(lines: Sequence[str], limit: int, *, hidden: int = 0, more: str
         used += cost
     left = len(lines) - len(out) + hidden
     if left > 0:
-        out.append(more.format(n=left))
+        out.append(more % {"n": left})
     return clip("\n".join(out), limit)
 
 
@@ -182,29 +159,6 @@ def button(text: str, action_id: str, value: str = "", *, style: str | None = No
 
 def actions(*elements: dict[str, Any]) -> dict[str, Any]:
     return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": list(elements)[:ACTION_ELEMENTS]}
-
-
-REMOVE_CONFIRM = {
-    "title": {"type": "plain_text", "text": "Remove this reply?"},
-    "text": {"type": "mrkdwn", "text": "The verdict disappears from the channel for everyone."},
-    "confirm": {"type": "plain_text", "text": "Remove"},
-    "deny": {"type": "plain_text", "text": "Keep"},
-}
-
-
-def delete_button() -> dict[str, Any]:
-    return button("🗑️ Remove", DELETE, confirm=REMOVE_CONFIRM)
-
-
-def share_button(value: str) -> dict[str, Any]:
-    return button("📣 Share in channel", SHARE, value, style="primary")
-
-
-def vote_buttons(claim_id: str, up: int = 0, down: int = 0) -> list[dict[str, Any]]:
-    return [
-        button(f"👍 {up}" if up else "👍", VOTE_UP, claim_id),
-        button(f"👎 {down}" if down else "👎", VOTE_DOWN, claim_id),
-    ]
 
 
 def with_votes(blocks: Sequence[dict[str, Any]], up: int, down: int) -> list[dict[str, Any]]:
@@ -267,110 +221,160 @@ def _source_line(source: Source) -> str:
     return "• " + " · ".join(bits)
 
 
-def claim_blocks(claim: Claim, *, candidate: Candidate | None = None) -> list[dict[str, Any]]:
-    """One verdict: a header with its emoji and label, the claim and why, sources, confidence and id."""
-    v = claim.verdict
-    body = f"*{quote(claim.claim, 1000)}*\n{quote(claim.summary, 2000)}"
-    if claim.rating_text and claim.rating_text.strip().lower() != v.label.lower():
-        body += f"\n_Rated “{quote(claim.rating_text, 200)}”_"
-    blocks = [header(f"{v.emoji} {v.label}"), section(body)]
-    sources = [_source_line(s) for s in claim.sources]
+# -- the core's neutral replies in Slack's syntax ----------------------------------------------------
+
+
+def mrkdwn(value: Rich | str) -> str:
+    """Rich text as Slack mrkdwn: every word escaped (``& < >``), bold, code and links as Slack writes them."""
+    out = []
+    for span in as_rich(value).spans:
+        piece = escape(display_text(span.text, len(span.text) + 1)) if span.user else escape(span.text)
+        if span.style == "bold":
+            piece = f"*{piece}*"
+        elif span.style == "code":
+            piece = "`" + piece.replace("`", "ˋ") + "`"
+        out.append(link(span.url, piece) if span.url else piece)
+    return "".join(out)
+
+
+def plain_text(value: Rich | str) -> str:
+    """Rich text for a plain_text field or the notification text: the words alone."""
+    return as_rich(value).plain()
+
+
+def _confirm(action: Action) -> dict[str, Any] | None:
+    if not action.confirm:
+        return None
+    title, text, yes, no = action.confirm
+    return {"title": {"type": "plain_text", "text": title}, "text": {"type": "mrkdwn", "text": escape(text)},
+            "confirm": {"type": "plain_text", "text": yes}, "deny": {"type": "plain_text", "text": no}}
+
+
+def _button(action: Action) -> dict[str, Any]:
+    kind = action.kind
+    if kind in (ActionKind.VOTE_UP, ActionKind.VOTE_DOWN):
+        face = action.label
+        return button(f"{face} {action.count}" if action.count else face,
+                      VOTE_UP if kind is ActionKind.VOTE_UP else VOTE_DOWN, action.value)
+    if kind is ActionKind.DELETE:
+        return button(action.label, DELETE, confirm=_confirm(action))
+    if kind is ActionKind.SHARE:
+        return button(action.label, SHARE, action.value, style="primary")
+    if kind is ActionKind.REVEAL:
+        return button(plain(action.label, BUTTON_TEXT), f"{REVEAL}_{action.number}", action.value)
+    if kind is ActionKind.SUGGEST:
+        return button(action.label, SUGGEST, suggest_value(action.value))
+    raise Unrenderable(f"Slack has no button for {kind.value}")
+
+
+def _actions(reply: NeutralReply) -> list[dict[str, Any]]:
+    return [actions(*(_button(a) for a in reply.actions))] if reply.actions else []
+
+
+def item_blocks(item: VerdictItem, phrases: Phrases) -> list[dict[str, Any]]:
+    """One verdict: a header with its emoji and label, the claim and why, sources, match strength and id."""
+    rating = f" · {plain_text(item.rating)}" if item.rating else ""
+    body = f"*{quote(item.headline, 1000)}*"
+    if item.language_note:
+        body += f" {mrkdwn(item.language_note)}"
+    body += f"\n{quote(item.why, 2000)}"
+    blocks = [header(f"{item.emoji} {item.label}{rating}"), section(body)]
+    sources = [_source_line(s) for s in item.sources]
     if sources:
-        blocks.append(section("*Sources*\n" + lines_within(sources, SECTION_TEXT - 20)))
-    facts = []
-    if candidate is not None:
-        facts.append(f"Match confidence {confidence(candidate.score)}")
-        if candidate.matched_alias:
-            facts.append(f"matched the wording “{quote(candidate.matched_text, 300)}”")
-    facts.append(f"claim id `{claim.id}`")
+        head = f"*{escape(phrases.sources)}*\n"
+        blocks.append(section(head + lines_within(sources, SECTION_TEXT - len(head), more=phrases.more)))
+    facts = [mrkdwn(f) for f in item.facts] + ([mrkdwn(item.method)] if item.method else [])
     blocks.append(context(" · ".join(facts)))
     return blocks
 
 
-def _claim_fallback(claim: Claim) -> str:
-    v = claim.verdict
-    what, why = escape(display_text(claim.claim, 500)), escape(display_text(claim.summary, 1000))
-    return f"{v.emoji} {v.label}: {what} — {why}"
+def render_reply(reply: NeutralReply) -> Reply:
+    """Any reply of the core as one Slack message: Block Kit blocks and the notification text."""
+    render = _RENDERERS.get(reply.kind)
+    if render is None:
+        raise Unrenderable(f"the Slack renderer has not learned {reply.kind.value} replies")
+    return render(reply)
 
 
-def _controls(*, ephemeral: bool, deletable: bool, share_value: str) -> list[dict[str, Any]]:
-    out = []
-    if ephemeral and share_value:
-        out.append(share_button(share_value))
-    if deletable and not ephemeral:
-        out.append(delete_button())
-    return out
+def _notes(reply: NeutralReply) -> list[dict[str, Any]]:
+    return [context(mrkdwn(n)) for n in reply.notes]
 
 
-def render_result(result: CheckResult, *, ephemeral: bool = False, share_value: str = "", deletable: bool = True,
-                  watch: bool = False, shared: bool = False) -> Reply:
-    """The reply to a check: a verdict, "did you mean…", or "no verified claim matches".
-
-    ``ephemeral`` replies (``/factcheck``) carry "Share in channel" (its value is ``share_value``) and no 🗑️;
-    public ones carry 🗑️ when ``deletable``.  ``watch`` marks a reply nobody asked for, ``shared`` one
-    posted from an ephemeral answer.
-    """
-    notes: list[str] = []
-    if watch:
-        notes.append(WATCH_NOTE)
-    if shared:
-        notes.append(SHARED_NOTE)
-    if result.notice and result.query.strip():  # with nothing to check, the notice is the whole answer
-        notes.append(f"ℹ️ {escape(result.notice)}")
-    if result.decision is Decision.MATCH and result.matches:
-        return _render_match(result, notes, ephemeral=ephemeral, deletable=deletable, share_value=share_value)
-    if result.decision is Decision.POSSIBLE and any(c.score > 0 for c in result.candidates):
-        return _render_possible(result, notes, ephemeral=ephemeral, deletable=deletable, share_value=share_value)
-    return _render_none(result, notes, ephemeral=ephemeral, deletable=deletable, share_value=share_value)
-
-
-def _render_match(result: CheckResult, notes: list[str], *, ephemeral: bool, deletable: bool,
-                  share_value: str) -> Reply:
-    matches = list(result.matches)
-    if len(matches) > 1:
-        notes.append(f"This message makes {len(matches)} claims that have been checked:")
-    head = [context(n) for n in notes]
-    controls = actions(*vote_buttons(matches[0].claim.id),
-                       *_controls(ephemeral=ephemeral, deletable=deletable, share_value=share_value))
+def _render_verdicts(reply: NeutralReply) -> Reply:
+    head = _notes(reply)
+    controls = _actions(reply)
     body: list[dict[str, Any]] = []
     shown = 0
-    for i, cand in enumerate(matches):
-        part = ([divider()] if i else []) + claim_blocks(cand.claim, candidate=cand)
+    for i, item in enumerate(reply.items):
+        part = ([divider()] if i else []) + item_blocks(item, reply.phrases)
         # Room for this claim, the "…and N more" line and the buttons?
         if len(head) + len(body) + len(part) + 2 > MAX_BLOCKS:
             break
         body += part
         shown += 1
-    if shown < len(matches):
-        body.append(context(f"…and {len(matches) - shown} more; ask about them one at a time."))
-    text = "; ".join(_claim_fallback(c.claim) for c in matches[:3])
-    if len(matches) > 3:
-        text += f" (and {len(matches) - 3} more)"
-    if notes and notes[0] == WATCH_NOTE:
-        text = "👀 " + text
-    return Reply(blocks=fit_blocks(head + body + [controls]), text=fallback(text))
+    if shown < len(reply.items):
+        body.append(context(escape(reply.phrases.more_claims % {"n": len(reply.items) - shown})))
+    return Reply(blocks=fit_blocks(head + body + controls), text=fallback(escape(reply.summary)))
 
 
-def _render_possible(result: CheckResult, notes: list[str], *, ephemeral: bool, deletable: bool,
-                     share_value: str) -> Reply:
-    candidates = [c for c in result.candidates if c.score > 0][:3]
-    lines = [
-        f"*{i}.* {c.claim.verdict.emoji} {quote(c.claim.claim, 600)} ({confidence(c.score)} match)"
-        for i, c in enumerate(candidates, 1)
-    ]
-    blocks = [context(n) for n in notes]
+def _render_did_you_mean(reply: NeutralReply) -> Reply:
+    blocks = _notes(reply)
+    lines = "\n".join(mrkdwn(c.line) for c in reply.candidates)
     blocks += [
-        header("🤔 Did you mean…"),
-        section("No verified claim matches exactly. Did you mean one of these?\n\n" + "\n".join(lines)),
-        context("Pick one to see its verdict, why, and sources (only you will see it)."),
+        header(plain_text(reply.title)),
+        section("\n\n".join(mrkdwn(b) for b in reply.body) + "\n\n" + lines),
+        context(mrkdwn(reply.footer)),
+        *_actions(reply),
     ]
-    picks = [button(f"{i}. {plain(c.claim.claim, BUTTON_TEXT)}", f"{REVEAL}_{i}", c.claim.id)
-             for i, c in enumerate(candidates, 1)]
-    blocks.append(actions(*picks, *_controls(ephemeral=ephemeral, deletable=deletable, share_value=share_value)))
-    text = "🤔 Did you mean: " + "; ".join(
-        f"{i}. {escape(display_text(c.claim.claim, 300))}" for i, c in enumerate(candidates, 1)
-    )
-    return Reply(blocks=fit_blocks(blocks), text=fallback(text))
+    return Reply(blocks=fit_blocks(blocks), text=fallback(escape(reply.summary)))
+
+
+def _render_no_match(reply: NeutralReply) -> Reply:
+    blocks = _notes(reply)
+    blocks += [header(plain_text(reply.title)), *(section(mrkdwn(b)) for b in reply.body),
+               section(f"*{escape(reply.checked_title)}*\n>{quote(reply.checked, SECTION_TEXT - 40)}"),
+               *_actions(reply)]
+    return Reply(blocks=fit_blocks(blocks), text=fallback(escape(reply.summary)))
+
+
+def _render_nothing(reply: NeutralReply) -> Reply:
+    blocks = [header(plain_text(reply.title)), *(section(mrkdwn(b)) for b in reply.body), *_actions(reply)]
+    return Reply(blocks=fit_blocks(blocks), text=fallback(escape(reply.summary)))
+
+
+def _render_notice(reply: NeutralReply) -> Reply:
+    if not reply.body:
+        return Reply()
+    safe = "\n".join(mrkdwn(b) for b in reply.body)
+    return Reply(blocks=[section(safe)], text=fallback(safe))
+
+
+def _render_help(reply: NeutralReply) -> Reply:
+    blocks = [section(mrkdwn(b)) for b in reply.body]
+    for s in reply.sections:
+        lines = ([f"*{escape(s.title)}*"] if s.title else []) + [mrkdwn(line) for line in s.lines]
+        blocks.append(section("\n".join(lines)))
+    return Reply(blocks=blocks, text=fallback(escape(reply.summary)))
+
+
+_RENDERERS = {
+    Kind.VERDICT: _render_verdicts,
+    Kind.CLAIM: _render_verdicts,
+    Kind.DID_YOU_MEAN: _render_did_you_mean,
+    Kind.NO_MATCH: _render_no_match,
+    Kind.NOTHING: _render_nothing,
+    Kind.NOTICE: _render_notice,
+    Kind.HELP: _render_help,
+}
+
+
+# -- the same, from a check's result (the wording is the core's: ``Wording``) --------------------------
+
+_WORDING = Wording()
+PLATFORM = Platform(name="slack", check_command="/factcheck", claim_command="/factcheck {id}",
+                    watch_command="/factcheck watch", digest_command="/factcheck digest", moderator="admin",
+                    server="workspace", needs_invite=True)
+REMOVE_CONFIRM = _confirm(_WORDING.result_reply(CheckResult(query="", decision=Decision.NONE), PLATFORM).actions[0])
 
 
 def suggest_value(query: str) -> str:
@@ -378,38 +382,29 @@ def suggest_value(query: str) -> str:
     return display_text(query, BUTTON_VALUE - 100)
 
 
-def _render_none(result: CheckResult, notes: list[str], *, ephemeral: bool, deletable: bool,
-                 share_value: str) -> Reply:
-    blocks = [context(n) for n in notes]
-    if not result.query.strip():
-        why = escape(result.notice) if result.notice else "There was no text to check."
-        blocks += [header("🔎 Nothing to check"), section(why)]
-        controls = _controls(ephemeral=ephemeral, deletable=deletable, share_value="")
-        if controls:
-            blocks.append(actions(*controls))
-        return Reply(blocks=fit_blocks(blocks), text=fallback(f"🔎 Nothing to check. {why}"))
-    blocks += [
-        header("🔎 No verified claim matches"),
-        section("No verified claim in the database matches this. If you think it should be checked, "
-                "suggest it for review and the fact-checkers will see it."),
-        section(f"*Checked text*\n>{quote(result.query, SECTION_TEXT - 40)}"),
-        actions(button("📝 Suggest for review", SUGGEST, suggest_value(result.query)),
-                *_controls(ephemeral=ephemeral, deletable=deletable, share_value=share_value)),
-    ]
-    return Reply(blocks=fit_blocks(blocks), text=fallback("🔎 No verified claim matches this."))
+def render_result(result: CheckResult, *, ephemeral: bool = False, share_value: str = "", deletable: bool = True,
+                  watch: bool = False, shared: bool = False, locale: str = "en") -> Reply:
+    """The reply to a check: a verdict, "did you mean…", or "no verified claim matches".
+
+    ``ephemeral`` replies (``/factcheck``) carry "Share in channel" (its value is ``share_value``) and no 🗑️;
+    public ones carry 🗑️ when ``deletable``.  ``watch`` marks a reply nobody asked for, ``shared`` one
+    posted from an ephemeral answer.
+    """
+    return render_reply(_WORDING.result_reply(result, PLATFORM, locale, private=ephemeral, deletable=deletable,
+                                              watch=watch, shared=shared, share_token=share_value))
 
 
-def render_reveal(claim: Claim) -> Reply:
+def claim_blocks(claim: Claim, *, candidate: Candidate | None = None, locale: str = "en") -> list[dict[str, Any]]:
+    return item_blocks(_WORDING.verdict_item(claim, locale, candidate=candidate), Phrases())
+
+
+def render_reveal(claim: Claim, *, locale: str = "en") -> Reply:
     """A "Did you mean…" candidate's verdict, shown to whoever picked it."""
-    return Reply(blocks=claim_blocks(claim), text=fallback(_claim_fallback(claim)))
+    return render_reply(_WORDING.claim_reply(claim, locale, deletable=False, private=True, votes=False))
 
 
-def render_help(*, admin: bool = True) -> Reply:
-    lines = list(HELP_LINES)
-    blocks = [section("\n".join(lines))]
-    if admin:
-        blocks.append(section("\n".join(ADMIN_LINES)))
-    return Reply(blocks=blocks, text="How to use factbot: mention me with a claim, or use /factcheck &lt;claim&gt;.")
+def render_help(*, admin: bool = True, locale: str = "en") -> Reply:
+    return render_reply(_WORDING.help(PLATFORM, locale, admin=admin))
 
 
 def render_notice(text: str) -> Reply:
@@ -505,7 +500,7 @@ def render_home(*, watched: Sequence[str] | None, subscriptions: Sequence[Subscr
     ``watched`` is None when the channels with watch mode on cannot be listed.
     """
     blocks: list[dict[str, Any]] = [
-        header("👋 factbot"), section("\n".join(HELP_LINES)), section("\n".join(ADMIN_LINES)),
+        header("👋 factbot"), *render_help(admin=True).blocks,
         divider(), header("⚙️ Channel settings"),
     ]
     if watched is None:

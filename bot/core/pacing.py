@@ -6,7 +6,7 @@ would keep the loop from acknowledging new requests (Slack retries what is not a
 between two: a request waits for at most one check, and under overload it is the answers that queue.
 
 They queue only up to ``max_wait`` seconds of work. Past that, a new check raises ``Overloaded`` at
-once, and the adapter says so ("ask again in a minute"; watch mode stays quiet) instead of answering
+once, and the conversation layer says so (``Chat.busy``: "ask again in a minute"; watch mode stays quiet) instead of answering
 minutes late. The wait is estimated from the pace the queue drains at: while checks queue, the time
 from one check's end to the next's, which includes the loop's other work (acks, replies), not the
 check alone. Measured in docs/performance.md ("Sustained overload").
@@ -20,10 +20,6 @@ import time
 from typing import Callable, TypeVar
 
 T = TypeVar("T")
-
-BUSY_TEXT = ("I'm getting more questions than I can answer right now, so I skipped this one rather than answer it "
-             "late. Please ask again in a minute.")
-
 
 class Overloaded(Exception):
     """More checks are waiting than ``max_wait`` seconds of work: this one is turned away, not queued."""
