@@ -65,6 +65,7 @@ class User:
     username: str
     bot: bool = False
     roles: tuple[str, ...] = ()
+    locale: str = "en-US"  # the language of this person's Discord client (an interaction's ``locale``)
 
     def payload(self) -> dict[str, Any]:
         data = {"id": self.id, "username": self.username, "discriminator": "0", "global_name": self.username,
@@ -137,6 +138,7 @@ class FakeDiscord:
         self.app_id = snowflake()
         self.bot = User(self.app_id, "factbot", bot=True)
         self.guild_id = snowflake()
+        self.preferred_locale = "en-US"  # Server Settings → Community → Server primary language
         self.general = snowflake()
         self.random = snowflake()
         self.mod_role, self.admin_role, self.bot_role = snowflake(), snowflake(), snowflake()
@@ -288,7 +290,7 @@ class FakeDiscord:
             "stickers": [], "features": [], "mfa_level": 0, "application_id": None, "system_channel_id": None,
             "system_channel_flags": 0, "rules_channel_id": None, "max_members": 500000, "vanity_url_code": None,
             "description": None, "banner": None, "premium_tier": 0, "premium_subscription_count": 0,
-            "preferred_locale": "en-US", "public_updates_channel_id": None, "nsfw_level": 0,
+            "preferred_locale": self.preferred_locale, "public_updates_channel_id": None, "nsfw_level": 0,
             "premium_progress_bar_enabled": False, "joined_at": "2026-01-01T00:00:00+00:00", "large": False,
             "unavailable": False, "member_count": len(self.users),
             "members": [self.member(u) for u in self.users.values()],
@@ -500,7 +502,7 @@ class FakeDiscord:
             "id": interaction.id, "application_id": self.app_id, "type": kind, "data": data,
             "guild_id": self.guild_id, "channel_id": channel_id, "channel": self.channel(channel_id),
             "member": self.member(user, with_permissions=True), "token": interaction.token, "version": 1,
-            "app_permissions": str(self.permissions(self.bot)), "locale": "en-US", "guild_locale": "en-US",
+            "app_permissions": str(self.permissions(self.bot)), "locale": user.locale, "guild_locale": self.preferred_locale,
             "entitlements": [], "authorizing_integration_owners": {"0": self.guild_id}, "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }

@@ -137,8 +137,9 @@ class FakeSlack:
     def workspace(self, team_id: str) -> Workspace:
         return next(w for w in self.workspaces.values() if w.team_id == team_id)
 
-    def add_user(self, user_id: str, *, team_id: str = TEAM, admin: bool = False, owner: bool = False) -> str:
-        self.workspace(team_id).users[user_id] = {"is_admin": admin, "is_owner": owner}
+    def add_user(self, user_id: str, *, team_id: str = TEAM, admin: bool = False, owner: bool = False,
+                 locale: str = "en-US") -> str:
+        self.workspace(team_id).users[user_id] = {"is_admin": admin, "is_owner": owner, "locale": locale}
         return user_id
 
     def next_ts(self) -> str:
@@ -443,7 +444,10 @@ class FakeSlack:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": {"id": user_id, "team_id": ws.team_id, "name": user_id.lower(), "deleted": False,
                                      "is_bot": False, "is_admin": user["is_admin"], "is_owner": user["is_owner"],
-                                     "is_primary_owner": False}}
+                                     "is_primary_owner": False,
+                                     # as Slack: the user's language only when asked for (include_locale)
+                                     **({"locale": user.get("locale", "en-US")}
+                                        if str(body.get("include_locale", "")).lower() in ("true", "1") else {})}}
 
     def _conversations_replies(self, body: dict[str, Any], ws: Workspace) -> dict[str, Any]:
         channel, ts = body.get("channel", ""), body.get("ts", "")
