@@ -374,10 +374,11 @@ def test_publisher_names_the_review_when_the_source_has_none():
 
 
 def test_bundled_and_sample_claims_round_trip(sample_claims):
+    """One review is one claim in one language: its translations travel as reviews of their own (below)."""
     claims, _ = load_knowledge()
     for claim in [*claims, *sample_claims]:
         back = claim_from_dict(claimreview_to_record(json.loads(json.dumps(claim_to_claimreview(claim)))))
-        assert back.to_dict() == claim.to_dict()
+        assert back.to_dict() == {k: v for k, v in claim.to_dict().items() if k != "translations"}
 
 
 # -- docs ------------------------------------------------------------------------

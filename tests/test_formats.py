@@ -112,7 +112,7 @@ def test_claimreview_export_is_detected_in_a_json_file(tmp_path, sample_claims):
 def test_empty_export(fmt):
     out = io.StringIO()
     assert dump_claims([], fmt, out) == 0
-    assert out.getvalue() == {"jsonl": "", "csv": ",".join(CLAIM_FIELDS) + "\r\n"}.get(fmt, "[]\n")
+    assert out.getvalue() == {"jsonl": "", "csv": ",".join(CLAIM_FIELDS) + ",translations\r\n"}.get(fmt, "[]\n")
 
 
 def test_unknown_export_format():
@@ -137,11 +137,11 @@ def test_csv_export_guards_formulas_and_encodes_lists():
     out = io.StringIO()
     dump_claims([claim_from_dict(GUARDED)], "csv", out)
     header, row = out.getvalue().split("\r\n")[:2]
-    assert header == "id,claim,verdict,rating_text,summary,sources,claimant,claim_date,reviewed_at,tags,aliases,language"
+    assert header == "id,claim,verdict,rating_text,summary,sources,claimant,claim_date,reviewed_at,tags,aliases,language,translations"
     assert row == (
         "sum-claim,'=SUM(A1),false,''=quoted,'-1 is not a formula here,"
         '"[{""title"": ""@handle"", ""url"": ""https://a.org/x""}]",,,,t1|t2,'
-        '"[""+cmd"", ""pipe|inside""]",en'
+        '"[""+cmd"", ""pipe|inside""]",en,'
     )
 
 

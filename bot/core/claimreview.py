@@ -21,6 +21,7 @@ from .models import SLUG_RE, Claim, Source, Verdict, _TEXT_LIMITS
 CONTEXT = "https://schema.org"
 VERDICT_KEY = "factbot:verdict"
 TITLE_FROM_KEY = "factbot:titleFrom"  # on a citation: where its name comes from when it is not the headline
+DIGEST_KEY = "factbot:sourceDigest"  # on a translated review: which text of the original it was written from
 
 V = Verdict
 
@@ -337,6 +338,54 @@ def _language(value: Any) -> str:
 
 
 # -- writing JSON-LD -----------------------------------------------------------
+
+
+def node_id(claim_id: str, language: str = "") -> str:
+    """A document-local JSON-LD id for a claim's review (a blank node: factbot gives claims no URLs)."""
+    return f"_:factbot-{claim_id}" + (f"-{language}" if language else "")
+
+
+def claim_to_claimreviews(claim: Claim, *, publisher: str = "factbot") -> list[dict]:
+    """The claim's ClaimReview, then one per translation: schema.org's way for a work in several languages.
+
+    Each translated review has its own ``inLanguage``, claim, summary and aliases, the original's verdict
+    and citations, and ``translationOfWork`` pointing at the original (which lists them under
+    ``workTranslation``).
+    """
+    original = claim_to_claimreview(claim, publisher=publisher)
+    if not claim.translations:
+        return [original]
+    langs = sorted(claim.translations)
+    original = {"@id": node_id(claim.id), **original,
+                "workTranslation": [{"@id": node_id(claim.id, lang)} for lang in langs]}
+    out = [original]
+    for lang in langs:
+        t = claim.translations[lang]
+        review = {key: value for key, value in original.items() if key not in ("@id", "workTranslation")}
+        item = {**review.get("itemReviewed", {"@type": "Claim"}), "alternateName": list(t.aliases)}
+        review.update({
+            "@id": node_id(claim.id, lang), "inLanguage": lang, "claimReviewed": t.claim, "reviewBody": t.summary,
+            "itemReviewed": _compact(item), "translationOfWork": {"@id": node_id(claim.id)}, DIGEST_KEY: t.source_digest,
+        })
+        out.append(_compact(review))
+    return out
+
+
+def translation_of(review: Mapping) -> str:
+    """The ``@id`` of the review this one translates ("" when it is an original)."""
+    return _text(_node(review.get("translationOfWork")).get("@id")) or _text(review.get("translationOfWork"))
+
+
+def claimreview_to_translation(review: Mapping) -> tuple[str, dict]:
+    """A translated review as (language, translation record for ``translation_from_dict``)."""
+    item = _node(review.get("itemReviewed"))
+    record = {
+        "claim": _text(review.get("claimReviewed")),
+        "summary": _text(review.get("reviewBody")) or _text(review.get("description")),
+        "aliases": _texts(item.get("alternateName")),
+        "source_digest": _text(review.get(DIGEST_KEY)),
+    }
+    return _language(review.get("inLanguage")), {k: v for k, v in record.items() if v}
 
 
 def claim_to_claimreview(claim: Claim, *, publisher: str = "factbot") -> dict:

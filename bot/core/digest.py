@@ -65,10 +65,12 @@ def build_digest(
     db = store.db
 
     # Claims added or changed: the change feed, folded per claim (first old verdict, current state).
+    # A new or updated translation changes no verdict and no English text: not news for the channel.
     changes: list[DigestChange] = []
     rows = db.execute(
         """SELECT claim_id, min(seq) AS first_seq, group_concat(op) AS ops
-           FROM claim_changes WHERE at >= ? AND at < ? GROUP BY claim_id ORDER BY first_seq""",
+           FROM claim_changes WHERE at >= ? AND at < ? AND op != 'translate'
+           GROUP BY claim_id ORDER BY first_seq""",
         [_iso_z(since), _iso_z(now)],
     ).fetchall()
     claims = store.get_many([r["claim_id"] for r in rows])

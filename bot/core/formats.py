@@ -22,7 +22,10 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TextIO
 
 import yaml
 
-from .claimreview import FIELD_NAMES, claim_to_claimreview, claimreview_to_record, iter_claimreviews
+from .claimreview import (
+    FIELD_NAMES, _text, claim_to_claimreviews, claimreview_to_record, claimreview_to_translation, iter_claimreviews,
+    translation_of,
+)
 from .models import Claim, ClaimError, claim_from_dict
 
 try:
@@ -41,6 +44,9 @@ CLAIM_FIELDS = (
     "tags", "aliases", "language",
 )
 _META_FIELDS = ("created_at", "updated_at", "origin")  # accepted so a to_dict(include_meta=True) dump re-imports
+# A claim's text in other languages: {lang: {claim, summary, aliases, source_digest}}; in CSV, one JSON cell.
+TRANSLATIONS = "translations"
+CSV_FIELDS = CLAIM_FIELDS + (TRANSLATIONS,)
 CSV_SOURCE_COLUMNS = ("source_url", "source_title", "source_publisher", "source_date")
 _CSV_LIST_COLUMNS = ("aliases", "tags")
 _CSV_REQUIRED = ("claim", "verdict", "summary")
@@ -180,6 +186,8 @@ def _unstorable(claim: Claim) -> Iterator[tuple[str, str]]:
     Neither can be written to SQLite or a UTF-8 file, so they would fail later, far from the file.
     """
     for name, value in claim.to_dict().items():
+        if name == TRANSLATIONS:
+            continue  # translation_from_dict checks every text of a translation itself
         for i, item in enumerate(value if isinstance(value, list) else [value]):
             where = f"{name}[{i}]" if isinstance(value, list) else name
             for text in item.values() if isinstance(item, dict) else [item]:
@@ -201,8 +209,8 @@ def _plain(location: str, data: Any) -> Iterator[_Record | Problem]:
     """A factbot record, with a problem for each field factbot does not know (usually a typo)."""
     if isinstance(data, Mapping):
         for key in data:
-            if key not in CLAIM_FIELDS + _META_FIELDS:
-                yield Problem(location, str(key), "unknown field" + _did_you_mean(str(key), CLAIM_FIELDS))
+            if key not in CLAIM_FIELDS + _META_FIELDS + (TRANSLATIONS,):
+                yield Problem(location, str(key), "unknown field" + _did_you_mean(str(key), CLAIM_FIELDS + (TRANSLATIONS,)))
     yield _Record(location, data)
 
 
@@ -297,11 +305,38 @@ def _is_jsonld(data: Any) -> bool:
 
 
 def _claimreviews(data: Any) -> Iterator[_Record | Problem]:
+    """One record per original review; a review with ``translationOfWork`` joins the one it translates."""
     reviews = list(iter_claimreviews(data))
     if not reviews:
         raise _Unreadable(Problem("", "", 'no ClaimReview found (no node has "@type": "ClaimReview")'))
+    records: list[tuple[str, dict]] = []
+    by_id: dict[str, dict] = {}
+    translations: list[tuple[str, str, Mapping]] = []
     for i, review in enumerate(reviews, 1):
-        yield _Record(f"ClaimReview {i}", claimreview_to_record(review), FIELD_NAMES)
+        location = f"ClaimReview {i}"
+        target = translation_of(review)
+        if target:
+            translations.append((location, target, review))
+            continue
+        record = claimreview_to_record(review)
+        records.append((location, record))
+        if _text(review.get("@id")):
+            by_id[_text(review.get("@id"))] = record
+    for location, target, review in translations:
+        record = by_id.get(target)
+        if record is None:
+            yield Problem(location, "translationOfWork", f"translates {target!r}, which is not a ClaimReview in this file")
+            continue
+        language, translation = claimreview_to_translation(review)
+        if not language:
+            yield Problem(location, "inLanguage", "a translated ClaimReview must say its language")
+            continue
+        if language in record.setdefault("translations", {}):
+            yield Problem(location, "inLanguage", f"a second {language!r} translation of the same ClaimReview")
+            continue
+        record["translations"][language] = translation
+    for location, record in records:
+        yield _Record(location, record, FIELD_NAMES)
 
 
 def _parse_jsonl(text: str) -> Iterator[_Record | Problem]:
@@ -339,7 +374,7 @@ def _parse_csv(text: str) -> Iterator[_Record | Problem]:
         raise _Unreadable(Problem(f"line {reader.line_num}", "", f"invalid CSV: {exc}")) from None
 
 
-_CSV_COLUMNS = CLAIM_FIELDS + CSV_SOURCE_COLUMNS + _META_FIELDS
+_CSV_COLUMNS = CSV_FIELDS + CSV_SOURCE_COLUMNS + _META_FIELDS
 
 
 def _check_header(header: list[str], location: str) -> Iterator[Problem]:
@@ -361,6 +396,11 @@ def _csv_record(location: str, header: list[str], row: list[str]) -> Iterator[_R
         yield Problem(location, "", f"has {len(row)} cells but the header has {len(header)} columns")
     cells = {name: _unguard(cell.strip()) for name, cell in zip(header, row) if name in _CSV_COLUMNS and cell.strip()}
     record: dict[str, Any] = {k: v for k, v in cells.items() if k in CLAIM_FIELDS + _META_FIELDS}
+    if TRANSLATIONS in cells:
+        try:
+            record[TRANSLATIONS] = json.loads(cells[TRANSLATIONS])
+        except (ValueError, RecursionError) as exc:
+            yield Problem(location, TRANSLATIONS, f"must be a JSON object of translations ({_reason(exc)})")
     for name in _CSV_LIST_COLUMNS:
         if name in cells:
             record[name] = _split_list(cells[name])
@@ -425,7 +465,17 @@ def _dump_json(claims: Iterable[Claim], stream: TextIO) -> int:
 
 
 def _dump_claimreview(claims: Iterable[Claim], stream: TextIO) -> int:
-    return _json_array(map(claim_to_claimreview, claims), stream)
+    """Every claim's ClaimReview, each followed by one per translation; returns how many claims."""
+    count = 0
+
+    def reviews() -> Iterator[dict]:
+        nonlocal count
+        for claim in claims:
+            count += 1
+            yield from claim_to_claimreviews(claim)
+
+    _json_array(reviews(), stream)
+    return count
 
 
 def _json_array(objects: Iterable[dict], stream: TextIO) -> int:
@@ -450,11 +500,13 @@ def _dump_yaml(claims: Iterable[Claim], stream: TextIO) -> int:
 def _dump_csv(claims: Iterable[Claim], stream: TextIO) -> int:
     # The csv module's \r\n line ends (RFC 4180) also make it quote a bare \r inside a cell.
     writer = csv.writer(stream)
-    writer.writerow(CLAIM_FIELDS)
+    writer.writerow(CSV_FIELDS)
     count = 0
     for count, claim in enumerate(claims, 1):
         data = claim.to_dict()
-        writer.writerow([_guard(_csv_cell(name, data[name])) for name in CLAIM_FIELDS])
+        row = [_guard(_csv_cell(name, data[name])) for name in CLAIM_FIELDS]
+        row.append(json.dumps(data[TRANSLATIONS], ensure_ascii=False) if TRANSLATIONS in data else "")
+        writer.writerow(row)
     return count
 
 

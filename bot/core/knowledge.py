@@ -6,7 +6,11 @@ contributor fixing a knowledge pull request sees the whole list at once.
 
 ``claims/`` holds the claims; ``retired/`` the ids of claims that were split,
 merged or renamed, each naming the claims that now stand for it, so an id
-that shipped keeps working (knowledge/README.md).
+that shipped keeps working; ``translations/<lang>/<id>.yaml`` a claim's text
+in another language (knowledge/README.md).  A translation written from an
+older English text is *stale*: it is reported, and left out until it is
+translated again, so a reader never gets a summary the English has since
+corrected.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from pathlib import Path
 
 import yaml
 
-from .models import RETIRE_CHANGES, SLUG_RE, Claim, ClaimError, Redirect, Verdict, claim_from_dict
+from .models import (
+    RETIRE_CHANGES, SLUG_RE, TRANSLATION_FIELDS, Claim, ClaimError, ClaimTranslation, Redirect, Verdict, claim_from_dict,
+    language_problem, translation_from_dict,
+)
 
 try:
     _Loader = yaml.CSafeLoader
@@ -72,6 +79,7 @@ class Knowledge:
     claims: list[Claim]
     fingerprint: str
     retired: list[Redirect]
+    stale: list[KnowledgeProblem] = dataclasses.field(default_factory=list)  # translations left out until redone
 
     def __iter__(self):
         return iter((self.claims, self.fingerprint))
@@ -100,8 +108,17 @@ def _read_yaml(path: Path, rel: str, digest, problems: list[KnowledgeProblem], w
     return data
 
 
-def load_knowledge(directory: Path | None = None) -> Knowledge:
-    """All bundled claims, the retired ids, and a fingerprint of the files (changes when any file changes)."""
+def translation_files(directory: Path) -> list[Path]:
+    return sorted(p for p in (directory / "translations").glob("*/*.y*ml") if p.is_file())
+
+
+def load_knowledge(directory: Path | None = None, *, strict: bool = False) -> Knowledge:
+    """All bundled claims (with their current translations), the retired ids, and a fingerprint of the files.
+
+    Every problem in every file is reported at once (KnowledgeError).  A stale translation is not a
+    problem that stops the bot: it is listed in ``Knowledge.stale`` and left out, unless ``strict``
+    (the knowledge tests, ``factbot knowledge check``) makes it one.
+    """
     directory = directory or knowledge_dir()
     claims: list[Claim] = []
     problems: list[KnowledgeProblem] = []
@@ -131,14 +148,82 @@ def load_knowledge(directory: Path | None = None) -> Knowledge:
         claims.append(claim)
     live = {c.id for c in claims} | set(seen)
     retired = _load_retired(directory, live, digest, problems)
+    translations, stale = _load_translations(directory, {c.id: c for c in claims}, {r.id: r for r in retired},
+                                             digest, problems)
+    if strict:
+        problems.extend(stale)
     if problems:
         raise KnowledgeError(problems)
+    claims = [dataclasses.replace(c, translations=translations[c.id]) if c.id in translations else c for c in claims]
     stands_for: dict[str, list[str]] = {}
     for r in retired:
         for target in r.replaced_by:
             stands_for.setdefault(target, []).append(r.id)
     claims = [dataclasses.replace(c, replaces=tuple(stands_for[c.id])) if c.id in stands_for else c for c in claims]
-    return Knowledge(claims, digest.hexdigest(), retired)
+    return Knowledge(claims, digest.hexdigest(), retired, stale)
+
+
+_TRANSLATION_FILE_FIELDS = ("id", "language", *TRANSLATION_FIELDS)
+
+
+def _load_translations(directory: Path, claims: dict[str, Claim], retired: dict[str, Redirect], digest,
+                       problems: list[KnowledgeProblem]) -> tuple[dict[str, dict[str, ClaimTranslation]], list[KnowledgeProblem]]:
+    """``translations/<lang>/<id>.yaml``, validated like the claims; stale ones apart."""
+    found: dict[str, dict[str, ClaimTranslation]] = {}
+    stale: list[KnowledgeProblem] = []
+    bad_folders: set[str] = set()
+    phrasings: dict[tuple[str, str], tuple[str, str]] = {}  # (language, folded text) -> (claim id, file)
+    for path in translation_files(directory):
+        lang = path.parent.name
+        rel = f"translations/{lang}/{path.name}"
+        if lang not in bad_folders and (problem := language_problem(lang)):
+            bad_folders.add(lang)
+            problems.append(KnowledgeProblem(f"translations/{lang}/", "", f"the folder name must be a language code: {problem}"))
+        data = _read_yaml(path, rel, digest, problems, "one translation")
+        if data is None or lang in bad_folders:
+            continue
+        before = len(problems)
+
+        def bad(field: str, message: str) -> None:
+            problems.append(KnowledgeProblem(rel, field, message))
+
+        for key in data:
+            if key not in _TRANSLATION_FILE_FIELDS:
+                bad(str(key), f"unknown field (a translation has {', '.join(_TRANSLATION_FILE_FIELDS)})")
+        cid = str(data.get("id") or "")
+        claim = claims.get(cid)
+        if not cid:
+            bad("id", "is required (the id of the claim it translates)")
+        elif cid != path.stem:
+            bad("id", f"{cid!r} must equal the file name {path.stem!r}")
+        elif cid in retired:
+            r = retired[cid]
+            bad("id", f"{cid!r} was {r.change} into {', '.join(r.replaced_by)}; translate "
+                      f"{'those claims' if len(r.replaced_by) > 1 else 'that claim'} instead and delete this file")
+        elif claim is None:
+            bad("id", f"{cid!r} names no claim in claims/")
+        given_lang = str(data.get("language") or "")
+        if given_lang != lang:
+            bad("language", f"{given_lang!r} must equal the folder name {lang!r}" if given_lang else "is required")
+        try:
+            translation = translation_from_dict(data, claim=claim, language=lang, check_stale=False)
+        except ClaimError as exc:
+            problems.extend(KnowledgeProblem(rel, f, m) for f, m in exc.errors if f != "language")
+            continue
+        if len(problems) > before or claim is None:
+            continue
+        for text in translation.texts():
+            key = (lang, " ".join(text.casefold().split()))
+            other = phrasings.setdefault(key, (cid, rel))
+            if other[0] != cid:
+                bad("aliases", f"{text!r} is also a phrasing of {other[0]} ({other[1]}); an alias must name one claim")
+        if translation.source_digest != claim.source_digest():
+            stale.append(KnowledgeProblem(rel, "source_digest", (
+                f"stale: written from another version of the English claim and summary "
+                f"({translation.source_digest}, now {claim.source_digest()}); translate it again")))
+            continue
+        found.setdefault(cid, {})[lang] = translation
+    return found, stale
 
 
 _RETIRED_FIELDS = ("id", "change", "replaced_by", "retired_at", "reason", "claim", "verdict")

@@ -261,9 +261,44 @@ def _v8_claim_redirects(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v9_claim_translations(db: sqlite_utils.Database) -> None:
+    """A claim's text in other languages (claim, summary, aliases); verdict and sources stay the claim's.
+
+    A change here is a change of the claim for whatever reads the change feed (the search index, the
+    vectors): the triggers record it as op ``translate``, with the claim's verdict on both sides, so
+    correction notices (verdict changes) and digests (claims added or changed) leave it out.
+    """
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS claim_translations (
+            claim_id TEXT NOT NULL REFERENCES claims(id) ON DELETE CASCADE,
+            language TEXT NOT NULL,
+            claim TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            aliases TEXT NOT NULL DEFAULT '[]',     -- JSON array
+            source_digest TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (claim_id, language)
+        );
+        CREATE TRIGGER IF NOT EXISTS claim_translations_ai AFTER INSERT ON claim_translations BEGIN
+            INSERT INTO claim_changes(claim_id, op, old_verdict, new_verdict)
+            SELECT new.claim_id, 'translate', verdict, verdict FROM claims WHERE id = new.claim_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS claim_translations_au AFTER UPDATE ON claim_translations BEGIN
+            INSERT INTO claim_changes(claim_id, op, old_verdict, new_verdict)
+            SELECT new.claim_id, 'translate', verdict, verdict FROM claims WHERE id = new.claim_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS claim_translations_ad AFTER DELETE ON claim_translations BEGIN
+            INSERT INTO claim_changes(claim_id, op, old_verdict, new_verdict)
+            SELECT old.claim_id, 'translate', verdict, verdict FROM claims WHERE id = old.claim_id;
+        END;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors, _v5_pending_shares,
     _v6_language_settings, _v7_check_language, _v8_claim_redirects,
+    _v9_claim_translations,
 ]
 LATEST = len(MIGRATIONS)
 

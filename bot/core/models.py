@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -190,10 +191,22 @@ class Claim:
     # Retired ids (knowledge/retired/) this claim now stands for; set by the knowledge loader, not stored
     # or exported: the store keeps them as redirects (Store.resolve).
     replaces: tuple[str, ...] = dataclasses.field(default=(), compare=False)
+    # The claim's text in other languages, by BCP 47 code (knowledge/translations/<lang>/<id>.yaml):
+    # verdict, sources and dates stay this claim's own.
+    translations: Mapping[str, "ClaimTranslation"] = dataclasses.field(default_factory=dict, compare=False)
 
     def texts(self) -> tuple[str, ...]:
         """Every phrasing the matcher may match: the claim itself, then its aliases."""
         return (self.claim, *self.aliases)
+
+    def source_digest(self) -> str:
+        """Which English text a translation was written from: 12 hex characters of sha256(claim + "\\n" + summary)."""
+        return hashlib.sha256(f"{self.claim.strip()}\n{self.summary.strip()}".encode()).hexdigest()[:12]
+
+    def stale_translations(self) -> list[str]:
+        """The languages whose translation was written from another version of this claim's text."""
+        digest = self.source_digest()
+        return sorted(lang for lang, t in self.translations.items() if t.source_digest != digest)
 
     def to_dict(self, *, include_meta: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -210,6 +223,8 @@ class Claim:
             "aliases": list(self.aliases),
             "language": self.language,
         }
+        if self.translations:
+            data["translations"] = {lang: self.translations[lang].to_dict() for lang in sorted(self.translations)}
         if include_meta:
             data.update(created_at=self.created_at, updated_at=self.updated_at, origin=self.origin)
         return data
@@ -218,6 +233,105 @@ class Claim:
         """What makes two versions of a claim the same claim (ignores timestamps and origin)."""
         d = self.to_dict()
         return tuple((k, repr(d[k])) for k in sorted(d))
+
+
+@dataclass(frozen=True)
+class ClaimTranslation:
+    """A claim's words in another language: the claim as chat readers there say it, the one-line why, and
+    the aliases people there type.  ``source_digest`` names the English text it was written from
+    (``Claim.source_digest``): when the English changes, the translation is stale until redone."""
+
+    claim: str
+    summary: str
+    aliases: tuple[str, ...] = ()
+    source_digest: str = ""
+
+    def texts(self) -> tuple[str, ...]:
+        """Every phrasing in this language: the translated claim, then its aliases (as ``Claim.texts``)."""
+        return (self.claim, *self.aliases)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claim": self.claim, "summary": self.summary, "aliases": list(self.aliases),
+                "source_digest": self.source_digest}
+
+
+TRANSLATION_FIELDS = ("claim", "summary", "aliases", "source_digest")
+_DIGEST_RE = re.compile(r"^[0-9a-f]{12}$")
+
+
+def language_problem(code: str) -> str | None:
+    """Why ``code`` is not a language tag factbot can use (None: it is), as Babel knows languages."""
+    from babel import Locale, UnknownLocaleError
+
+    if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", code or ""):
+        return f"{code!r} is not a BCP 47 language code (such as es, pt-BR or zh-Hans)"
+    try:
+        Locale.parse(code, sep="-")
+    except (UnknownLocaleError, ValueError):
+        return f"{code!r} is not a language Babel knows"
+    return None
+
+
+def translation_from_dict(data: Any, *, claim: "Claim | None" = None, language: str = "",
+                          require_digest: bool = True, check_stale: bool = True) -> ClaimTranslation:
+    """A validated translation; ClaimError lists every problem (field, message) at once.
+
+    ``claim`` is the claim it translates: its language must differ, and the digest, when given, must be
+    that claim's current one.  Without ``require_digest`` (an import) a missing digest means "written
+    from the text as it is now".
+    """
+    errors: list[tuple[str, str]] = []
+    if not isinstance(data, Mapping):
+        raise ClaimError([("", f"expected an object with {', '.join(TRANSLATION_FIELDS)}, got {type(data).__name__}")])
+    problem = language_problem(language)
+    if problem:
+        errors.append(("language", problem))
+    elif claim is not None and language.lower() == (claim.language or "en").lower():
+        errors.append(("language", f"{language!r} is the claim's own language"))
+    texts: dict[str, str] = {}
+    for name, limit in (("claim", 300), ("summary", 600)):
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            errors.append((name, "is required (and must not be empty)"))
+            value = ""
+        value = value.strip()
+        if value and (bad := _text_problem(value, limit)):
+            errors.append((name, bad))
+        texts[name] = value
+    raw = data.get("aliases") or []
+    if not isinstance(raw, (list, tuple)):
+        errors.append(("aliases", "must be a list"))
+        raw = []
+    aliases: list[str] = []
+    folded: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        if not isinstance(item, str) or not item.strip():
+            errors.append((f"aliases[{i}]", "must be a non-empty text"))
+            continue
+        item = item.strip()
+        if bad := _text_problem(item, 200):
+            errors.append((f"aliases[{i}]", bad))
+            continue
+        key = " ".join(item.casefold().split())
+        if key in folded:
+            errors.append((f"aliases[{i}]", f"repeats aliases[{folded[key]}]"))
+            continue
+        folded[key] = i
+        aliases.append(item)
+    digest = data.get("source_digest")
+    digest = "" if digest is None else str(digest).strip().lower()
+    if not digest and require_digest:
+        errors.append(("source_digest", "is required (the digest of the English claim and summary it was written from)"))
+    elif digest and not _DIGEST_RE.match(digest):
+        errors.append(("source_digest", f"{digest!r} is not 12 hex characters"))
+    elif digest and check_stale and claim is not None and digest != claim.source_digest():
+        errors.append(("source_digest", f"stale: written from another version of the English text "
+                                        f"({digest}, now {claim.source_digest()}); translate it again"))
+    if errors:
+        raise ClaimError(errors)
+    if not digest and claim is not None:
+        digest = claim.source_digest()
+    return ClaimTranslation(claim=texts["claim"], summary=texts["summary"], aliases=tuple(aliases), source_digest=digest)
 
 
 RETIRE_CHANGES = ("split", "merged", "renamed")
@@ -393,10 +507,14 @@ def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "
     # Read before the check below, so that their problems are reported with the others.
     optional = {name: text(name) for name in ("rating_text", "claimant", "claim_date", "reviewed_at", "created_at",
                                               "updated_at")}
+    raw_translations = data.get("translations") or {}
+    if not isinstance(raw_translations, Mapping):
+        errors.append(("translations", "must map language codes to {claim, summary, aliases, source_digest}"))
+        raw_translations = {}
     if errors:
         raise ClaimError(errors, where)
     assert verdict is not None
-    return Claim(
+    claim = Claim(
         id=cid,
         claim=claim_text,
         verdict=verdict,
@@ -413,6 +531,17 @@ def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "
         updated_at=optional["updated_at"],
         origin=str(data.get("origin") or origin),
     )
+    if not raw_translations:
+        return claim
+    translations: dict[str, ClaimTranslation] = {}
+    for lang, raw in raw_translations.items():
+        try:
+            translations[str(lang)] = translation_from_dict(raw, claim=claim, language=str(lang), require_digest=False)
+        except ClaimError as exc:
+            errors.extend((f"translations.{lang}" + (f".{f}" if f else ""), m) for f, m in exc.errors)
+    if errors:
+        raise ClaimError(errors, where)
+    return dataclasses.replace(claim, translations=translations)
 
 
 @dataclass(frozen=True)

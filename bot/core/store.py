@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import sqlite_utils
 
 from . import migrations
-from .models import Claim, Redirect, Source, Verdict, utcnow
+from .models import Claim, ClaimTranslation, Redirect, Source, Verdict, utcnow
 from .normalize import fold, tokens
 
 log = logging.getLogger("factbot.store")
@@ -390,7 +390,24 @@ class Store:
 
     def get(self, claim_id: str) -> Claim | None:
         row = self.db.execute("SELECT * FROM claims WHERE id = ?", [claim_id]).fetchone()
-        return row_to_claim(row) if row else None
+        return self._translated([row_to_claim(row)])[0] if row else None
+
+    def translations(self, ids: Sequence[str]) -> dict[str, dict[str, ClaimTranslation]]:
+        """The stored translations of these claims: claim id -> language -> translation."""
+        out: dict[str, dict[str, ClaimTranslation]] = {}
+        ids = list(dict.fromkeys(ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(f"SELECT * FROM claim_translations WHERE claim_id IN ({marks}) ORDER BY language", chunk):
+                out.setdefault(r["claim_id"], {})[r["language"]] = ClaimTranslation(
+                    claim=r["claim"], summary=r["summary"], aliases=tuple(json.loads(r["aliases"] or "[]")),
+                    source_digest=r["source_digest"] or "")
+        return out
+
+    def _translated(self, claims: list[Claim]) -> list[Claim]:
+        found = self.translations([c.id for c in claims]) if claims else {}
+        return [dataclasses.replace(c, translations=found[c.id]) if c.id in found else c for c in claims]
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Claim]:
         out: dict[str, Claim] = {}
@@ -398,8 +415,9 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"SELECT * FROM claims WHERE id IN ({marks})", chunk):
-                out[row["id"]] = row_to_claim(row)
+            rows = self.db.execute(f"SELECT * FROM claims WHERE id IN ({marks})", chunk).fetchall()
+            for claim in self._translated([row_to_claim(row) for row in rows]):
+                out[claim.id] = claim
         return out
 
     def redirect(self, claim_id: str) -> Redirect | None:
@@ -473,8 +491,7 @@ class Store:
             ).fetchall()
             if not rows:
                 return
-            for row in rows:
-                yield row_to_claim(row)
+            yield from self._translated([row_to_claim(row) for row in rows])
             last = rows[-1]["id"]
 
     def search_fts(self, text: str, limit: int = 10, *, prefix: bool = False) -> list[tuple[Claim, float]]:
@@ -488,7 +505,8 @@ class Store:
                WHERE claims_fts MATCH ? ORDER BY rank LIMIT ?""",
             [query, int(limit)],
         ).fetchall()
-        return [(row_to_claim(r), -float(r["rank"])) for r in rows]
+        claims = self._translated([row_to_claim(r) for r in rows])
+        return [(claim, -float(r["rank"])) for claim, r in zip(claims, rows)]
 
     # -- writing claims -------------------------------------------------
     def upsert_claims(
@@ -545,6 +563,7 @@ class Store:
                     for r in self._rows_by_id([c.id for c in batch])
                 }
                 params = []
+                kept: list[Claim] = []  # claims whose translations follow this write
                 for claim in batch:
                     row = claim_to_row(claim)
                     row["origin"] = origin
@@ -554,7 +573,11 @@ class Store:
                         row["updated_at"] = claim.updated_at or now
                         stats.inserted.append(claim.id)
                     elif all((old.get(c) or "") == (row[c] or "") for c in _CONTENT_COLUMNS) and old["origin"] == origin:
-                        stats.unchanged.append(claim.id)
+                        kept.append(claim)
+                        if self._write_translations([claim], dry=True):
+                            stats.updated.append(claim.id)  # only its words in another language changed
+                        else:
+                            stats.unchanged.append(claim.id)
                         continue
                     elif protect_user_edits and old["origin"] != origin:
                         stats.skipped.append(claim.id)
@@ -564,8 +587,10 @@ class Store:
                         row["updated_at"] = now
                         stats.updated.append(claim.id)
                     params.append([row[c] for c in CLAIM_COLUMNS])
+                    kept.append(claim)
                 if params:
                     self.db.conn.executemany(sql, params)
+                self._write_translations(kept)
                 if progress:
                     progress(len(batch))
                 batch.clear()
@@ -581,6 +606,34 @@ class Store:
             if batch:
                 flush()
         return stats
+
+    def _write_translations(self, claims: Sequence[Claim], *, dry: bool = False) -> bool:
+        """Make the stored translations of these claims exactly theirs, touching only rows that differ
+        (so the change feed sees real changes only); True if anything differs."""
+        if not claims:
+            return False
+        stored = self.translations([c.id for c in claims])
+        changed = False
+        for claim in claims:
+            have, want = stored.get(claim.id, {}), dict(claim.translations)
+            gone = [lang for lang in have if lang not in want]
+            new = {lang: t for lang, t in want.items() if have.get(lang) != t}
+            if not gone and not new:
+                continue
+            changed = True
+            if dry:
+                return True
+            for lang in gone:
+                self.db.conn.execute("DELETE FROM claim_translations WHERE claim_id = ? AND language = ?", [claim.id, lang])
+            for lang, t in new.items():
+                self.db.conn.execute(
+                    """INSERT INTO claim_translations(claim_id, language, claim, summary, aliases, source_digest)
+                       VALUES (?, ?, ?, ?, ?, ?)
+                       ON CONFLICT(claim_id, language) DO UPDATE SET claim = excluded.claim, summary = excluded.summary,
+                         aliases = excluded.aliases, source_digest = excluded.source_digest""",
+                    [claim.id, lang, t.claim, t.summary, json.dumps(list(t.aliases), ensure_ascii=False), t.source_digest],
+                )
+        return changed
 
     def _rows_by_id(self, ids: Sequence[str]) -> list[sqlite3.Row]:
         if not ids:
