@@ -177,6 +177,24 @@ def test_none_offers_suggest_with_the_checked_text_escaped():
     assert pinged(reply.kwargs()) == [] and not validate(reply.kwargs())
 
 
+def test_formatting_a_person_typed_is_shown_as_typed_in_the_checked_text_and_the_digest():
+    """``*bold*``, ``_italic_``, ``~strike~`` and ```code``` in what someone wrote: every marker sits next to a
+    zero-width space, so none is at a word boundary and Slack formats nothing; the characters are all there."""
+    typed = "is it *really* _true_ that ~nobody~ ran `rm -rf` <@U0ALICE>?"
+    z = render.ZWSP
+    shown = (f"is it {z}*{z}really{z}*{z} {z}_{z}true{z}_{z} that {z}~{z}nobody{z}~{z} ran {z}`{z}rm -rf{z}`{z} "
+             "&lt;@U0ALICE&gt;?")
+    reply = render.render_result(CheckResult(query=typed, decision=Decision.NONE))
+    assert reply.blocks[2]["text"]["text"] == "*Checked text*\n>" + shown
+    assert shown.replace(z, "") == render.escape(typed)  # nothing lost but the formatting
+    assert pinged(reply.kwargs()) == [] and not validate(reply.kwargs())
+    digest = Digest(platform="slack", workspace="T1", channel="C1", period_start="2026-11-16T09:00:00+00:00",
+                    period_end="2026-11-23T09:00:00+00:00", totals=DigestTotals(checks=1),
+                    unmatched=(UnmatchedQuestion(text=typed, count=2, suggested=False),))
+    blocks, _ = render.render_digest(digest, footer="f")
+    assert [b["text"]["text"] for b in blocks if f"2× “{shown}”" in (b.get("text") or {}).get("text", "")]
+
+
 def test_nothing_to_check_explains_why():
     reply = render.render_result(CheckResult(query="", decision=Decision.NONE, notice="There is nothing to check."))
     assert reply.blocks[:2] == [render.header("🔎 Nothing to check"), render.section("There is nothing to check.")]

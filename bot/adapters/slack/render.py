@@ -75,6 +75,21 @@ def quote(text: object, limit: int) -> str:
     return clip(escape(display_text(text, limit)), limit)
 
 
+_MARKERS = re.compile(r"([*_~`])")
+ZWSP = "\u200b"
+
+
+def literal(text: str) -> str:
+    """mrkdwn's formatting characters (``*`` ``_`` ``~`` `````) kept from pairing up: Slack has no escape for them,
+    but a marker next to a zero-width space is not at a word boundary, so ``*bold*`` shows as typed."""
+    return _MARKERS.sub(ZWSP + r"\1" + ZWSP, text)
+
+
+def quote_user(text: object, limit: int) -> str:
+    """What a person wrote, for a mrkdwn field: as ``quote``, and shown as typed (no bold, italics, strike, code)."""
+    return clip(literal(escape(display_text(text, limit))), limit)
+
+
 def plain(text: object, limit: int) -> str:
     """Text for a plain_text field (never parsed for mentions): cleaned and within ``limit``."""
     return clip(display_text(text, limit), limit)
@@ -332,7 +347,7 @@ def _render_did_you_mean(reply: NeutralReply) -> Reply:
 def _render_no_match(reply: NeutralReply) -> Reply:
     blocks = _notes(reply)
     blocks += [header(plain_text(reply.title)), *(section(mrkdwn(b)) for b in reply.body),
-               section(f"*{escape(reply.checked_title)}*\n>{quote(reply.checked, SECTION_TEXT - 40)}"),
+               section(f"*{escape(reply.checked_title)}*\n>{quote_user(reply.checked, SECTION_TEXT - 40)}"),
                *_actions(reply)]
     return Reply(blocks=fit_blocks(blocks), text=fallback(escape(reply.summary)))
 
@@ -465,7 +480,7 @@ def render_digest(digest: Digest, *, limit: int = 10, footer: str | None = None)
     if digest.unmatched:
         lines = []
         for u in digest.unmatched:
-            asked = f"“{quote(u.text, 200)}”" if u.text else "(text not kept)"
+            asked = f"“{quote_user(u.text, 200)}”" if u.text else "(text not kept)"
             mark = " · 📝 suggested for review" if u.suggested else ""
             lines.append(f"{u.count}× {asked}{mark}")
         blocks += [divider(), _limited("❓ Asked, but not in the database (most asked first)", lines, limit)]
