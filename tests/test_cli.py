@@ -232,3 +232,32 @@ def test_export_reimports_to_the_same_claims(run, tmp_path):
         assert expected in again.stdout, again.stdout
     after = [json.loads(x) for x in run("claims", "export", "--format", "jsonl").stdout.splitlines()]
     assert [{k: v for k, v in c.items()} for c in after] == [json.loads(x) for x in before.splitlines()]
+
+
+def test_a_teams_own_ids_import_as_they_are(run, tmp_path):
+    """A spreadsheet whose ids are 7, 12 and Claim_12 was refused whole ("not a slug")."""
+    sheet = tmp_path / "archive.csv"
+    sheet.write_text(
+        "id,claim,verdict,summary,source_url\n"
+        "7,Penguins migrate to the Sahara every winter,false,They do not.,https://example.org/7\n"
+        "12,The harbour bridge was sold to a casino,false,No sale happened.,https://example.org/12\n"
+        "Claim_12,Quokkas were declared the national animal,unverified,No record of it.,https://example.org/c12\n",
+        encoding="utf-8")
+    imported = run("claims", "import", str(sheet))
+    assert imported.exit_code == 0, imported.output
+    assert imported.stdout == f"Imported {sheet}: 3 added, 0 updated, 0 unchanged.\n"
+    assert run("claims", "show", "Claim_12").stdout.startswith("❓")
+    checked = json.loads(run("check", "--json", "was the harbour bridge sold to a casino?").stdout)
+    assert checked["matches"][0]["claim_id"] == "12"
+    exported = [json.loads(x)["id"] for x in run("claims", "export", "--format", "jsonl").stdout.splitlines()]
+    assert {"7", "12", "Claim_12"} <= set(exported)
+    refused = run("claims", "import", str(_write(tmp_path, "bad.csv", "id,claim,verdict,summary,source_url\n"
+                                                  "fc:12,A claim,false,No.,https://example.org\n")))
+    assert refused.exit_code == 3
+    assert "'fc:12' is not a usable id" in refused.stderr
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path

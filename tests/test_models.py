@@ -14,8 +14,10 @@ def problems(**extra) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("extra, field, message", [
-    ({"id": "Not A Slug"}, "id", "is not a slug"),
-    ({"id": "ok-slug\nsecond-line"}, "id", "is not a slug"),
+    ({"id": "Not A Slug"}, "id", "is not a usable id"),
+    ({"id": "ok-slug\nsecond-line"}, "id", "is not a usable id"),
+    ({"id": "fc:12"}, "id", "is not a usable id"),
+    ({"id": "a" * 81}, "id", "is not a usable id"),
     ({"aliases": ["fine", "bad\x00alias"]}, "aliases[1]", "contains a NUL character"),
     ({"aliases": ["x\ud800"]}, "aliases[0]", "lone surrogate"),
     ({"aliases": ["a"] * 101}, "aliases", "has 101 entries; at most 100"),
@@ -33,7 +35,7 @@ def test_each_problem_names_its_field(extra, field, message):
 
 
 def test_every_problem_is_reported_at_once():
-    found = problems(id="BAD", aliases=["\x00"], sources=[{"url": 5.5j}])
+    found = problems(id="BAD ID", aliases=["\x00"], sources=[{"url": 5.5j}])
     assert {f for f, _ in found} == {"id", "aliases[0]", "sources[0].url"}
 
 

@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any, Iterator, Mapping
 
-from .models import SLUG_RE, Claim, Source, Verdict, _TEXT_LIMITS
+from .models import CLAIM_ID_RE, Claim, Source, Verdict, _TEXT_LIMITS
 
 CONTEXT = "https://schema.org"
 VERDICT_KEY = "factbot:verdict"
@@ -270,10 +270,10 @@ def claimreview_to_record(obj: Mapping) -> dict:
 
 
 def _slug_id(obj: Mapping) -> str:
-    """``identifier`` or ``@id`` when it is already a slug; a page URL is not a usable id."""
+    """``identifier`` or ``@id`` when it is usable as a claim id as it is; a page URL is not."""
     for key in ("identifier", "@id"):
         value = _text(obj.get(key))
-        if SLUG_RE.match(value):
+        if CLAIM_ID_RE.match(value):
             return value
     return ""
 

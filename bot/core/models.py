@@ -151,7 +151,11 @@ class Source:
         return f"{self.title or self.url}{marker}"
 
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")  # the ids factbot makes, and the bundled claims'
+# The ids an import accepts as they are: a fact-check team's own ("7", "12", "Claim_12", "fc-2024.031"). No spaces,
+# colons or slashes, so an id fits in a button's value, a command argument and a Discord custom_id (100 characters).
+CLAIM_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}"
+CLAIM_ID_RE = re.compile(rf"^{CLAIM_ID}$")
 
 
 def slugify(text: str, max_len: int = 60) -> str:
@@ -419,8 +423,9 @@ def claim_from_dict(data: Mapping[str, Any], *, where: str = "", origin: str = "
     cid = text("id")
     if not cid and claim_text:
         cid = slugify(claim_text)
-    elif cid and not SLUG_RE.fullmatch(cid):
-        errors.append(("id", f"{cid!r} is not a slug (lowercase letters, digits and hyphens, 3-80 characters)"))
+    elif cid and not CLAIM_ID_RE.fullmatch(cid):
+        errors.append(("id", f"{cid!r} is not a usable id (letters, digits, '_', '-' and '.', starting with a letter "
+                             "or digit, at most 80 characters)"))
 
     verdict: Verdict | None = None
     raw_verdict = data.get("verdict")

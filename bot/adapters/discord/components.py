@@ -15,8 +15,10 @@ from typing import Any
 
 import discord
 
+from ...core.models import CLAIM_ID
+
 PREFIX = "factbot:"
-_CLAIM = r"[a-z0-9][a-z0-9-]{1,78}[a-z0-9]"  # the core's claim id slug
+_CLAIM = CLAIM_ID  # any id the core accepts
 
 
 def vote_id(direction: str, claim_id: str) -> str:
