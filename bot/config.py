@@ -34,6 +34,22 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP, appauthor=False)) / "factbot.toml"
 
 
+def _is_file(path: Path) -> bool:
+    """Whether a config file is there; a folder on the way that cannot be read is a ConfigError, not a traceback."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config folder {path.parent} ({exc.strerror or exc}): fix its permissions "
+                          "or point FACTBOT_CONFIG at a readable file") from None
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class Key:
     section: str
@@ -158,15 +174,19 @@ def load_settings(
     source = ""
     if path:
         path = Path(path).expanduser()
-        if not path.is_file():
+        if _is_dir(path):
+            raise ConfigError(f"config file {path} is a folder, not a file")
+        if not _is_file(path):
             raise ConfigError(f"config file {path} does not exist")
-    elif default_config_path().is_file():
+    elif _is_file(default_config_path()):
         path = default_config_path()
     if path:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the config file {path} ({exc.strerror or exc})") from None
         source = str(path)
 
     known: dict[str, set[str]] = {}

@@ -1,5 +1,7 @@
 """Settings: file, then environment, then flags; clear errors; secrets never shown."""
 
+import os
+
 import pytest
 
 from bot.config import ConfigError, load_settings
@@ -69,3 +71,32 @@ def test_embedding_model_from_short_or_full_env_name(tmp_path):
     assert load_settings(cfg, env=both).matcher.embedding_model == "/full"
     with pytest.raises(ConfigError, match="semantic"):
         load_settings(cfg, env={"FACTBOT_MATCHER_SEMANTIC": "sometimes"})
+
+
+def test_a_folder_given_as_the_config_file_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path), "config", "check"])
+    assert (result.exit_code, result.stderr) == (4, f"Error: config file {tmp_path} is a folder, not a file\n")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a folder of mode 000 anyway: run as another user to see it")
+def test_an_unreadable_config_folder_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "config"
+    (config / "factbot").mkdir(parents=True)
+    (config / "factbot" / "factbot.toml").write_text("[bot]\n")
+    (config / "factbot").chmod(0)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FACTBOT_")}
+        done = subprocess.run([sys.executable, "-m", "bot", "--db", str(tmp_path / "f.db"), "config", "check"],
+                              env={**env, "XDG_CONFIG_HOME": str(config)}, capture_output=True, text=True)
+    finally:
+        (config / "factbot").chmod(0o755)
+    assert done.returncode == 4
+    assert done.stderr == (f"Error: cannot read the config folder {config / 'factbot'} (Permission denied): fix its "
+                           "permissions or point FACTBOT_CONFIG at a readable file\n")
