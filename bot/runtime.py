@@ -16,7 +16,7 @@ from aiohttp import web
 
 from .core.service import FactChecker
 from .observability import CONTENT_TYPE_LATEST, Metrics
-from .scheduler import DigestScheduler, DigestService, Poster
+from .scheduler import DigestScheduler, DigestService, Poster, test_clock
 
 log = logging.getLogger("factbot.runtime")
 
@@ -62,9 +62,16 @@ class Runtime:
         self.drain_seconds = drain_seconds
         self.flush_seconds = 2.0
         self._flusher: asyncio.Task | None = None
+        self._clock_watch: asyncio.Task | None = None
         self.stopping = asyncio.Event()
         posters = {a.name: p for a in adapters if (p := a.poster()) is not None}
-        self.digests = DigestScheduler(DigestService(checker.store, posters)) if scheduler and posters else None
+        self._clock_problem = ""
+        try:
+            self.test_clock = test_clock()
+        except ValueError as exc:
+            self.test_clock, self._clock_problem = None, str(exc)
+        service = DigestService(checker.store, posters, **({"clock": self.test_clock} if self.test_clock else {}))
+        self.digests = DigestScheduler(service) if scheduler and posters else None
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
         checker.observers.append(lambda m, r, s: self.metrics.observe_check(m.platform, r.decision.value, s))
@@ -101,6 +108,8 @@ class Runtime:
 
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
+        if self._clock_problem:
+            raise StartupError(self._clock_problem)
         if self.port is not None:
             self._runner = web.AppRunner(self.http_app(), access_log=None)
             await self._runner.setup()
@@ -120,6 +129,16 @@ class Runtime:
         # Writes that gave way are retried every few seconds, which is also how /healthz turns healthy again when
         # the disk has room.
         self._flusher = asyncio.get_running_loop().create_task(self._flush_pending())
+        if self.test_clock is not None and self.digests is not None:
+            self._clock_watch = asyncio.get_running_loop().create_task(self._follow_test_clock())
+
+    async def _follow_test_clock(self) -> None:
+        """Test-only (FACTBOT_TEST_CLOCK_FILE): when the clock file changes, run the scheduler's tick at once."""
+        assert self.test_clock is not None and self.digests is not None
+        while not self.stopping.is_set():
+            await asyncio.sleep(0.1)
+            if self.test_clock.moved():
+                await self.digests.tick()
 
     async def _flush_pending(self) -> None:
         store = self.checker.store
@@ -142,8 +161,9 @@ class Runtime:
             self.digests.shutdown(wait=False)
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._flusher is not None:
-            self._flusher.cancel()
+        for task in (self._flusher, self._clock_watch):
+            if task is not None:
+                task.cancel()
         self.checker.store.flush_pending()
         self.checker.store.close()
         log.info("stopped")

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import uuid
-from typing import Callable, Protocol
+from pathlib import Path
+from typing import Callable, Mapping, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -57,6 +59,59 @@ class Poster(Protocol):
 
     async def post_correction(self, correction: Correction) -> None:
         """Tell the thread of an earlier reply that its verdict changed, and mark that reply as updated."""
+
+
+TEST_CLOCK_ENV = "FACTBOT_TEST_CLOCK_FILE"
+
+
+class ClockFile:
+    """Test-only: the scheduler's clock, driven from outside the process.
+
+    With ``FACTBOT_TEST_CLOCK_FILE=PATH`` the digest scheduler's "now" is the real time plus the number of seconds
+    written in that file (0 when it is empty or unreadable), and each change of the file runs the scheduler's
+    minute tick at once, so an end-to-end test can move a running bot past a grace period or a back-off without
+    waiting. Refused when ``FACTBOT_ENV=production``.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._offset = 0.0
+        self._seen: float | None = None
+        self.moved()
+
+    def _read(self) -> None:
+        try:
+            self._offset = float(self.path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pass  # keep the last good offset
+
+    def __call__(self) -> dt.datetime:
+        self._read()
+        return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self._offset)
+
+    def moved(self) -> bool:
+        """Whether the file changed since the last look."""
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        changed, self._seen = stamp != self._seen, stamp
+        return changed
+
+
+def test_clock(env: Mapping[str, str] | None = None) -> ClockFile | None:
+    """The test clock when ``FACTBOT_TEST_CLOCK_FILE`` asks for one (ValueError in production mode), else None."""
+    env = os.environ if env is None else env
+    path = (env.get(TEST_CLOCK_ENV) or "").strip()
+    if not path:
+        return None
+    if (env.get("FACTBOT_ENV") or "").strip().lower() == "production":
+        raise ValueError(f"{TEST_CLOCK_ENV} is a test-only setting and is refused when FACTBOT_ENV=production")
+    log.warning("the digest scheduler's clock is driven by %s (a test-only setting)", path)
+    return ClockFile(path)
+
+
+test_clock.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def _iso(t: dt.datetime) -> str:

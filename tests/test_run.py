@@ -184,3 +184,91 @@ def test_send_now_posts_to_discord_over_rest_and_says_when_the_channel_is_gone(t
     assert posted[0].json["allowed_mentions"]["parse"] == []
     assert gone.exit_code == 1
     assert "999999999999999999" in gone.output and "Traceback" not in gone.output
+
+
+# -- the scheduler's clock, driven from outside the process (test-only) -------------------------------------------
+def _wait(predicate, what: str, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _digest_rows(db) -> dict:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {r[0]: (r[1], r[2]) for r in conn.execute(
+            "SELECT s.channel, d.status, d.attempts FROM digests_sent d JOIN subscriptions s ON s.id = d.subscription_id")}
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        conn.close()
+
+
+def test_a_running_bot_on_a_clock_moved_from_outside_retries_after_back_off_and_skips_past_grace(tmp_path):
+    """``factbot run slack`` in its own process, its scheduler's clock moved by writing FACTBOT_TEST_CLOCK_FILE."""
+    import datetime as dt
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    db, clock = tmp_path / "factbot.db", tmp_path / "clock"
+    real = dt.datetime.now(dt.timezone.utc)
+    due_a = (real + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
+    due_b = due_a + dt.timedelta(minutes=10)
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+    def move_to(moment: dt.datetime) -> None:  # the scheduler's "now" becomes `moment`
+        clock.write_text(str((moment - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+
+    with ThreadedFakeSlack() as fake:
+        env = {"FACTBOT_DB": str(db), "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN,
+               "SLACK_API_URL": fake.api_url}
+        for channel, due in (("C0DIGESTA", due_a), ("C0DIGESTB", due_b)):
+            done = invoke(["digest", "subscribe", "--platform", "slack", "--workspace", TEAM, "--channel", channel,
+                           "--day", days[due.weekday()], "--time", due.strftime("%H:%M"), "--timezone", "UTC"], env)
+            assert done.exit_code == 0, done.output
+        fake.fail("chat.postMessage", "internal_error")  # the first attempt at A's digest fails
+        move_to(due_a + dt.timedelta(minutes=5))
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("FACTBOT_", "SLACK_", "DISCORD_"))}
+        bot = subprocess.Popen([sys.executable, "-m", "bot", "run", "slack", "--no-metrics"],
+                               env={**base, **env, "XDG_CONFIG_HOME": str(tmp_path / "config"),
+                                    "FACTBOT_MATCHER_SEMANTIC": "off", "FACTBOT_TEST_CLOCK_FILE": str(clock)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait(lambda: _digest_rows(db).get("C0DIGESTA") == ("failed", 1), "the first attempt to fail")
+            assert [p.response["ok"] for p in fake.find("chat.postMessage")] == [False]
+            move_to(due_a + dt.timedelta(minutes=7))  # past the first back-off (1 minute)
+            _wait(lambda: _digest_rows(db).get("C0DIGESTA") == ("sent", 2), "the retry after the back-off")
+            move_to(due_b + dt.timedelta(hours=13))  # B's run is 13 h ago: past the 12 h grace
+            _wait(lambda: _digest_rows(db).get("C0DIGESTB", ("",))[0] == "skipped", "B to be skipped")
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            out, err = bot.communicate(timeout=30)
+        posts = fake.find("chat.postMessage")
+    assert bot.returncode == 0, err
+    assert [(p.body["channel"], p.response["ok"]) for p in posts] == [("C0DIGESTA", False), ("C0DIGESTA", True)]
+    assert "(a test-only setting)" in err
+
+
+def test_the_test_clock_is_refused_in_production_mode(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("FACTBOT_", "SLACK_", "DISCORD_"))}
+    done = subprocess.run([sys.executable, "-m", "bot", "run", "slack", "--no-metrics"], capture_output=True, text=True,
+                          env={**base, "FACTBOT_DB": str(tmp_path / "f.db"), "SLACK_BOT_TOKEN": BOT_TOKEN,
+                               "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": "http://127.0.0.1:9/api/",
+                               "XDG_CONFIG_HOME": str(tmp_path / "config"), "FACTBOT_ENV": "production",
+                               "FACTBOT_TEST_CLOCK_FILE": str(tmp_path / "clock")}, timeout=60)
+    assert done.returncode == 4
+    assert "FACTBOT_TEST_CLOCK_FILE is a test-only setting and is refused when FACTBOT_ENV=production" in done.stderr
+    assert "Traceback" not in done.stderr
