@@ -156,7 +156,7 @@ def test_chat_console_round_trip(run):
     assert result.exit_code == 0
     assert "factbot> ❓ UNVERIFIED" in result.stdout
     # an id that was split still works: it shows the first claim that replaced it, and says so
-    assert ("The claim “alibaba-extracted-fable-guardrails” was split into 2 claims; this is the first. Also: "
+    assert ("The claim “alibaba-extracted-fable-guardrails” was split; this is one of the claims that replace it. Also: "
             "“Anthropic admitted that Alibaba extracted Fable's guardrails and apologized for it.” (Unverified, "
             "id anthropic-admitted-alibaba-extraction).\n❓ UNVERIFIED") in result.stdout
     assert "claim id alibaba-stole-fable-guardrails" in result.stdout

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.core.conversations import Conversations
 from bot.core.corrections import mark_corrected, pending_corrections
+from bot.core.i18n import translator
 from bot.core.knowledge import KnowledgeError, load_knowledge
 from bot.core.models import ClaimError, Source, claim_from_dict
 from bot.core.service import FactChecker
@@ -61,10 +62,13 @@ def test_claim_lookup_by_a_split_id_shows_the_first_replacement_and_says_so(bund
     found = bundled_checker.lookup("alibaba-extracted-fable-guardrails")
     assert found.claim.id == "alibaba-stole-fable-guardrails"
     assert found.notice == (
-        "The claim “alibaba-extracted-fable-guardrails” was split into 2 claims; this is the first. Also: "
+        "The claim “alibaba-extracted-fable-guardrails” was split; this is one of the claims that replace it. Also: "
         "“Anthropic admitted that Alibaba extracted Fable's guardrails and apologized for it.” "
         "(Unverified, id anthropic-admitted-alibaba-extraction).")
     assert bundled_checker.claim("alibaba-extracted-fable-guardrails").id == "alibaba-stole-fable-guardrails"
+    assert found.notice_in(translator("de")).startswith(
+        "Die Behauptung „alibaba-extracted-fable-guardrails“ wurde aufgeteilt; dies ist eine der Behauptungen, "
+        "die sie ersetzen. Außerdem: „Anthropic admitted")
 
 
 def test_claim_lookup_by_a_merged_id(bundled_checker):
@@ -166,8 +170,11 @@ def test_a_reply_about_a_split_claim_gets_one_correction_naming_both_claims(tmp_
     due = pending_corrections(store, now=NOW)
     assert [c.message_id for c in due] == ["r1"], "the rename kept its verdict: nothing to correct"
     assert due[0].text() == (
-        "Correction: “X stole it and Y said sorry” was rated False; it is now checked as 2 separate claims. "
+        "Correction: “X stole it and Y said sorry” was rated False; it is now checked as separate claims. "
         "“X stole it”: ❓ Unverified; “Y said sorry for it”: ⚠️ Misleading.")
+    assert due[0].text(translator("es")) == (
+        "Corrección: «X stole it and Y said sorry» tenía la calificación Falso; ahora se verifica como afirmaciones "
+        "separadas. «X stole it»: ❓ Sin verificar; «Y said sorry for it»: ⚠️ Engañoso.")
     mark_corrected(store, due)
     assert pending_corrections(store, now=NOW) == []
     # A later verdict change on a claim that replaced it is a new change: one more notice.

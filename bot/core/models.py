@@ -719,14 +719,18 @@ class Correction:
             )
         # A retired claim id (knowledge/retired/): the claim the reply showed now lives on under other ids.
         if r.change == "split":
-            parts = "; ".join(f"“{c.claim}”: {c.verdict.emoji} {c.verdict.label_in(t)}" for c in (self.claim, *self.others))
-            return (
-                f"Correction: “{r.claim}” was rated {self.old_verdict.label_in(t)}; it is now checked as "
-                f"{1 + len(self.others)} separate claims. {parts}."
+            parts = "; ".join(
+                t.gettext("“%(claim)s”: %(emoji)s %(verdict)s", claim=c.claim, emoji=c.verdict.emoji,
+                          verdict=c.verdict.label_in(t))
+                for c in (self.claim, *self.others)
             )
-        return (
-            f"Correction: the verdict on “{r.claim}” changed from {self.old_verdict.label_in(t)} to {v.emoji} "
-            f"{v.label_in(t)}; it is now checked as “{self.claim.claim}”. {self.claim.summary}"
+            return t.gettext("Correction: “%(claim)s” was rated %(old)s; it is now checked as separate claims. %(parts)s.",
+                             claim=r.claim, old=self.old_verdict.label_in(t), parts=parts)
+        return t.gettext(
+            "Correction: the verdict on “%(claim)s” changed from %(old)s to %(emoji)s %(new)s; it is now checked as "
+            "“%(current)s”. %(summary)s",
+            claim=r.claim, old=self.old_verdict.label_in(t), emoji=v.emoji, new=v.label_in(t),
+            current=self.claim.claim, summary=self.claim.summary,
         )
 
 

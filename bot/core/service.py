@@ -19,6 +19,7 @@ from .conversations import Conversations
 from .index import ClaimIndex
 from .knowledge import load_knowledge
 from .languages import LanguageSettings
+from .i18n import Translator, translator
 from .matcher import MatchConfig, Matcher
 from .models import Candidate, CheckResult, Claim, IncomingMessage, Redirect
 from .ratelimit import RateLimiter
@@ -47,16 +48,24 @@ class ClaimLookup:
     @property
     def notice(self) -> str:
         """One line saying the id was retired and where its claim went ("" for a claim's own id)."""
+        return self.notice_in(None)
+
+    def notice_in(self, t: Translator | None) -> str:
+        """``notice`` in ``t``'s language (English without one)."""
         r = self.redirect
         if r is None or self.claim is None:
             return ""
+        t = t or translator()
         if r.change == "renamed":
-            return f"The claim id “{r.id}” is now “{self.claim.id}”."
+            return t.gettext("The claim id “%(old)s” is now “%(new)s”.", old=r.id, new=self.claim.id)
         if r.change == "merged":
-            return f"The claim “{r.id}” was merged into this one, “{self.claim.id}”."
-        rest = "; ".join(f"“{c.claim}” ({c.verdict.label}, id {c.id})" for c in self.others)
-        return (f"The claim “{r.id}” was split into {len(r.replaced_by)} claims; this is the first"
-                + (f". Also: {rest}." if rest else "."))
+            return t.gettext("The claim “%(old)s” was merged into this one, “%(new)s”.", old=r.id, new=self.claim.id)
+        rest = "; ".join(
+            t.gettext("“%(claim)s” (%(verdict)s, id %(id)s)", claim=c.claim, verdict=c.verdict.label_in(t), id=c.id)
+            for c in self.others
+        )
+        return t.gettext("The claim “%(old)s” was split; this is one of the claims that replace it. Also: %(others)s.",
+                         old=r.id, others=rest)
 
 
 class FactChecker:
