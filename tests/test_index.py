@@ -79,7 +79,7 @@ def test_stored_terms_change_nothing_in_the_scores(matcher, monkeypatch):
 
     messages = ["Alibaba stole Claude's guardrails", "did alibaba rip off the fable guardrails??", "pizza at noon?"]
     with_stored = [matcher.check(t) for t in messages]
-    monkeypatch.setattr(m, "_phrasing_terms", lambda text, analysed: m._variant_terms(text))
+    monkeypatch.setattr(m, "_phrasing_terms", lambda text, analysed, language="en": m._variant_terms(text, language))
     reanalysed = [matcher.check(t) for t in messages]
     assert [(r.decision, [(c.claim.id, c.score) for c in r.candidates]) for r in with_stored] == \
         [(r.decision, [(c.claim.id, c.score) for c in r.candidates]) for r in reanalysed]

@@ -14,13 +14,13 @@ from bot.core.models import Decision
 
 @pytest.fixture
 def no_extra(monkeypatch):
-    monkeypatch.setattr(embeddings, "semantic_available", lambda: False)
+    monkeypatch.setattr(embeddings, "semantic_available", lambda spec=None: False)
 
 
 def test_matcher_is_lexical_and_says_how_to_enable(no_extra, sample_store):
     m = Matcher(sample_store)
     assert m.vectors is None and not m.semantic
-    assert 'pip install "factbot[semantic]"' in m.semantic_status
+    assert embeddings.ENABLE_HINT in m.semantic_status
     result = m.check("<@123> wait is it true Alibaba stole claude's guardrails??")
     assert result.decision is Decision.MATCH
     assert all(c.vector is None and c.lexical_score is None for c in result.candidates)
@@ -37,10 +37,10 @@ def test_results_are_the_same_as_with_semantic_off(no_extra, sample_store):
 
 
 def test_semantic_on_without_the_extra_is_a_clear_error(no_extra, sample_store):
-    with pytest.raises(embeddings.SemanticUnavailable, match=r'pip install "factbot\[semantic\]"'):
+    with pytest.raises(embeddings.SemanticUnavailable, match="pip install --force-reinstall factbot"):
         Matcher(sample_store, config=MatchConfig(semantic="on"))
-    with pytest.raises(embeddings.SemanticUnavailable, match="pip install"):
-        embeddings.Embedder()
+    with pytest.raises(embeddings.SemanticUnavailable, match=r'pip install "factbot\[sentence-transformers\]"'):
+        embeddings.make_embedder("all-MiniLM-L6-v2")
 
 
 def test_config_rejects_bad_semantic_values():
@@ -64,7 +64,7 @@ def cli_runner(tmp_path, monkeypatch):
 
 
 def test_every_command_works_and_says_how_to_enable(no_extra, cli_runner):
-    hint = 'pip install "factbot[semantic]"'
+    hint = embeddings.ENABLE_HINT
     check = cli_runner("check", "--explain", "alibaba stole the guardrails")
     assert check.exit_code == 0 and "UNVERIFIED" in check.stdout and hint in check.stdout
     info = cli_runner("model", "info", "--json")

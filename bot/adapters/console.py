@@ -113,7 +113,7 @@ def render_text(result: CheckResult, *, explain: bool = False, semantic_status: 
                 "off (see `factbot model info`)" if semantic_available() else f"off; to enable it, {ENABLE_HINT}"
             )
         if semantic_status:
-            lines.append(f"Semantic matching: {semantic_status}")
+            lines.append(f"Matching by meaning: {semantic_status}")
     return "\n".join(lines)
 
 

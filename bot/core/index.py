@@ -43,14 +43,23 @@ def _read_only_disk(path: Path) -> bool:
     except (OSError, AttributeError):
         return False
 
-INDEX_FORMAT = 2  # bump when the document layout or the analysis changes: forces a rebuild
+INDEX_FORMAT = 3  # bump when the document layout or the analysis changes: forces a rebuild
 _HWM_FILE = "factbot-sync.json"
 _MAX_QUERY_TERMS = 48
 
 
+def phrasings(claim: Claim) -> list[tuple[str, str]]:
+    """Every phrasing of a claim with its language: (text, language), claim text first."""
+    langs = getattr(claim, "phrasing_languages", None)
+    own = (claim.language or "en").split("-")[0].lower()
+    texts = claim.texts()
+    seq = langs() if callable(langs) else [own] * len(texts)
+    return [(t, seq[i] if i < len(seq) else own) for i, t in enumerate(texts)]
+
+
 def claim_terms(claim: Claim) -> str:
-    """The analysed text of a claim as the index stores it: claim text and every alias."""
-    return " ".join(" ".join(terms(t)) for t in claim.texts())
+    """The analysed text of a claim as the index stores it: claim text and every alias, each in its language."""
+    return " ".join(" ".join(terms(t, lang)) for t, lang in phrasings(claim))
 
 
 def phrasing_key(text: str) -> int:
@@ -59,7 +68,7 @@ def phrasing_key(text: str) -> int:
 
 
 def _document(claim: Claim) -> tantivy.Document:
-    analysed = [(t, terms(t)) for t in claim.texts()]
+    analysed = [(t, terms(t, lang)) for t, lang in phrasings(claim)]
     # Each phrasing's analysed terms are stored too, keyed by its text: the matcher scores every
     # candidate phrasing by phrasing, and re-analysing them at every check (stemming included) was a
     # third of a check's CPU time at a million claims, where few candidates are in any cache.
@@ -357,6 +366,10 @@ class ClaimIndex:
         searcher = self.index.searcher()
         return [cid for cid in claim_ids
                 if not searcher.search(tantivy.Query.term_query(self.schema, "id", cid), 1).hits]
+
+    def doc_freq(self, term: str) -> int:
+        """How many claims use ``term`` (0 for a word the index has never seen)."""
+        return self.index.searcher().doc_freq("text", term)
 
     def idf(self, term: str, searcher: tantivy.Searcher | None = None) -> float:
         """BM25's inverse document frequency; unseen words count as rare."""

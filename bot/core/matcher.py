@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from dataclasses import dataclass, replace
 from typing import Sequence
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from . import langid
+from .decision import FEATURES, load_model, shipped_model
 from .i18n import N_
-from .index import ClaimIndex, phrasing_key
+from .index import ClaimIndex, phrasing_key, phrasings
 from .models import Candidate, CheckResult, Claim, Decision, SegmentResult
-from .normalize import clean, fold, segments, strip_markup, terms
+from .normalize import clean, fold, segments, strip_markup, term_choices, terms
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -44,10 +47,11 @@ class MatchConfig:
     coverage_weight: float = 1.0  # F-beta's beta squared: below 1 favours "message covered", above "claim covered"
     # -- semantic matching (the ``semantic`` extra; docs/semantic.md) --
     semantic: str = "auto"  # "auto": on when the extra is installed; "on": required; "off": lexical only
-    embedding_model: str = "all-MiniLM-L6-v2"  # a model name or a local model folder
-    semantic_weight: float = 0.4  # share of the vector part in the fused score (the rest is lexical)
+    embedding_model: str = "multilingual-e5-small"  # the bundled engine, a sentence-transformers name or a folder
+    semantic_weight: float = 0.4  # no longer used (the learned decision model weighs the evidence); kept so old configs load
     vector_candidates: int = 10  # nearest claims by embedding that join BM25's candidates
     vector_index_above: int = 300_000  # phrasings above which vector search uses an HNSW graph, not exact search
+    decision_model: str = ""  # a decision model file (bench/train_decision.py); empty: the one factbot ships
 
     def validate(self) -> "MatchConfig":
         if not 0 < self.possible_threshold <= self.match_threshold <= 1 or not 0 < self.extra_claim_threshold <= 1:
@@ -62,27 +66,6 @@ class MatchConfig:
             raise ValueError("matcher.vector_candidates must be 0 or more and vector_index_above positive")
         return self
 
-
-
-# The fused score (semantic matching on), calibrated on the dev set and CLEF 2020 (docs/semantic.md):
-VECTOR_CEILING = 0.9  # cosine at which the vector part of the weighted sum is full
-VECTOR_ALONE_ZERO = 0.3  # a cosine at or below this is no evidence on its own...
-VECTOR_ALONE_MATCH = 0.7  # ...and one at or above this is a match on its own, whatever the words
-# Raw fused scores at the possible and match boundaries, mapped (piecewise linearly) onto the lexical
-# scale's default thresholds, so that match_threshold, possible_threshold, extra_claim_threshold and
-# the bot's watch_min_score mean the same in both modes.
-FUSED_POSSIBLE_AT = 0.35
-FUSED_MATCH_AT = 0.45
-_CALIBRATION = ((0.0, 0.0), (FUSED_POSSIBLE_AT, 0.26), (FUSED_MATCH_AT, 0.36), (1.0, 1.0))
-
-
-def calibrate(raw: float) -> float:
-    """A raw fused score on the lexical confidence scale (monotone, piecewise linear)."""
-    raw = min(max(raw, 0.0), 1.0)
-    for (x0, y0), (x1, y1) in zip(_CALIBRATION, _CALIBRATION[1:]):
-        if raw <= x1:
-            return y0 + (raw - x0) * (y1 - y0) / (x1 - x0)
-    return 1.0
 
 
 FUZZY_HIT_WEIGHT = 0.7  # a word matched only through a typo counts for less than an exact one
@@ -105,27 +88,28 @@ _EVIDENCE = (0.0, 0.6, 0.85, 1.0)
 
 
 @functools.lru_cache(maxsize=50_000)
-def _variant_terms(text: str) -> tuple[frozenset[str], tuple[str, ...]]:
-    ts = terms(text)
+def _variant_terms(text: str, language: str = "en") -> tuple[frozenset[str], tuple[str, ...]]:
+    ts = terms(text, language)
     uniq = tuple(dict.fromkeys(ts))
     return frozenset(uniq), uniq
 
 
-def _phrasing_terms(text: str, analysed: dict[int, str] | None) -> tuple[frozenset[str], tuple[str, ...]]:
+def _phrasing_terms(text: str, analysed: dict[int, str] | None,
+                    language: str = "en") -> tuple[frozenset[str], tuple[str, ...]]:
     """A phrasing's words: as the index stored them when it has them (no re-analysis), else analysed now."""
     if analysed:
         stored = analysed.get(phrasing_key(text))
         if stored is not None:
             uniq = tuple(dict.fromkeys(stored.split()))
             return frozenset(uniq), uniq
-    return _variant_terms(text)
+    return _variant_terms(text, language)
 
 
 def _claim_vocabulary(claim: Claim, analysed: dict[int, str] | None = None) -> tuple[frozenset[str], tuple[str, ...]]:
     """Every informative word of every phrasing of a claim."""
     words: dict[str, None] = {}
-    for text in claim.texts():
-        words.update(dict.fromkeys(_phrasing_terms(text, analysed)[1]))
+    for text, lang in phrasings(claim):
+        words.update(dict.fromkeys(_phrasing_terms(text, analysed, lang)[1]))
     return frozenset(words), tuple(words)
 
 
@@ -138,30 +122,33 @@ class Matcher:
         self.config = (config or MatchConfig()).validate()
         self.vectors = None  # a vectors.VectorIndex when semantic matching is on
         self.semantic_status = ""  # one line for --explain and `factbot model info`
+        self.decision_model = load_model(self.config.decision_model) if self.config.decision_model else shipped_model()
         self._init_semantic()
 
     def _init_semantic(self) -> None:
-        """Turn semantic matching on when configured and possible; otherwise say why it is off."""
-        from .embeddings import ENABLE_HINT, ModelMissing, SemanticUnavailable, semantic_available
+        """Turn matching by meaning on when configured and possible; otherwise say why it is off, in one line."""
+        from .embeddings import ModelMissing, SemanticUnavailable, enable_hint, semantic_available
 
-        mode = self.config.semantic
+        mode, spec = self.config.semantic, self.config.embedding_model
         if mode == "off":
             self.semantic_status = "off (matcher.semantic = off)"
             return
-        if not semantic_available():
+        if not semantic_available(spec):
             if mode == "on":
-                raise SemanticUnavailable(f"matcher.semantic is on, but the semantic extra is missing: {ENABLE_HINT}")
-            self.semantic_status = f"off: lexical matching only; to enable semantic matching, {ENABLE_HINT}"
+                raise SemanticUnavailable(f"matcher.semantic is on, but the embedding engine is missing: {enable_hint(spec)}")
+            self.semantic_status = f"off: lexical matching only; to match by meaning, {enable_hint(spec)}"
+            log.warning("matching by meaning is off: the embedding engine is not installed (%s)", enable_hint(spec))
             return
         from .embeddings import shared_embedder
         from .vectors import VectorIndex
 
         try:
-            embedder = shared_embedder(self.config.embedding_model)
-        except ModelMissing as exc:
+            embedder = shared_embedder(spec)
+            embedder.dim  # loads the engine now: a broken one falls back here, not in the middle of a check
+        except (ModelMissing, OSError, RuntimeError, ImportError) as exc:
             if mode == "on":
                 raise
-            log.warning("semantic matching is off: %s", exc)
+            log.warning("matching by meaning is off, answering lexically: %s", exc)
             self.semantic_status = f"off: {exc}"
             return
         self.vectors = VectorIndex(self.store, embedder, hnsw_above=self.config.vector_index_above)
@@ -192,11 +179,13 @@ class Matcher:
                 why = N_("There is nothing to check: the message is empty once mentions, links and emoji are removed.")
             return CheckResult(query=raw, decision=Decision.NONE, notice=notice or why)
 
+        language = langid.detect(strip_markup(raw)).language
         parts = segments(raw, max_segments=self.config.max_segments)
         texts = [raw] + (parts if len(parts) > 1 else [])
         qvecs = self._embed(texts)
         seg_results = [
-            self._check_segment(t, top=max(top, 3), qvec=None if qvecs is None else qvecs[i]) for i, t in enumerate(texts)
+            self._check_segment(t, top=max(top, 3), qvec=None if qvecs is None else qvecs[i], language=language)
+            for i, t in enumerate(texts)
         ]
 
         if self.semantic:
@@ -206,7 +195,7 @@ class Matcher:
             kept, ranked = self._collapse_duplicates(kept, copies), self._collapse_duplicates(ranked, copies)
             return CheckResult(
                 query=raw, decision=decision, matches=tuple(kept), candidates=tuple(ranked[:top]),
-                segments=tuple(seg_results), notice=notice,
+                segments=tuple(seg_results), notice=notice, language=language,
             )
         merged: dict[str, Candidate] = {}
         matched: dict[str, Candidate] = {}
@@ -237,6 +226,7 @@ class Matcher:
             candidates=tuple(ranked[:top]),
             segments=tuple(seg_results),
             notice=notice,
+            language=language,
         )
 
     def _consolidate_semantic(self, seg_results: list[SegmentResult]) -> tuple[Decision, list[Candidate], list[Candidate]]:
@@ -282,11 +272,25 @@ class Matcher:
         """Candidates for one text, best first, with no decision: for search listings and benchmarks."""
         text = clean(text)
         qvecs = self._embed([text])
-        return list(self._check_segment(text, top=limit, qvec=None if qvecs is None else qvecs[0]).candidates)
+        language = langid.detect(strip_markup(text)).language
+        return list(self._check_segment(text, top=limit, qvec=None if qvecs is None else qvecs[0],
+                                        language=language).candidates)
 
     # -- internals -----------------------------------------------------------
-    def _check_segment(self, text: str, *, top: int, qvec=None) -> SegmentResult:
-        q_terms = terms(text)
+    def _query_terms(self, text: str, language: str) -> tuple[str, ...]:
+        """The message's terms; for a language other than English, word by word the form the index knows."""
+        if language in ("en", "und", ""):
+            return terms(text)
+        out = []
+        for local, english in term_choices(text, language):
+            if local == english or self.index.doc_freq(local) or not self.index.doc_freq(english):
+                out.append(local)
+            else:
+                out.append(english)
+        return tuple(out)
+
+    def _check_segment(self, text: str, *, top: int, qvec=None, language: str = "und") -> SegmentResult:
+        q_terms = self._query_terms(text, language)
         found = self.index.search_analysed(q_terms, limit=max(self.config.retrieve, top))
         hits = [(cid, score) for cid, score, _ in found]
         analysed = {cid: phrasings for cid, _, phrasings in found}
@@ -313,9 +317,9 @@ class Matcher:
                 scored.append(self._score(claim, bm25_of.get(cid, 0.0), q_unique, q_set, q_fold, idf, text,
                                           word_idf=word_idf, said=said, analysed=analysed.get(cid)))
             else:
-                scored.append(Candidate(claim, 0.0, claim.claim, False, bm25_of[cid], 0.0, 0.0, text))
-        if qvec is not None and self.vectors is not None:
-            scored = self._fuse(scored, qvec, near)
+                scored.append(Candidate(claim, 0.0, claim.claim, False, bm25_of[cid], 0.0, 0.0, text,
+                                        features=(0.0, 0.0, 0.0, 0.0)))
+        scored = self._decide(scored, qvec, near, lexical_rank, language, len(q_unique))
         scored.sort(key=lambda c: c.score, reverse=True)
         scored = self._collapse_duplicates(scored)
         best = scored[0] if scored else None
@@ -367,38 +371,69 @@ class Matcher:
                 out.append(entry)
         return out
 
-    def fused_score(self, lexical: float, cosine: float) -> float:
-        """The decision confidence from the lexical confidence and the cosine (docs/semantic.md).
-
-        A weighted sum, so that words and meaning add up (the better ranking on CLEF), or the cosine
-        alone when it is high enough to decide by itself (a paraphrase that shares no word); then
-        calibrated onto the lexical scale, so the thresholds mean the same with and without the extra.
-        """
-        w = self.config.semantic_weight
-        summed = (1 - w) * lexical + w * min(max(cosine, 0.0) / VECTOR_CEILING, 1.0)
-        alone = FUSED_MATCH_AT * (cosine - VECTOR_ALONE_ZERO) / (VECTOR_ALONE_MATCH - VECTOR_ALONE_ZERO)
-        return calibrate(max(summed, alone))
-
-    def _fuse(self, scored: list[Candidate], qvec, near) -> list[Candidate]:
-        assert self.vectors is not None
-        cos = {h.claim_id: (h.cosine, h.variant) for h in near}
-        missing = [c.claim.id for c in scored if c.claim.id not in cos]
-        if missing:
-            cos.update(self.vectors.cosines(qvec, missing))
+    def _decide(self, scored: list[Candidate], qvec, near, lexical_rank: dict[str, int], language: str,
+                n_terms: int) -> list[Candidate]:
+        """Every candidate's features (decision.FEATURES), and its score from the learned decision model."""
+        cos: dict[str, tuple[float, int]] = {}
+        if qvec is not None and self.vectors is not None:
+            cos = {h.claim_id: (h.cosine, h.variant) for h in near}
+            missing = [c.claim.id for c in scored if c.claim.id not in cos]
+            if missing:
+                cos.update(self.vectors.cosines(qvec, missing))
+        semantic = bool(cos)
+        weights = self.decision_model.weights(semantic)
+        best_bm25 = max((c.lexical for c in scored), default=0.0) or 1.0
+        cosines = sorted((v[0] for v in cos.values()), reverse=True)
+        best_cos = cosines[0] if cosines else 0.0
+        second_cos = cosines[1] if len(cosines) > 1 else 0.0
+        crowd = [h.cosine for h in near] or cosines
+        mean_cos = sum(crowd) / len(crowd) if crowd else 0.0
+        cos_rank = {cid: i for i, (cid, _) in enumerate(sorted(cos.items(), key=lambda kv: kv[1][0], reverse=True))}
+        english, undetermined = language == "en", language == "und"
+        spaceless = langid.is_spaceless(language)
         out = []
         for c in scored:
+            lex_conf, coverage, claim_cov, evidence = c.features[:4] if c.features else (0.0, 0.0, 0.0, 0.0)
             cosine, variant = cos.get(c.claim.id, (0.0, 0))
-            texts = c.claim.texts()
-            out.append(
-                replace(
-                    c,
-                    score=self.fused_score(c.score, cosine),
-                    vector=cosine,
-                    vector_text=texts[variant] if variant < len(texts) else c.claim.claim,
-                    lexical_score=c.score,
-                )
+            rank = lexical_rank.get(c.claim.id)
+            f = dict.fromkeys(FEATURES, 0.0)
+            f.update(
+                lex_conf=lex_conf, coverage=coverage, claim_coverage=claim_cov, evidence=evidence,
+                bm25_rel=c.lexical / best_bm25, bm25_log=math.log1p(max(c.lexical, 0.0)),
+                lex_rank=0.0 if rank is None else 1.0 / (1 + rank), fuzzy=c.fuzzy / 100.0,
+                english=float(english), undetermined=float(undetermined), spaceless=float(spaceless),
+                query_terms=math.log1p(n_terms), lex_x_english=lex_conf * english,
             )
+            texts = c.claim.texts()
+            if semantic:
+                other = second_cos if cosine >= best_cos else best_cos
+                f.update(
+                    cos=cosine, cos_rel=cosine - best_cos, cos_gap=cosine - other, cos_centered=cosine - mean_cos,
+                    cos_rank=1.0 / (1 + cos_rank.get(c.claim.id, len(cos_rank))),
+                    same_language=float(self._phrasing_language(c.claim, variant) == language),
+                    cos_x_spaceless=cosine * spaceless,
+                )
+            else:
+                f.update(same_language=float(self._phrasing_language(c.claim, 0) == language))
+            features = tuple(f[name] for name in FEATURES)
+            p = weights.probability(features)
+            score = weights.to_scale(p, self.config.possible_threshold, self.config.match_threshold)
+            out.append(replace(
+                c, score=score, features=features, lexical_score=lex_conf,
+                vector=cosine if semantic else None,
+                vector_text=(texts[variant] if variant < len(texts) else c.claim.claim) if semantic else "",
+            ))
         return out
+
+    @staticmethod
+    def _phrasing_language(claim: Claim, variant: int) -> str:
+        """The language of one phrasing of a claim (its own language; translations say theirs)."""
+        langs = getattr(claim, "phrasing_languages", None)
+        if callable(langs):
+            seq = langs()
+            if variant < len(seq):
+                return seq[variant]
+        return (claim.language or "en").split("-")[0].lower()
 
     def _score(
         self,
@@ -432,8 +467,8 @@ class Matcher:
         # phrasing of every candidate.
         word_idf = {} if word_idf is None else word_idf
         said = {} if said is None else said
-        for i, variant in enumerate(claim.texts()):
-            _, v_unique = _phrasing_terms(variant, analysed)
+        for i, (variant, lang) in enumerate(phrasings(claim)):
+            _, v_unique = _phrasing_terms(variant, analysed, lang)
             weights = [word_idf[t] if t in word_idf else word_idf.setdefault(t, self.index.idf(t)) for t in v_unique]
             total = sum(weights)
             if not total:
@@ -445,6 +480,7 @@ class Matcher:
         b2 = self.config.coverage_weight
         conf = 0.0 if cq <= 0 or best_cv <= 0 else evidence * (1 + b2) * cq * best_cv / (b2 * cq + best_cv)
         variant = claim.texts()[best_i]
+        matched = sum(1 for h in q_hits if h)
         return Candidate(
             claim=claim,
             score=min(conf, 1.0),
@@ -454,4 +490,5 @@ class Matcher:
             fuzzy=float(fuzz.token_sort_ratio(q_fold, fold(variant))),
             coverage=cq,
             segment=segment,
+            features=(min(conf, 1.0), cq, best_cv, min(matched, 3) / 3),
         )

@@ -580,6 +580,8 @@ class Candidate:
     # Other claims in the database with the same text and verdict (a fact-check filed twice), shown
     # under this one, the first stored: see Matcher._copies.
     duplicates: tuple[str, ...] = ()
+    # The decision model's inputs for this candidate (bot/core/decision.py FEATURES, in that order).
+    features: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -628,6 +630,7 @@ class CheckResult:
     candidates: tuple[Candidate, ...] = ()
     segments: tuple[SegmentResult, ...] = ()
     notice: str = ""  # a plain explanation when the input itself was the problem (empty, too long...)
+    language: str = "und"  # the message's language as detected (BCP 47 primary subtag), "und" when unsure
 
     @property
     def best(self) -> Candidate | None:
@@ -638,6 +641,7 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "decision": self.decision.value,
+            "language": self.language,
             "matches": [c.to_dict() for c in (self.matches or self.candidates)],
         }
         if self.notice:

@@ -50,6 +50,51 @@ STOPWORDS = frozenset(
 
 _stemmer = Stemmer.Stemmer("english")
 
+# Other languages: Snowball stemmers (PyStemmer) and the stop-words package's lists, less the words
+# that flip a claim's meaning (as "not", "no" and "never" stay in English).
+_SNOWBALL = {
+    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek", "es": "spanish",
+    "et": "estonian", "eu": "basque", "fi": "finnish", "fr": "french", "ga": "irish", "hi": "hindi", "hu": "hungarian",
+    "hy": "armenian", "id": "indonesian", "it": "italian", "lt": "lithuanian", "ne": "nepali", "nl": "dutch",
+    "no": "norwegian", "nb": "norwegian", "fa": "persian", "pl": "polish", "pt": "portuguese", "ro": "romanian",
+    "ru": "russian", "sr": "serbian", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish",
+}
+_NEGATIONS = frozenset(
+    """no nunca ni jamás jamas tampoco nada nadie nicht kein keine keinen keiner nie niemals nein ne pas jamais non
+    aucun aucune rien personne não nao nem nenhum nenhuma nulla mai niente nessuno niet geen nooit nie żaden zaden
+    nigdy нет не ни никогда değil yok asla hayır inte aldrig ikke aldri ei""".split()
+)
+_SPACELESS = frozenset({"ja", "zh"})
+_CJK = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+")
+
+
+@functools.lru_cache(maxsize=64)
+def _stemmer_for(language: str):
+    name = _SNOWBALL.get(language)
+    return Stemmer.Stemmer(name) if name else None
+
+
+@functools.lru_cache(maxsize=64)
+def stopwords_for(language: str) -> frozenset[str]:
+    """Function words of ``language`` (folded as ``fold`` folds words); English keeps its own short list."""
+    if language in ("en", "", "und"):
+        return STOPWORDS
+    try:
+        from stop_words import get_stop_words
+
+        words = get_stop_words(language)
+    except Exception:  # noqa: BLE001 - a language the package does not know has no stopword list
+        words = []
+    folded = {w for word in words for w in fold(word).split()}
+    return frozenset(folded - _NEGATIONS) | STOPWORDS
+
+
+def _cjk_terms(word: str) -> list[str]:
+    """A run of kana or Han as overlapping character pairs: the usual index unit where words have no spaces."""
+    if len(word) == 1:
+        return [word]
+    return [word[i : i + 2] for i in range(len(word) - 1)]
+
 
 def clean(text: object) -> str:
     """Make any input safe text: str, no invalid Unicode, no control characters, NFKC.
@@ -106,10 +151,56 @@ def stem(word: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
-def terms(text: str) -> tuple[str, ...]:
-    """Index terms: folded words without stopwords, stemmed.  Order kept, duplicates kept."""
-    words = [w for w in fold(text).split() if w not in STOPWORDS and len(w) < 64]
-    return tuple(_stemmer.stemWords(words))
+def terms(text: str, language: str = "en") -> tuple[str, ...]:
+    """Index terms: folded words without stopwords, stemmed for ``language``.  Order kept, duplicates kept.
+
+    English (and any text whose language is unknown) keeps the English analysis. A language with a
+    Snowball stemmer gets its stemmer and stopwords; kana and Han runs become character pairs, in any
+    language, since a Japanese or Chinese sentence is otherwise one "word".
+    """
+    folded = fold(text)
+    if language in ("en", "", "und") and not _CJK.search(folded):
+        words = [w for w in folded.split() if w not in STOPWORDS and len(w) < 64]
+        return tuple(_stemmer.stemWords(words))
+    stop = stopwords_for(language)
+    stemmer = _stemmer_for(language) if language not in ("en", "", "und") else _stemmer
+    out: list[str] = []
+    for w in folded.split():
+        if w in stop or len(w) >= 64:
+            continue
+        if _CJK.search(w):
+            for piece in _CJK.split(w):  # Latin names inside a Japanese sentence stay words
+                if piece and piece not in stop:
+                    out.append(stemmer.stemWord(piece) if stemmer else piece)
+            for run in _CJK.findall(w):
+                out.extend(_cjk_terms(run))
+        else:
+            out.append(stemmer.stemWord(w) if stemmer else w)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=16384)
+def term_choices(text: str, language: str) -> tuple[tuple[str, str], ...]:
+    """For a message not in English: each word's term in its own language and its English term.
+
+    A claim archive is mostly in one language, and names ("Alibaba", "Claude") are spelt the same
+    across languages but stemmed differently ("alib" in Spanish, "alibaba" in English): the matcher
+    keeps, word by word, the form the index knows. Kana and Han pairs have one form.
+    """
+    if language in ("en", "", "und"):
+        return tuple((t, t) for t in terms(text))
+    stop = stopwords_for(language)
+    stemmer = _stemmer_for(language)
+    out: list[tuple[str, str]] = []
+    for w in fold(text).split():
+        if w in stop or len(w) >= 64:
+            continue
+        if _CJK.search(w):
+            out.extend((t, t) for t in terms(w, language))
+            continue
+        local = stemmer.stemWord(w) if stemmer else w
+        out.append((local, _stemmer.stemWord(w)))
+    return tuple(out)
 
 
 def content_words(text: str) -> list[str]:

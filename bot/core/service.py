@@ -130,29 +130,37 @@ class FactChecker:
         log.info("check", extra=fields)
         return result
 
-    def warm_up(self) -> float:
+    def warm_up(self, *, background: bool = True) -> float:
         """Do now what the first check would otherwise do lazily; returns the seconds it took.
 
         Adapters call it before they go online, so the first person to ask does not wait: the
-        BM25 index catches up with the store and, with semantic matching, the embedding model
-        loads (seconds) and any claim without an up-to-date embedding is embedded (minutes for a
-        large archive the first time a model meets it). Nothing is logged as a check and no
-        observer sees it.
+        BM25 index catches up with the store and, when matching by meaning, the embedding engine
+        loads, a few claims without vectors are embedded at once, and the rest (a large import)
+        are left to a background thread (``background``), matched by their words meanwhile. Nothing
+        is logged as a check and no observer sees it.
         """
         started = time.perf_counter()
         self.index.ensure_current()
         # A bot that warmed up is about to serve: from now on a large catch-up of the index (another process
         # imported thousands of claims) runs in a thread, and checks search the index as it is meanwhile.
         self.index.background = True
-        embedded = 0
-        if self.matcher.vectors is not None:
-            embedded = self.matcher.vectors.ensure_current()
+        embedded = waiting = 0
+        vectors = self.matcher.vectors
+        if vectors is not None:
+            embedded = vectors.ensure_current()
+            waiting = vectors.waiting
+            # Claims imported while the bot runs (or too many to embed before going online) are embedded
+            # on a thread of their own; until then they are matched by their words.
+            if background and vectors.start_background() and waiting:
+                logging.getLogger("factbot.startup").info(
+                    "%d claim(s) wait for vectors: embedding them in the background", waiting)
         # A message of two sentences takes every path a real one does: the whole, each sentence, fusion.
         self.matcher.check("Is it true that the bot is warming up? Someone said it loads its model first.", top=1)
         elapsed = time.perf_counter() - started
         status = self.matcher.semantic_status
         logging.getLogger("factbot.startup").info(
-            "warmed up", extra={"seconds": round(elapsed, 2), "semantic": status, "embedded": embedded}
+            "warmed up", extra={"seconds": round(elapsed, 2), "semantic": status, "embedded": embedded,
+                                "waiting_for_vectors": waiting}
         )
         return elapsed
 

@@ -50,11 +50,68 @@ GRAPH_MAGIC = b"factbot vector graph 1\n"
 META_MODEL = "vectors_model"
 META_SEQ = "vectors_seq"
 DEFAULT_HNSW_ABOVE = 300_000
+INLINE_LIMIT = 500
 
 
 def embed_text(text: str) -> str:
     """The text a claim phrasing is embedded as: cleaned, case and punctuation kept (the model uses them)."""
     return clean(text)
+
+
+BUNDLED_VECTORS = "vectors"  # folder in the knowledge directory: vectors of the bundled phrasings, per model
+_bundled: dict[str, dict[str, "np.ndarray"]] = {}
+
+
+def bundled_vectors_path(model_id: str):
+    from .knowledge import knowledge_dir
+
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in model_id)
+    return knowledge_dir() / BUNDLED_VECTORS / f"{slug}.npz"
+
+
+def bundled_vectors(model_id: str) -> dict[str, "np.ndarray"]:
+    """Vectors of the bundled claims' phrasings for ``model_id``, by text hash ({} when none ship).
+
+    The claims that come with factbot are the same on every install, so their vectors ship with them
+    (made by ``factbot model bundle``): a new install answers by meaning at its first check instead of
+    embedding every phrasing first. A phrasing edited since is not in the file and is embedded as usual.
+    """
+    if model_id not in _bundled:
+        import numpy as np
+
+        table: dict[str, "np.ndarray"] = {}
+        try:
+            path = bundled_vectors_path(model_id)
+            if path.is_file():
+                with np.load(path, allow_pickle=False) as data:
+                    if str(data["model"]) == model_id:
+                        for h, v in zip(data["text_hash"], data["vector"]):
+                            table[str(h)] = v.astype(np.float32)
+        except Exception as exc:  # noqa: BLE001 - a damaged cache costs embedding time, nothing else
+            log.warning("the bundled vectors cannot be read (%s); embedding the bundled claims instead", exc)
+            table = {}
+        _bundled[model_id] = table
+    return _bundled[model_id]
+
+
+def write_bundled_vectors(store: Store, model_id: str, path) -> int:
+    """Save the stored vectors of the bundled claims for ``model_id`` (what ``bundled_vectors`` reads)."""
+    import numpy as np
+
+    rows = store.db.execute(
+        "SELECT v.text_hash, v.vector FROM claim_vectors v JOIN claims c ON c.id = v.claim_id"
+        " WHERE v.model = ? AND c.origin = 'bundled' ORDER BY v.text_hash", [model_id]).fetchall()
+    seen: dict[str, bytes] = {}
+    for h, blob in rows:
+        seen.setdefault(h, blob)
+    hashes = np.array(list(seen), dtype="U32")
+    vecs = np.vstack([np.frombuffer(b, dtype=np.float16) for b in seen.values()]) if seen else np.zeros((0, 0), np.float16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, model=np.array(model_id), text_hash=hashes, vector=vecs)
+    os.replace(tmp, path)
+    _bundled.pop(model_id, None)
+    return len(seen)
 
 
 @dataclass(frozen=True)
@@ -299,6 +356,13 @@ class VectorIndex:
         self._seq = -1
         self._matrix: _Matrix | None = None
         self.embedded = 0  # phrasings this object had to run through the model (reused ones are not counted)
+        # A check embeds what changed inline only up to this many claims; beyond it, claims without vectors
+        # are matched by their words until ``factbot model embed`` or the bot's background worker embeds them.
+        self.inline_limit = INLINE_LIMIT
+        self.waiting = 0  # claims known to wait for vectors (set at each catch-up)
+        self._worker: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
         self.loaded_from = ""  # "graph file" when the last load read the saved HNSW graph, else "database"
         self.graph_path = store.path.with_name(store.path.name + ".hnsw") if store.path is not None else None
 
@@ -315,10 +379,13 @@ class VectorIndex:
     def kind(self) -> str:
         return self._matrix.kind if self._matrix is not None else "not loaded"
 
-    def ensure_current(self, progress: Callable[[int], None] | None = None) -> int:
-        """Embed what changed since this index last looked; returns the number of phrasings embedded.
+    def ensure_current(self, progress: Callable[[int], None] | None = None, *, embed: bool | None = None) -> int:
+        """Catch up with the store; returns the number of phrasings embedded.
 
-        ``progress(n)`` is called with the number of claims handled as the work goes.
+        ``embed=True`` embeds every claim that changed (``model embed``, imports of a few claims);
+        ``None`` (a check) embeds inline only up to ``inline_limit`` claims and otherwise loads what is
+        stored, leaving the rest to the background worker or ``factbot model embed``: a check must not
+        wait minutes for a 100k-claim import to be embedded. ``progress(n)``: claims handled so far.
         """
         head = self.store.last_change_seq()
         if head == self._seq and self._matrix is not None:
@@ -328,15 +395,101 @@ class VectorIndex:
             if head == self._seq and self._matrix is not None:
                 return 0
             before = self.embedded
+            inline = embed if embed is not None else (self._worker is None and self.pending() <= self.inline_limit)
             if self._matrix is None:
-                self._sync_stored(head, progress)
+                if inline:
+                    self._sync_stored(head, progress)
                 self._load(head)
             else:
                 changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(self._seq)))
-                self._refresh_claims(changed, progress, patch=True)
-                self._mark_synced(head)
+                if inline:
+                    self._refresh_claims(changed, progress, patch=True)
+                    self._mark_synced(head)
+                else:
+                    for start in range(0, len(changed), 500):
+                        self._patch(self._matrix, changed[start : start + 500])
             self._seq = head
+            self.waiting = 0 if inline else self.pending()
+            if self.waiting and self._worker is not None:
+                self._wake.set()
             return self.embedded - before
+
+    # -- embedding in the background (the running bot) ---------------------
+    def start_background(self, *, interval: float = 5.0) -> bool:
+        """Embed claims that wait for vectors on a thread of its own, with its own database connection.
+
+        Checks go on meanwhile with the vectors there are (the claims still waiting are matched by their
+        words); each batch is visible to the next check. Only for a database file: an in-memory store has
+        one connection, and embeds inline. Returns False when there is nothing to run it on.
+        """
+        if self.store.path is None or self._worker is not None:
+            return False
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._background, args=(interval,), name="factbot-embed", daemon=True)
+        self._worker.start()
+        self._wake.set()
+        return True
+
+    def stop_background(self, timeout: float = 10.0) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            self._stop.set()
+            self._wake.set()
+            worker.join(timeout)
+
+    def _background(self, interval: float) -> None:
+        own = Store(self.store.path)
+        try:
+            helper = VectorIndex(own, self.embedder, hnsw_above=self.hnsw_above, batch=64)
+            while not self._stop.is_set():
+                self._wake.wait(interval)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
+                try:
+                    self._embed_waiting(helper)
+                except Exception as exc:  # noqa: BLE001 - a full disk or a locked database: try again later
+                    log.warning("background embedding paused: %s", exc)
+                    self._stop.wait(interval)
+        finally:
+            own.close()
+
+    def _embed_waiting(self, helper: "VectorIndex") -> int:
+        """One pass: embed, batch by batch, every claim whose stored vectors are missing or stale."""
+        store = helper.store
+        head = store.last_change_seq()
+        stored_model, stored_seq = store.get_meta(META_MODEL), store.get_meta(META_SEQ)
+        if stored_model == self.embedder.model_id and stored_seq is not None and int(stored_seq) <= head:
+            todo = list(dict.fromkeys(cid for _, cid, _ in store.changes_since(int(stored_seq))))
+        else:
+            todo = [r[0] for r in store.db.execute("SELECT id FROM claims ORDER BY rowid")]
+        if not todo:
+            helper._mark_synced(head)
+            self.waiting = 0
+            return 0
+        log.info("embedding %d claim(s) in the background", len(todo))
+        done = 0
+        for start in range(0, len(todo), helper.batch):
+            if self._stop.is_set():
+                return done
+            chunk = todo[start : start + helper.batch]
+            current = store.get_many(chunk)
+            helper._sync_claims({cid: current.get(cid) for cid in chunk}, None)
+            rows = helper._rows(chunk)
+            with self._lock:
+                if self._matrix is not None:
+                    import numpy as np
+
+                    for cid in chunk:
+                        vecs = rows.get(cid)
+                        self._matrix.set_claim(cid, vecs if vecs is not None else np.zeros((0, self._matrix.dim), np.float32))
+            done += len(chunk)
+            self.waiting = max(len(todo) - done, 0)
+        helper._mark_synced(head)
+        self.embedded += helper.embedded
+        helper.embedded = 0
+        log.info("background embedding done: %d claim(s)", done)
+        return done
 
     def sync_stored(self, progress: Callable[[int], None] | None = None) -> int:
         """Bring the stored embeddings up to date without loading them for search; returns the phrasings embedded.
@@ -347,7 +500,7 @@ class VectorIndex:
         with self._lock:
             before = self.embedded
             if self._matrix is not None:
-                return self.ensure_current(progress)
+                return self.ensure_current(progress, embed=True)
             self._sync_stored(self.store.last_change_seq(), progress)
             return self.embedded - before
 
@@ -369,13 +522,13 @@ class VectorIndex:
                 self.store.set_meta(META_SEQ, str(head))
 
     def pending(self) -> int:
-        """How many claims a sync would have to look at (for a progress bar's length)."""
+        """How many claims wait for vectors of this model (missing, or their text changed since)."""
         stored_model = self.store.get_meta(META_MODEL)
         stored_seq = self.store.get_meta(META_SEQ)
-        if self._matrix is not None:
-            return len({cid for _, cid, _ in self.store.changes_since(self._seq)})
         if stored_model == self.embedder.model_id and stored_seq is not None:
-            return len({cid for _, cid, _ in self.store.changes_since(int(stored_seq))})
+            return self.store.db.execute(
+                "SELECT count(DISTINCT claim_id) FROM claim_changes WHERE seq > ?", [int(stored_seq)]
+            ).fetchone()[0]
         return self.store.count()
 
     def _stored(self, claim_ids: Sequence[str]) -> dict[tuple[str, int], tuple[str, str]]:
@@ -405,12 +558,20 @@ class VectorIndex:
                 if have != (self.embedder.model_id, text_hash(text)):
                     todo.append((cid, variant, text))
             stale += [key for key in stored if key[0] == cid and key[1] >= len(texts)]
-        vectors = (
-            self.embedder.encode([t for _, _, t in todo], progress=None)
-            if todo
-            else np.zeros((0, 0), np.float32)
-        )
-        self.embedded += len(todo)
+        shipped = bundled_vectors(self.embedder.model_id) if todo else {}
+        vectors = np.zeros((len(todo), 0), np.float32)
+        if todo:
+            known = [shipped.get(text_hash(t)) for _, _, t in todo]
+            fresh = [i for i, v in enumerate(known) if v is None]
+            encoded = self.embedder.encode([todo[i][2] for i in fresh], progress=None) if fresh else None
+            dim = encoded.shape[1] if encoded is not None else len(next(v for v in known if v is not None))
+            vectors = np.empty((len(todo), dim), np.float32)
+            for i, v in enumerate(known):
+                if v is not None:
+                    vectors[i] = v
+            if encoded is not None:
+                vectors[fresh] = encoded
+            self.embedded += len(fresh)
         with self.store.transaction():
             if stale:
                 self.store.db.conn.executemany("DELETE FROM claim_vectors WHERE claim_id = ? AND variant = ?", stale)

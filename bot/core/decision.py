@@ -1,0 +1,149 @@
+"""The learned decision: how likely a candidate claim is the one a message makes.
+
+The matcher computes evidence for each candidate (BM25, how much of the
+message and of the claim the words cover, typo-tolerant overlap, the cosine
+of the meanings, where the candidate ranks by each, how far it stands above
+the next one, whether the message and the phrasing share a language). Hand-set
+weights over that evidence held for one embedding model and one language:
+multilingual-e5's cosines sit in a narrow high band (0.75 for chatter, 0.9
+for a paraphrase), and an English-only model's cosine drowned the lexical
+evidence on Arabic. So a logistic regression, trained by
+``bench/train_decision.py`` on the CLEF 2020 training split, the chat dev sets
+and a chatter set (the held-out parts of each kept out), weighs it instead.
+
+Its output is a probability that the candidate is the claim the message
+makes. It ranks the candidates, and two probability thresholds chosen at
+training (for precision on the dev sets) decide ``match`` / ``possible`` /
+``none``. The probability is then mapped, piecewise linearly, onto the scale
+the configuration's thresholds are written in (``possible_threshold`` 0.26,
+``match_threshold`` 0.36 by default), so ``watch_min_score``,
+``extra_claim_threshold`` and an operator's own thresholds keep their meaning.
+
+The model is a small JSON file shipped in the package (``decision_model.json``):
+feature names, their scaling, the weights, the thresholds and how it was
+trained. There are two sets of weights: ``semantic`` (with the cosine
+features) and ``lexical`` (``matcher.semantic = "off"`` or no engine).
+docs/matching.md lists the features and how to retrain.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Mapping, Sequence
+
+# Every feature, in the order Candidate.features holds them. Lexical features are computed in both modes;
+# the cosine features are 0 when matching by meaning is off (and the lexical weights ignore them).
+FEATURES: tuple[str, ...] = (
+    "lex_conf",  # the lexical confidence: F-measure of the two coverages, scaled by matched-word evidence
+    "coverage",  # share of the message's informative words (IDF-weighted) that the claim uses
+    "claim_coverage",  # share of the best single phrasing that the message says
+    "evidence",  # how many informative words matched at all: 0, 1, 2, 3+ as 0, 1/3, 2/3, 1
+    "bm25_rel",  # BM25 over the best BM25 among this message's candidates
+    "bm25_log",  # log(1 + BM25)
+    "lex_rank",  # 1 / (1 + rank by BM25); 0 when BM25 did not retrieve it
+    "fuzzy",  # rapidfuzz token_sort_ratio of the best phrasing, 0..1
+    "cos",  # cosine of the message and the claim's nearest phrasing
+    "cos_rel",  # cos minus the best cosine among this message's candidates (0 for the best)
+    "cos_gap",  # cos minus the best cosine of any other candidate (its margin, negative when behind)
+    "cos_centered",  # cos minus the mean cosine of the nearest claims (how far it stands out of the crowd)
+    "cos_rank",  # 1 / (1 + rank by cosine)
+    "same_language",  # the nearest phrasing is in the message's language
+    "english",  # the message is in English
+    "undetermined",  # the message's language could not be told (short, mixed)
+    "spaceless",  # the message is Japanese or Chinese: word overlap means little there
+    "query_terms",  # log(1 + informative words in the message)
+    "cos_x_spaceless",  # cos for a spaceless message (its lexical evidence is weak, meaning must carry it)
+    "lex_x_english",  # lex_conf for an English message
+)
+INDEX = {name: i for i, name in enumerate(FEATURES)}
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One logistic regression over standardised features, with its decision thresholds."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    match_at: float  # probability at and above which the best candidate is a match
+    possible_at: float  # ... a "did you mean"
+
+    def __post_init__(self) -> None:
+        if not (len(self.features) == len(self.mean) == len(self.scale) == len(self.coef)):
+            raise ValueError("decision model: features, mean, scale and coef differ in length")
+        unknown = set(self.features) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"decision model: unknown features {sorted(unknown)}")
+        if not 0 < self.possible_at <= self.match_at < 1:
+            raise ValueError("decision model: thresholds must satisfy 0 < possible_at <= match_at < 1")
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Weights":
+        return cls(
+            features=tuple(data["features"]), mean=tuple(map(float, data["mean"])),
+            scale=tuple(map(float, data["scale"])), coef=tuple(map(float, data["coef"])),
+            intercept=float(data["intercept"]), match_at=float(data["match_at"]),
+            possible_at=float(data["possible_at"]),
+        )
+
+    def to_dict(self) -> dict:
+        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
+                "coef": list(self.coef), "intercept": self.intercept, "match_at": self.match_at,
+                "possible_at": self.possible_at}
+
+    def probability(self, features: Sequence[float]) -> float:
+        z = self.intercept
+        for name, m, s, w in zip(self.features, self.mean, self.scale, self.coef):
+            z += w * (features[INDEX[name]] - m) / (s or 1.0)
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+    def to_scale(self, p: float, possible_threshold: float, match_threshold: float) -> float:
+        """A probability on the configuration's threshold scale (monotone, piecewise linear)."""
+        points = ((0.0, 0.0), (self.possible_at, possible_threshold), (self.match_at, match_threshold), (1.0, 1.0))
+        p = min(max(p, 0.0), 1.0)
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            if p <= x1:
+                return y0 if x1 == x0 else y0 + (p - x0) * (y1 - y0) / (x1 - x0)
+        return 1.0
+
+
+@dataclass(frozen=True)
+class DecisionModel:
+    semantic: Weights
+    lexical: Weights
+    trained: Mapping  # how and on what it was trained (for `factbot model info` and reviewers)
+
+    def weights(self, semantic: bool) -> Weights:
+        return self.semantic if semantic else self.lexical
+
+
+MODEL_FILE = "decision_model.json"
+
+
+def load_model(path: str | Path | None = None) -> DecisionModel:
+    """The shipped model (or one at ``path``); a malformed file is a ValueError that says what is wrong."""
+    try:
+        if path is None:
+            text = resources.files("bot.core").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
+        return DecisionModel(Weights.from_dict(data["semantic"]), Weights.from_dict(data["lexical"]),
+                             data.get("trained", {}))
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"the decision model {path or MODEL_FILE} cannot be read: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> DecisionModel:
+    return load_model()
