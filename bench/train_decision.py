@@ -52,7 +52,8 @@ from bot.core.service import open_store  # noqa: E402
 from bot.core.store import Store  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
-LEXICAL_FEATURES = tuple(f for f in FEATURES if not f.startswith("cos") and f != "same_language") + ("same_language",)
+LEXICAL_FEATURES = tuple(f for f in FEATURES if not f.startswith("cos"))
+GENERIC_FEATURES = tuple(f for f in FEATURES if f not in ("cos", "cos_x_spaceless"))
 CHAT_WEIGHT = 6.0  # a chat line counts this many CLEF tweets: the chat sets are small, and decisions are made there
 MARGIN = 0.03
 
@@ -235,14 +236,15 @@ def main() -> None:
         clef = collect(clef_m, [(q, t, qrels.get(q, set())) for q, t in queries], f"{mode} CLEF")
         chat = collect(chat_m, [(k, l["text"], {l["expected"]} if l["expected"] else set()) for k, l in lines.items()],
                        f"{mode} chat")
-        names = FEATURES if mode == "semantic" else LEXICAL_FEATURES
         X1, y1, w1 = stack(clef, tune_q, 1.0)
         tune_chat = [k for k, l in lines.items() if l["split"] == "tune"]
         X2, y2, w2 = stack(chat, tune_chat, CHAT_WEIGHT)
         X = np.asarray(X1 + X2, dtype=np.float64)
-        weights = fit(X, np.asarray(y1 + y2), np.asarray(w1 + w2), names)
-        weights = thresholds(weights, {k: chat[k] for k in tune_chat}, lines)
-        model[mode] = weights
+        for name, names in ((("semantic", FEATURES), ("generic", GENERIC_FEATURES)) if mode == "semantic"
+                            else (("lexical", LEXICAL_FEATURES),)):
+            fitted = fit(X, np.asarray(y1 + y2), np.asarray(w1 + w2), names)
+            model[name] = thresholds(fitted, {k: chat[k] for k in tune_chat}, lines)
+        weights = model[mode]
         old = shipped.weights(mode == "semantic")
         report[mode] = {
             "weights": dict(zip(weights.features, weights.coef)),
@@ -257,7 +259,7 @@ def main() -> None:
             "chat held out (shipped model, same run)": chat_report(old, chat, lines, "held-out"),
         }
         print(json.dumps(report[mode], indent=1, ensure_ascii=False))
-    result = DecisionModel(model["semantic"], model["lexical"], {
+    result = DecisionModel(model["semantic"], model["lexical"], model["generic"], {
         "by": "bench/train_decision.py", "date": report["date"],
         "data": "CLEF 2020 task 2 training split (even tweet ids), tests/data chat sets (tune lines)",
         "chat_weight": CHAT_WEIGHT, "engine": clef_m.semantic_status,
@@ -267,7 +269,8 @@ def main() -> None:
     if args.write:
         target = ROOT / "bot" / "core" / "decision_model.json"
         target.write_text(json.dumps({"semantic": result.semantic.to_dict(), "lexical": result.lexical.to_dict(),
-                                      "trained": dict(result.trained)}, indent=1) + "\n", encoding="utf-8")
+                                      "generic": result.generic.to_dict(), "trained": dict(result.trained)},
+                                     indent=1) + "\n", encoding="utf-8")
         print(f"wrote {target}", file=sys.stderr)
 
 

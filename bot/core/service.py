@@ -117,6 +117,7 @@ class FactChecker:
                 channel=message.channel,
                 latency_ms=round(elapsed_ms, 3),
                 keep_text=self.store_query_text,
+                language=result.language,
             )
         fields = {
             "platform": message.platform,
@@ -124,6 +125,7 @@ class FactChecker:
             "claim_id": best.claim.id if best else None,
             "score": round(best.score, 4) if best else None,
             "latency_ms": round(elapsed_ms, 3),
+            "language": result.language,
         }
         if self.log_message_text:
             fields["text"] = result.query[:500]
@@ -183,7 +185,7 @@ class FactChecker:
         self.store.log_check(
             query=result.query, decision=result.decision.value, claim_id=best.claim.id, score=round(best.score, 4),
             platform=message.platform, workspace=message.workspace, channel=message.channel,
-            keep_text=self.store_query_text,
+            keep_text=self.store_query_text, language=result.language,
         )
         return result
 
