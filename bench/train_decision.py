@@ -208,6 +208,8 @@ def main() -> None:
                     "(bench/semantic.py --work keeps one); built in a temporary folder when absent")
     ap.add_argument("--write", action="store_true", help="replace bot/core/decision_model.json")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "decision-latest.json")
+    ap.add_argument("--features", type=Path, help="save the collected features here (pickle), or read them back "
+                    "if the file exists: retraining without running the matcher again")
     args = ap.parse_args()
 
     import semantic
@@ -232,10 +234,21 @@ def main() -> None:
         cfg = MatchConfig(semantic="on" if mode == "semantic" else "off")
         clef_m = Matcher(clef_store, ClaimIndex(clef_store), cfg)
         chat_m = Matcher(bundled, ClaimIndex(bundled), cfg)
-        print(f"{mode}: collecting features", file=sys.stderr)
-        clef = collect(clef_m, [(q, t, qrels.get(q, set())) for q, t in queries], f"{mode} CLEF")
-        chat = collect(chat_m, [(k, l["text"], {l["expected"]} if l["expected"] else set()) for k, l in lines.items()],
-                       f"{mode} chat")
+        cache = args.features.with_suffix(f".{mode}.pickle") if args.features else None
+        if cache is not None and cache.exists():
+            import pickle
+
+            clef, chat = pickle.loads(cache.read_bytes())
+        else:
+            print(f"{mode}: collecting features", file=sys.stderr)
+            clef = collect(clef_m, [(q, t, qrels.get(q, set())) for q, t in queries], f"{mode} CLEF")
+            chat = collect(chat_m, [(k, l["text"], {l["expected"]} if l["expected"] else set())
+                                    for k, l in lines.items()], f"{mode} chat")
+            if cache is not None:
+                import pickle
+
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_bytes(pickle.dumps((clef, chat)))
         X1, y1, w1 = stack(clef, tune_q, 1.0)
         tune_chat = [k for k, l in lines.items() if l["split"] == "tune"]
         X2, y2, w2 = stack(chat, tune_chat, CHAT_WEIGHT)
