@@ -32,8 +32,8 @@ def checker():
 
 
 @pytest.mark.parametrize("text, language, claim_id", [
-    ("¿Es cierto que Alibaba le robó a Claude Fable sus barreras de seguridad?", "es", "alibaba-extracted-fable-guardrails"),
-    ("AlibabaがClaude Fableのガードレールを盗んだって本当？", "ja", "alibaba-extracted-fable-guardrails"),
+    ("¿Es cierto que Alibaba le robó a Claude Fable sus barreras de seguridad?", "es", "alibaba-stole-fable-guardrails"),
+    ("AlibabaがClaude Fableのガードレールを盗んだって本当？", "ja", "alibaba-stole-fable-guardrails"),
     ("Stimmt es, dass Fable 5 Cyber-Anfragen heimlich an Opus 4.8 weitergibt?", "de",
      "fable-flagged-requests-fall-back-to-opus"),
 ])

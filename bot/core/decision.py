@@ -62,6 +62,9 @@ FEATURES: tuple[str, ...] = (
     "query_terms",  # log(1 + informative words in the message)
     "cos_x_spaceless",  # cos for a spaceless message (its lexical evidence is weak, meaning must carry it)
     "lex_x_english",  # lex_conf for an English message
+    "cos_claim",  # cosine with the claim text itself (variant 0), beside the best of any phrasing
+    "cos_mean",  # mean cosine over the claim's phrasings: several phrasings agreeing is stronger evidence
+    "number_clash",  # the message names numbers and the claim others ("Fable 2" against "Fable 5", "Opus 131")
 )
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 

@@ -49,12 +49,19 @@ _MAX_QUERY_TERMS = 48
 
 
 def phrasings(claim: Claim) -> list[tuple[str, str]]:
-    """Every phrasing of a claim with its language: (text, language), claim text first."""
-    langs = getattr(claim, "phrasing_languages", None)
+    """Every phrasing a message can be matched against, with its language: (text, language).
+
+    The claim text first, then its aliases, in the claim's language; then each translation's claim and
+    aliases (knowledge/translations/), by language code. A phrasing's position is its "variant" number in
+    the stored vectors and in ``Candidate.matched_text``.
+    """
     own = (claim.language or "en").split("-")[0].lower()
-    texts = claim.texts()
-    seq = langs() if callable(langs) else [own] * len(texts)
-    return [(t, seq[i] if i < len(seq) else own) for i, t in enumerate(texts)]
+    out = [(t, own) for t in claim.texts()]
+    translations = getattr(claim, "translations", None) or {}
+    for lang in sorted(translations):
+        short = lang.split("-")[0].lower()
+        out.extend((t, short) for t in translations[lang].texts())
+    return out
 
 
 def claim_terms(claim: Claim) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -80,6 +81,26 @@ def _hit(word: str, others: frozenset[str], choices: Sequence[str]) -> float:
     cutoff = 1 if len(word) < 8 else 2
     hit = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=cutoff)
     return FUZZY_HIT_WEIGHT if hit is not None else 0.0
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(n.replace(",", ".") for n in _NUMBER.findall(fold(text)))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _claim_numbers(claim: Claim) -> frozenset[str]:
+    return frozenset().union(*(_numbers(t) for t, _ in phrasings(claim)))
+
+
+def _number_clash(q_numbers: frozenset[str], claim: Claim) -> bool:
+    """The message names numbers, the claim names numbers, and they share none ("Fable 2" vs "Fable 5")."""
+    if not q_numbers:
+        return False
+    theirs = _claim_numbers(claim)
+    return bool(theirs) and not (q_numbers & theirs)
 
 
 # How much a message's matched words can prove, by how many informative words matched:
@@ -319,7 +340,7 @@ class Matcher:
             else:
                 scored.append(Candidate(claim, 0.0, claim.claim, False, bm25_of[cid], 0.0, 0.0, text,
                                         features=(0.0, 0.0, 0.0, 0.0)))
-        scored = self._decide(scored, qvec, near, lexical_rank, language, len(q_unique))
+        scored = self._decide(scored, qvec, near, lexical_rank, language, len(q_unique), text)
         scored.sort(key=lambda c: c.score, reverse=True)
         scored = self._collapse_duplicates(scored)
         best = scored[0] if scored else None
@@ -372,14 +393,14 @@ class Matcher:
         return out
 
     def _decide(self, scored: list[Candidate], qvec, near, lexical_rank: dict[str, int], language: str,
-                n_terms: int) -> list[Candidate]:
+                n_terms: int, query_text: str = "") -> list[Candidate]:
         """Every candidate's features (decision.FEATURES), and its score from the learned decision model."""
         cos: dict[str, tuple[float, int]] = {}
+        profile: dict[str, tuple[float, int, float, float]] = {}
         if qvec is not None and self.vectors is not None:
+            profile = self.vectors.cosine_profile(qvec, [c.claim.id for c in scored])
             cos = {h.claim_id: (h.cosine, h.variant) for h in near}
-            missing = [c.claim.id for c in scored if c.claim.id not in cos]
-            if missing:
-                cos.update(self.vectors.cosines(qvec, missing))
+            cos.update({cid: (p[0], p[1]) for cid, p in profile.items() if cid not in cos})
         semantic = bool(cos)
         weights = self.decision_model.weights(semantic, self.vectors.embedder.engine if self.vectors else "")
         best_bm25 = max((c.lexical for c in scored), default=0.0) or 1.0
@@ -390,6 +411,7 @@ class Matcher:
         mean_cos = sum(crowd) / len(crowd) if crowd else 0.0
         cos_rank = {cid: i for i, (cid, _) in enumerate(sorted(cos.items(), key=lambda kv: kv[1][0], reverse=True))}
         english, undetermined = language == "en", language == "und"
+        q_numbers = _numbers(query_text)
         spaceless = langid.is_spaceless(language)
         out = []
         for c in scored:
@@ -403,8 +425,9 @@ class Matcher:
                 lex_rank=0.0 if rank is None else 1.0 / (1 + rank), fuzzy=c.fuzzy / 100.0,
                 english=float(english), undetermined=float(undetermined), spaceless=float(spaceless),
                 query_terms=math.log1p(n_terms), lex_x_english=lex_conf * english,
+                number_clash=float(_number_clash(q_numbers, c.claim)),
             )
-            texts = c.claim.texts()
+            texts = [t for t, _ in phrasings(c.claim)]
             if semantic:
                 other = second_cos if cosine >= best_cos else best_cos
                 f.update(
@@ -412,6 +435,8 @@ class Matcher:
                     cos_rank=1.0 / (1 + cos_rank.get(c.claim.id, len(cos_rank))),
                     same_language=float(self._phrasing_language(c.claim, variant) == language),
                     cos_x_spaceless=cosine * spaceless,
+                    cos_claim=profile.get(c.claim.id, (0.0, 0, cosine, cosine))[2],
+                    cos_mean=profile.get(c.claim.id, (0.0, 0, cosine, cosine))[3],
                 )
             else:
                 f.update(same_language=float(self._phrasing_language(c.claim, 0) == language))
@@ -428,12 +453,8 @@ class Matcher:
     @staticmethod
     def _phrasing_language(claim: Claim, variant: int) -> str:
         """The language of one phrasing of a claim (its own language; translations say theirs)."""
-        langs = getattr(claim, "phrasing_languages", None)
-        if callable(langs):
-            seq = langs()
-            if variant < len(seq):
-                return seq[variant]
-        return (claim.language or "en").split("-")[0].lower()
+        seq = phrasings(claim)
+        return seq[variant][1] if variant < len(seq) else (claim.language or "en").split("-")[0].lower()
 
     def _score(
         self,
@@ -479,7 +500,7 @@ class Matcher:
                 best_cv, best_i = cv, i
         b2 = self.config.coverage_weight
         conf = 0.0 if cq <= 0 or best_cv <= 0 else evidence * (1 + b2) * cq * best_cv / (b2 * cq + best_cv)
-        variant = claim.texts()[best_i]
+        variant = phrasings(claim)[best_i][0]
         matched = sum(1 for h in q_hits if h)
         return Candidate(
             claim=claim,

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from .embeddings import Embedder, text_hash
+from .index import phrasings
 from .models import Claim
 from .normalize import clean
 from .store import Store
@@ -552,7 +553,7 @@ class VectorIndex:
         stale: list[tuple[str, int]] = []
         for cid in ids:
             claim = claims[cid]
-            texts = [embed_text(t) for t in claim.texts()] if claim is not None else []
+            texts = [embed_text(t) for t, _ in phrasings(claim)] if claim is not None else []
             for variant, text in enumerate(texts):
                 have = stored.get((cid, variant))
                 if have != (self.embedder.model_id, text_hash(text)):
@@ -719,10 +720,14 @@ class VectorIndex:
 
     def cosines(self, query: "np.ndarray", claim_ids: Iterable[str]) -> dict[str, tuple[float, int]]:
         """Best cosine (and which phrasing) of the query against each given claim."""
+        return {cid: (best, i) for cid, (best, i, _, _) in self.cosine_profile(query, claim_ids).items()}
+
+    def cosine_profile(self, query: "np.ndarray", claim_ids: Iterable[str]) -> dict[str, tuple[float, int, float, float]]:
+        """Per claim: the best cosine, its phrasing, the claim text's own cosine and the mean over phrasings."""
         import numpy as np
 
         assert self._matrix is not None
-        out: dict[str, tuple[float, int]] = {}
+        out: dict[str, tuple[float, int, float, float]] = {}
         with self._lock:
             found = {cid: self._matrix.vectors(cid) for cid in claim_ids}
         for cid, vecs in found.items():
@@ -730,5 +735,5 @@ class VectorIndex:
                 continue
             sims = np.vstack(vecs) @ query
             i = int(np.argmax(sims))
-            out[cid] = (float(sims[i]), i)
+            out[cid] = (float(sims[i]), i, float(sims[0]), float(sims.mean()))
         return out
