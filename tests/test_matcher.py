@@ -23,10 +23,12 @@ def test_typos_still_match(matcher):
     assert result.matches[0].claim.id == "alibaba-stole-guardrails"
 
 
-def test_partial_overlap_is_only_possible(matcher):
-    result = matcher.check("opus 4.8 has a fallback?")
+@pytest.mark.parametrize("mode", ["auto", "off"])
+def test_partial_overlap_is_only_possible(bundled_store, mode):
+    # On the bundled claims, as a user meets them: a question naming the topic is a "did you mean", not a verdict.
+    result = Matcher(bundled_store, config=MatchConfig(semantic=mode)).check("opus 4.8 has a fallback?")
     assert result.decision is Decision.POSSIBLE
-    assert result.candidates[0].claim.id == "opus-fallback"
+    assert result.candidates[0].claim.id == "users-told-about-opus-fallback"
     assert result.matches == ()
 
 
@@ -79,7 +81,7 @@ def test_binary_input(matcher):
 
 
 def test_thresholds_come_from_config(sample_store):
-    strict = Matcher(sample_store, config=MatchConfig(match_threshold=0.99, possible_threshold=0.98))
+    strict = Matcher(sample_store, config=MatchConfig(match_threshold=1.0, possible_threshold=0.999))
     assert strict.check("alibaba stole the guardrails").decision is not Decision.MATCH
     with pytest.raises(ValueError, match="thresholds"):
         MatchConfig(match_threshold=0.3, possible_threshold=0.5).validate()

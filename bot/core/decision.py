@@ -67,6 +67,7 @@ FEATURES: tuple[str, ...] = (
     "number_clash",  # the message names numbers and the claim others ("Fable 2" against "Fable 5", "Opus 131")
 )
 INDEX = {name: i for i, name in enumerate(FEATURES)}
+SCALE_POSSIBLE, SCALE_MATCH = 0.26, 0.36  # MatchConfig's default possible_threshold and match_threshold
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,14 @@ class Weights:
         e = math.exp(z)
         return e / (1.0 + e)
 
-    def to_scale(self, p: float, possible_threshold: float, match_threshold: float) -> float:
-        """A probability on the configuration's threshold scale (monotone, piecewise linear)."""
-        points = ((0.0, 0.0), (self.possible_at, possible_threshold), (self.match_at, match_threshold), (1.0, 1.0))
+    def to_scale(self, p: float) -> float:
+        """A probability on the scale the configuration's thresholds are written in (monotone, piecewise linear).
+
+        Fixed points, not the configured thresholds: ``possible_at`` lands on the default ``possible_threshold``
+        and ``match_at`` on the default ``match_threshold``, so an operator who raises ``match_threshold`` asks
+        for more evidence, as on the lexical scale.
+        """
+        points = ((0.0, 0.0), (self.possible_at, SCALE_POSSIBLE), (self.match_at, SCALE_MATCH), (1.0, 1.0))
         p = min(max(p, 0.0), 1.0)
         for (x0, y0), (x1, y1) in zip(points, points[1:]):
             if p <= x1:

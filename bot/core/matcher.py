@@ -406,8 +406,13 @@ class Matcher:
         best_bm25 = max((c.lexical for c in scored), default=0.0) or 1.0
         cosines = sorted((v[0] for v in cos.values()), reverse=True)
         best_cos = cosines[0] if cosines else 0.0
-        second_cos = cosines[1] if len(cosines) > 1 else 0.0
+        # "Stands out of the crowd" needs a crowd: in a database of fewer claims than the nearest asked for,
+        # the claims that are not there count as close as the best, so a handful of claims never turns a
+        # question about their topic into a verdict (the gap to a far second is no evidence there).
+        thin = len(near) < self.config.vector_candidates
+        second_cos = best_cos if thin or len(cosines) < 2 else cosines[1]
         crowd = [h.cosine for h in near] or cosines
+        crowd = crowd + [best_cos] * max(self.config.vector_candidates - len(crowd), 0)
         mean_cos = sum(crowd) / len(crowd) if crowd else 0.0
         cos_rank = {cid: i for i, (cid, _) in enumerate(sorted(cos.items(), key=lambda kv: kv[1][0], reverse=True))}
         english, undetermined = language == "en", language == "und"
@@ -442,9 +447,8 @@ class Matcher:
                 f.update(same_language=float(self._phrasing_language(c.claim, 0) == language))
             features = tuple(f[name] for name in FEATURES)
             p = weights.probability(features)
-            score = weights.to_scale(p, self.config.possible_threshold, self.config.match_threshold)
             out.append(replace(
-                c, score=score, features=features, lexical_score=lex_conf,
+                c, score=weights.to_scale(p), features=features, lexical_score=lex_conf if semantic else None,
                 vector=cosine if semantic else None,
                 vector_text=(texts[variant] if variant < len(texts) else c.claim.claim) if semantic else "",
             ))
