@@ -30,13 +30,24 @@ class Finding:
         return f"{mark} {self.area}: {self.message}"
 
 
+class _NotChecked(Exception):
+    pass
+
+
 def check_database(store: Store) -> list[Finding]:
     out = []
     version = store.schema_version
     out.append(Finding(version == migrations.LATEST, "schema", f"version {version} (this factbot: {migrations.LATEST})"))
+    if store.readonly:
+        out.append(Finding(None, "database", f"{store.path} is read-only here: checks work, nothing is recorded, "
+                                             "and factbot run refuses it"))
     try:
+        if store.readonly:  # the integrity check is a write to SQLite; a read-only file cannot run it
+            raise _NotChecked
         store.db.execute("INSERT INTO claims_fts(claims_fts) VALUES ('integrity-check')")
         out.append(Finding(True, "full-text index", "in sync with the claims table"))
+    except _NotChecked:
+        out.append(Finding(None, "full-text index", "not checked: the database is read-only here"))
     except Exception as exc:  # noqa: BLE001
         out.append(Finding(False, "full-text index", f"out of sync ({exc}); run: factbot db rebuild"))
     count = store.count()

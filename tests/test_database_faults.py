@@ -90,6 +90,13 @@ def test_a_read_only_disk_still_answers_checks_and_refuses_writes_in_one_line(tm
             assert one_line(imported) == f"Error: the database {db} is read-only here (file, folder or disk); " \
                                           "nothing was changed"
 
+            doctor = factbot(db, "doctor", "--offline")
+            assert "Traceback" not in doctor.stderr
+            lines = doctor.stdout.splitlines()
+            assert f"➖ database: {db} is read-only here: checks work, nothing is recorded, and factbot run refuses it" \
+                in lines
+            assert "➖ full-text index: not checked: the database is read-only here" in lines
+
             served = factbot(db, "run", "slack", "--http", "--port", "3999", "--no-metrics",
                              env={"SLACK_SIGNING_SECRET": "s3cret", "SLACK_BOT_TOKEN": "xoxb-1-2-3"})
             assert served.returncode == EXIT_DB
