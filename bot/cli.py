@@ -30,7 +30,7 @@ from .core.store import Store, StoreError, store_error
 EXIT_NOT_FOUND = 1
 EXIT_BAD_INPUT = 3
 EXIT_DB = 4
-IMPORT_COMMIT_EVERY = 1000  # claims per transaction of a large import: a running bot waits at most one of them
+IMPORT_COMMIT_EVERY = 1000  # claims per transaction of a large import at most (fewer when that takes long)
 
 
 class Context:
@@ -335,6 +335,9 @@ def claims_import(c: Context, file: Path, fmt: str | None, dry_run: bool) -> Non
     show = len(items) >= 1000 and sys.stderr.isatty()
     with click.progressbar(length=len(items), label="Importing", file=sys.stderr, hidden=not show) as bar:
         stats = store.upsert_claims(items, progress=bar.update, commit_every=IMPORT_COMMIT_EVERY)
+    if stats.longest_tx_s:
+        logging.getLogger("factbot.store").info("import: the longest transaction held the write lock %.0f ms",
+                                                stats.longest_tx_s * 1000)
     with click.progressbar(length=store.count(), label="Indexing", file=sys.stderr, hidden=not show) as bar:
         ClaimIndex(store).ensure_current()
     click.echo(f"Imported {file}: {stats.summary()}.")

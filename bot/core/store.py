@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class WriteStats:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # bundled updates not applied to user-edited claims
     deleted: list[str] = field(default_factory=list)
+    longest_tx_s: float = 0.0  # with ``commit_every``: the longest one transaction held the write lock
 
     def summary(self) -> str:
         parts = [f"{len(self.inserted)} added", f"{len(self.updated)} updated", f"{len(self.unchanged)} unchanged"]
@@ -175,6 +177,11 @@ class Store:
         # Writes that gave way (``give_way``), in order, and why writing fails now ("" while it works).
         self.pending: list[tuple[str, Sequence[Any]]] = []
         self.write_problem = ""
+        self._pending_lock = threading.Lock()  # guards ``pending`` between the caller's and the writer thread
+        self._writing = threading.Lock()  # one attempt at the kept writes at a time, on either connection
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._writer: threading.Thread | None = None
         if self.path is None:
             self.db = sqlite_utils.Database(memory=True)
             self._prepare()
@@ -253,6 +260,10 @@ class Store:
 
     # -- housekeeping --------------------------------------------------
     def close(self) -> None:
+        self._closing.set()
+        self._wake.set()
+        if self._writer is not None and self._writer is not threading.current_thread():
+            self._writer.join(2.0)
         with contextlib.suppress(sqlite3.ProgrammingError):
             self.db.conn.close()
 
@@ -291,64 +302,179 @@ class Store:
 
     # -- writes that give way ----------------------------------------------------
     IMPORT_PAUSE = 0.01  # seconds between the transactions of a large import (``upsert_claims(commit_every=…)``)
-    GIVE_WAY_MS = 500  # how long a write on a running bot's path waits for another process's write lock
+    IMPORT_TX_S = 0.2  # a large import commits at the latest after this long in one transaction
+    GIVE_WAY_MS = 500  # how long ``flush_pending(wait=True)`` (at shutdown) tries for another process's write lock
+    RETRY_S = 2.0  # how often kept writes are retried while writing fails for a reason other than a busy lock
+    CHECKPOINT_S = 5.0  # how often the writer thread moves the write-ahead log into the database file
     MAX_PENDING = 20_000  # writes kept while they cannot be made; the oldest go first beyond this
 
     def give_way(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int | None:
         """Writes on a running bot's path (the check log, seen event ids, remembered replies): made now, in one
-        transaction, if the database takes them within ``GIVE_WAY_MS``; otherwise kept in memory, in order, and
-        made at the next chance (the next such write, or ``flush_pending``).
+        transaction, if the write lock is free at this instant; otherwise kept in memory, in order, and made by a
+        writer thread (on its own connection) as soon as the lock is free.  The caller never waits for the lock.
 
-        So a person still gets an answer while another process imports a large file, and while the disk is
-        full or the file read-only (``write_problem`` says why; ``/healthz`` reports it).  Returns the row count
-        of the last statement when written now, None when kept for later.
+        So a person still gets an answer, and Slack its acknowledgement, while another process imports a large
+        file, and while the disk is full or the file read-only (``write_problem`` says why; ``/healthz`` reports
+        it).  Returns the row count of the last statement when written now, None when kept for later.
         """
-        self.pending.extend(statements)
-        return self._flush()
-
-    def flush_pending(self) -> bool:
-        """Make the writes that gave way, if the database takes them now; True when none is left."""
-        return not self.pending or self._flush() is not None
-
-    def _flush(self) -> int | None:
-        batch = list(self.pending)
+        with self._pending_lock:
+            self.pending.extend(statements)
+        if self.path is None or self.readonly:
+            return self._flush()
+        self._start_writer()
+        # The writer thread may be in the middle of an attempt (milliseconds): then it takes these too.
+        if not self._writing.acquire(timeout=0.05):
+            self._wake.set()
+            return None
         try:
-            rowcount = self._write_soon(batch)
+            rowcount = self._flush(wait=False)
+        finally:
+            self._writing.release()
+        if rowcount is None:
+            self._wake.set()
+        return rowcount
+
+    def flush_pending(self, *, wait: bool = False) -> bool:
+        """Make the writes that gave way if the database takes them now (with ``wait``, trying for up to
+        ``GIVE_WAY_MS``, as at shutdown); True when none is left.  Never waits on the writer thread's attempt."""
+        if not self.pending:
+            return True
+        if not self._writing.acquire(timeout=self.GIVE_WAY_MS / 1000 if wait else 0.05):
+            self._wake.set()
+            return False
+        try:
+            return not self.pending or self._flush(wait=wait) is not None
+        finally:
+            self._writing.release()
+
+    def _flush(self, *, wait: bool = True) -> int | None:
+        """One attempt at the kept writes on this connection (the caller holds ``_writing`` for a file)."""
+        with self._pending_lock:
+            batch = list(self.pending)
+        if not batch:
+            return 0
+        try:
+            rowcount = self._write_soon(batch, self.db.conn, wait_ms=self.GIVE_WAY_MS if wait else 0)
         except StoreError as exc:
-            if exc.kind != "busy":
-                if not self.write_problem:
-                    log.warning("writes fail, answers go on (%d kept to write later): %s", len(self.pending), exc)
-                self.write_problem = str(exc)
-            if len(self.pending) > self.MAX_PENDING:
-                dropped = len(self.pending) - self.MAX_PENDING
-                del self.pending[:dropped]
-                log.warning("%d kept write(s) dropped: the database has not taken writes for a while", dropped)
+            self._failed(exc)
             return None
         except sqlite3.DatabaseError as exc:  # a statement that can never succeed must not hold back the rest
             log.error("kept writes dropped: %s", exc)
             rowcount = 0
-        del self.pending[: len(batch)]
-        if self.write_problem:
-            log.warning("the database takes writes again; %d kept write(s) made", len(batch))
-            self.write_problem = ""
+        self._written(len(batch))
         return rowcount
 
-    def _write_soon(self, batch: Sequence[tuple[str, Sequence[Any]]]) -> int:
-        """One transaction of these statements, trying for the write lock every few milliseconds for at most
-        ``GIVE_WAY_MS`` (SQLite's own busy wait polls ever more slowly, and would miss the short pauses a large
-        import leaves between its commits)."""
-        deadline = time.monotonic() + self.GIVE_WAY_MS / 1000
+    def _failed(self, exc: StoreError) -> None:
+        if exc.kind != "busy":
+            if not self.write_problem:
+                log.warning("writes fail, answers go on (%d kept to write later): %s", len(self.pending), exc)
+            self.write_problem = str(exc)
+        with self._pending_lock:
+            if len(self.pending) > self.MAX_PENDING:
+                dropped = len(self.pending) - self.MAX_PENDING
+                del self.pending[:dropped]
+                log.warning("%d kept write(s) dropped: the database has not taken writes for a while", dropped)
+
+    def _written(self, n: int) -> None:
+        with self._pending_lock:
+            del self.pending[:n]
+        if self.write_problem:
+            log.warning("the database takes writes again; %d kept write(s) made", n)
+            self.write_problem = ""
+
+    def _write_soon(self, batch: Sequence[tuple[str, Sequence[Any]]], conn: sqlite3.Connection, *,
+                    wait_ms: int) -> int:
+        """One transaction of these statements on ``conn``, trying for the write lock every 2 ms for at most
+        ``wait_ms`` (0: once).  SQLite's own busy wait polls ever more slowly, and would miss the short pauses
+        a large import leaves between its commits."""
+        deadline = time.monotonic() + wait_ms / 1000
         while True:
             try:
-                rowcount = 0
-                with self._short_wait(), self.transaction():
-                    for sql, args in batch:
-                        rowcount = self.db.conn.execute(sql, list(args)).rowcount
-                return rowcount
+                return self._write_now(batch, conn)
             except StoreError as exc:
                 if exc.kind != "busy" or time.monotonic() >= deadline:
                     raise
                 time.sleep(0.002)
+
+    def _write_now(self, batch: Sequence[tuple[str, Sequence[Any]]], conn: sqlite3.Connection) -> int:
+        """The statements in one transaction if the write lock is free now; StoreError "busy" if it is not."""
+        if conn is self.db.conn:
+            rowcount = 0
+            with self._short_wait(), self.transaction():
+                for sql, args in batch:
+                    rowcount = conn.execute(sql, list(args)).rowcount
+            return rowcount
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise store_error(exc, self.path) from exc
+        try:
+            rowcount = 0
+            for sql, args in batch:
+                rowcount = conn.execute(sql, list(args)).rowcount
+            conn.execute("COMMIT")
+            return rowcount
+        except sqlite3.OperationalError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise store_error(exc, self.path) from exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    # -- the writer thread: kept writes and checkpoints, off the caller's thread ---------------------------------
+    def _start_writer(self) -> None:
+        if self._writer is not None or self._closing.is_set():
+            return
+        with self._pending_lock:
+            if self._writer is not None:
+                return
+            # Moving the write-ahead log into the file (a checkpoint) after a large import's commits copies
+            # megabytes: the writer thread does it, never a commit of the bot's own on its event loop.
+            self.db.conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._writer = threading.Thread(target=self._write_kept, name="factbot-writes", daemon=True)
+            self._writer.start()
+
+    def _write_kept(self) -> None:
+        assert self.path is not None
+        try:
+            conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=0.001)
+            conn.execute("PRAGMA busy_timeout = 1")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            log.warning("kept writes will be made on the main connection only: %s", exc)
+            return
+        last_checkpoint = time.monotonic()
+        try:
+            while not self._closing.is_set():
+                self._wake.wait(self.RETRY_S)
+                self._wake.clear()
+                while self.pending and not self._closing.is_set():
+                    if not self._writing.acquire(timeout=0.05):
+                        continue
+                    try:
+                        with self._pending_lock:
+                            batch = list(self.pending)
+                        try:
+                            self._write_now(batch, conn)
+                        except StoreError as exc:
+                            self._failed(exc)
+                            if exc.kind != "busy":
+                                break  # a full disk, a read-only file: try again in RETRY_S
+                            continue
+                        except sqlite3.DatabaseError as exc:
+                            log.error("kept writes dropped: %s", exc)
+                        self._written(len(batch))
+                    finally:
+                        self._writing.release()
+                        time.sleep(0.002)  # between two attempts the caller's thread may write itself
+                if time.monotonic() - last_checkpoint >= self.CHECKPOINT_S:
+                    last_checkpoint = time.monotonic()
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            conn.close()
 
     @contextlib.contextmanager
     def _short_wait(self) -> Iterator[None]:
@@ -540,11 +666,21 @@ class Store:
                 seen_ids.add(claim.id)
             if len(claims) > commit_every:
                 total = WriteStats()
-                for start in range(0, len(claims), commit_every):
+                start, size = 0, commit_every
+                while start < len(claims):
                     if start:
                         time.sleep(self.IMPORT_PAUSE)  # a waiting writer (the bot) gets the lock here
-                    part = self.upsert_claims(claims[start : start + commit_every], origin=origin, progress=progress,
+                    began = time.monotonic()
+                    part = self.upsert_claims(claims[start : start + size], origin=origin, progress=progress,
                                               protect_user_edits=protect_user_edits)
+                    held = time.monotonic() - began
+                    total.longest_tx_s = max(total.longest_tx_s, held)
+                    start += size
+                    # Bounded in time as well as in claims: on a loaded machine 1,000 claims can take a second.
+                    if held > self.IMPORT_TX_S:
+                        size = max(50, int(size * self.IMPORT_TX_S / held * 0.8))
+                    elif held < self.IMPORT_TX_S / 2:
+                        size = min(commit_every, size * 2)
                     for name in ("inserted", "updated", "unchanged", "skipped", "deleted"):
                         getattr(total, name).extend(getattr(part, name))
                 return total
