@@ -938,6 +938,38 @@ def test_another_process_holding_the_write_lock_does_not_stall_or_fail_events(tm
     asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", body, caplog), 60))
 
 
+def test_events_while_another_process_holds_the_lock_never_wait_for_it_on_the_event_loop(tmp_path, caplog):
+    """Each of the bot's writes polled for the lock for up to half a second on the event loop, one after the other,
+    so acks queued behind them during a large import; now each tries once and the writer thread makes them."""
+    import sqlite3
+
+    async def body(env: Env) -> None:
+        store = env.checker.store
+        begun: list[str] = []
+        store.db.conn.set_trace_callback(lambda sql: begun.append(sql) if sql.startswith("BEGIN IMMEDIATE") else None)
+        holder = sqlite3.connect(env.db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            sent = await asyncio.gather(*(_timed_mention(env, MATCH_TEXT, event_id=f"Ev0HELD{i}") for i in range(8)))
+            assert [status for status, _, _ in sent] == [200] * 8
+            await settle()
+            assert [len(_replies_to(env, message)) for _, _, message in sent] == [1] * 8
+            assert store.pending and store.write_problem == ""
+            # the event id, the check log and the reply of each event: one attempt each on the loop's connection
+            assert len(begun) <= 8 * 3, len(begun)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        for _ in range(3000):  # the writer thread writes them once the lock is free; nobody asks it to
+            if not store.pending:
+                break
+            await asyncio.sleep(0.01)
+        seen = store.db.execute("SELECT event_id FROM processed_events WHERE event_id LIKE 'Ev0HELD%'").fetchall()
+        assert sorted(r[0] for r in seen) == [f"Ev0HELD{i}" for i in range(8)]
+
+    asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", body, caplog), 60))
+
+
 def test_a_full_disk_still_answers_reports_unhealthy_and_recovers_when_space_returns(tmp_path, caplog):
     try:
         from tests.fakes.disks import fill, small_disk
