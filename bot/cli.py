@@ -18,14 +18,14 @@ import click
 from . import __version__
 from .adapters.console import render_claim, render_text, run_repl
 from .config import ConfigError, Settings, load_settings
-from .observability import setup_logging
+from .core.formats import parse_batch_line
 from .core.index import ClaimIndex
 from .core.knowledge import KnowledgeError, load_knowledge
 from .core.migrations import SchemaTooNew
-from .core.formats import parse_batch_line
 from .core.models import ClaimError, IncomingMessage, Verdict, claim_from_dict
 from .core.service import FactChecker, checker_for, open_store
 from .core.store import Store, StoreError, store_error
+from .observability import setup_logging
 
 EXIT_NOT_FOUND = 1
 EXIT_BAD_INPUT = 3
@@ -646,7 +646,7 @@ def digest_list(c: Context, as_json: bool) -> None:
     import dataclasses
     import datetime as dt
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     subs = c.checker.subscriptions.list()
     for sub in subs:
         if as_json:
@@ -672,7 +672,7 @@ def digest_preview(c: Context, platform: str, workspace: str, channel: str) -> N
     from .scheduler import DigestService
 
     sub = c.checker.subscriptions.get(platform, workspace, channel)
-    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)  # include this very second
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # include this very second
     if sub is not None:
         d = DigestService(c.store, {}).preview(sub)
     else:

@@ -139,7 +139,7 @@ def check_tokens(settings, *, timeout: float = 5.0) -> list[Finding]:
 
 
 def check_schedule(store: Store, now: dt.datetime | None = None) -> list[Finding]:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     subs = Subscriptions(store).list()
     if not subs:
         return [Finding(None, "digests", "no channel has subscribed")]

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from .core.service import FactChecker, checker_for, open_store
 from .core.store import StoreError

@@ -17,10 +17,16 @@ import logging
 import re
 import sys
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401  (re-exported for the HTTP handlers)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,  # noqa: F401  (re-exported for the HTTP handlers)
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 _TOKEN_SHAPES = re.compile(
     r"xox[abposr]-[0-9A-Za-z-]{8,}"  # Slack bot/user/app tokens

@@ -17,12 +17,14 @@ missed weeks produce one digest, not a burst.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -80,14 +82,12 @@ class ClockFile:
         self.moved()
 
     def _read(self) -> None:
-        try:
+        with contextlib.suppress(OSError, ValueError):  # keep the last good offset
             self._offset = float(self.path.read_text().strip() or 0)
-        except (OSError, ValueError):
-            pass  # keep the last good offset
 
     def __call__(self) -> dt.datetime:
         self._read()
-        return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self._offset)
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._offset)
 
     def moved(self) -> bool:
         """Whether the file changed since the last look."""
@@ -115,7 +115,7 @@ test_clock.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return t.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
 class DigestService:
@@ -129,7 +129,7 @@ class DigestService:
         grace: dt.timedelta = dt.timedelta(hours=12),
         lease: dt.timedelta = dt.timedelta(minutes=5),
         correction_window: dt.timedelta = dt.timedelta(days=30),
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         instance: str | None = None,
     ):
         self.store = store
@@ -336,15 +336,15 @@ class DigestScheduler:
     def __init__(self, service: DigestService, *, tick_seconds: float = 60, scheduler: AsyncIOScheduler | None = None):
         self.service = service
         self.tick_seconds = tick_seconds
-        self.scheduler = scheduler or AsyncIOScheduler(timezone=dt.timezone.utc)
+        self.scheduler = scheduler or AsyncIOScheduler(timezone=dt.UTC)
         self._signatures: dict[str, tuple] = {}
 
     def start(self) -> None:
         """Start inside the running event loop; missed digests and pending corrections are handled at once."""
         self.reconcile()
         self.scheduler.add_job(
-            self.tick, IntervalTrigger(seconds=self.tick_seconds, timezone=dt.timezone.utc), id="factbot:tick",
-            next_run_time=dt.datetime.now(dt.timezone.utc), max_instances=1, coalesce=True, replace_existing=True,
+            self.tick, IntervalTrigger(seconds=self.tick_seconds, timezone=dt.UTC), id="factbot:tick",
+            next_run_time=dt.datetime.now(dt.UTC), max_instances=1, coalesce=True, replace_existing=True,
         )
         self.scheduler.start()
 

@@ -7,14 +7,13 @@ blocks, so what you see locally is what a channel would get, minus colour.
 from __future__ import annotations
 
 import sys
-from typing import Callable, TextIO
+from typing import TextIO
 
 from ..core.chat import CLI, CONSOLE, Platform, Wording, words
 from ..core.models import CheckResult, Claim, IncomingMessage
 from ..core.normalize import display_text
 from ..core.replies import Kind, Phrases, Reply, Rich, Unrenderable, VerdictItem, as_rich
 from ..core.service import FactChecker
-
 
 PLATFORM = CONSOLE
 _WORDING = Wording()
@@ -135,7 +134,11 @@ def run_repl(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
-    write: Callable[[str], object] = lambda s: (stdout.write(s + "\n"), stdout.flush())
+
+    def write(s: str) -> None:
+        stdout.write(s + "\n")
+        stdout.flush()
+
     write(f"factbot console · {checker.store.count()} claims loaded · /help for commands, /quit to leave")
     checked = 0
     while True:

@@ -6,7 +6,7 @@ each renderer passes its own ``clip``.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 
 def lines_within(lines: Sequence[str], limit: int, *, clip: Callable[[str, int], str], hidden: int = 0,

@@ -19,10 +19,11 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from . import i18n
+from .conversations import PendingShare
 from .digest import build_digest, preview_digest
 from .models import Candidate, CheckResult, Claim, Decision, Digest, IncomingMessage, Verdict
 from .pacing import CheckQueue, Overloaded
@@ -37,12 +38,9 @@ from .replies import (
     Section,
     VerdictItem,
     as_rich,
-    join,
     link,
     rich,
-    user,
 )
-from .conversations import PendingShare
 from .service import FactChecker
 from .subscriptions import Subscription, SubscriptionError
 
@@ -429,7 +427,7 @@ class Chat(Wording):
                  clock: Callable[[], dt.datetime] | None = None, method_url: str = METHOD_URL):
         super().__init__(method_url)
         self.checker = checker
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.checks = CheckQueue(max_wait, log=log)
         self.accepting = True  # False once shutting down: new work is turned away
         self._inflight = _Inflight()

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from .models import CLAIM_ID_RE, Claim, Source, Verdict, _TEXT_LIMITS
+from .models import _TEXT_LIMITS, CLAIM_ID_RE, Claim, Source, Verdict
 
 CONTEXT = "https://schema.org"
 VERDICT_KEY = "factbot:verdict"
@@ -143,7 +144,7 @@ def _verdict_from_words(words: list[str]) -> Verdict | None:
 def _polarity(words: list[str]) -> tuple[bool, bool]:
     """Whether the words call the claim true and/or false; "not true" counts as false."""
     true = false = False
-    for previous, word in zip(["", *words], words):
+    for previous, word in zip(["", *words], words, strict=False):
         negated = previous in _NEGATIONS
         if word in _TRUE:
             false, true = (True, true) if negated else (false, True)

@@ -62,8 +62,8 @@ def _reply(r) -> ReplyRecord:
 
 
 def _iso(t: dt.datetime | None) -> str:
-    t = t or dt.datetime.now(dt.timezone.utc)
-    return t.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+    t = t or dt.datetime.now(dt.UTC)
+    return t.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
 class Conversations:
@@ -114,7 +114,7 @@ class Conversations:
         best = result.matches[0]
         if best.score < min_score:
             return False
-        since = _iso((now or dt.datetime.now(dt.timezone.utc)) - cooldown)
+        since = _iso((now or dt.datetime.now(dt.UTC)) - cooldown)
         recent = self.store.db.execute(
             """SELECT 1 FROM replies WHERE platform = ? AND workspace = ? AND channel = ? AND claim_id = ?
                AND source = 'watch' AND at >= ? AND deleted_at IS NULL LIMIT 1""",
@@ -248,7 +248,7 @@ class Conversations:
 
         Expired answers are removed as new ones arrive, so the table holds at most ``ttl``'s worth.
         """
-        now = at or dt.datetime.now(dt.timezone.utc)
+        now = at or dt.datetime.now(dt.UTC)
         best = result.matches[0] if result.matches else None
         token = secrets.token_urlsafe(12)
         self.store.give_way([  # the answer goes out either way; the button works once this is written
@@ -269,7 +269,7 @@ class Conversations:
         The claim is one conditional UPDATE, so two presses (a double click, or two instances) cannot
         both get it. ``done_share`` ends it after the post; ``release_share`` gives it back if the post failed.
         """
-        now = at or dt.datetime.now(dt.timezone.utc)
+        now = at or dt.datetime.now(dt.UTC)
         self.store.flush_pending()  # a share remembered while the database was busy
         with self.store.transaction():
             claimed = self.store.db.conn.execute(
@@ -296,5 +296,5 @@ class Conversations:
     def prune_events(self, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
         with self.store.transaction():
             return self.store.db.conn.execute(
-                "DELETE FROM processed_events WHERE at < ?", [_iso(dt.datetime.now(dt.timezone.utc) - older_than)]
+                "DELETE FROM processed_events WHERE at < ?", [_iso(dt.datetime.now(dt.UTC) - older_than)]
             ).rowcount

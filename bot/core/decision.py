@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Mapping, Sequence
 
 # Every feature, in the order Candidate.features holds them. Lexical features are computed in both modes;
 # the cosine features are 0 when matching by meaning is off (and the lexical weights ignore them).
@@ -92,7 +92,7 @@ class Weights:
             raise ValueError("decision model: thresholds must satisfy 0 < possible_at <= match_at < 1")
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Weights":
+    def from_dict(cls, data: Mapping) -> Weights:
         return cls(
             features=tuple(data["features"]), mean=tuple(map(float, data["mean"])),
             scale=tuple(map(float, data["scale"])), coef=tuple(map(float, data["coef"])),
@@ -107,7 +107,7 @@ class Weights:
 
     def probability(self, features: Sequence[float]) -> float:
         z = self.intercept
-        for name, m, s, w in zip(self.features, self.mean, self.scale, self.coef):
+        for name, m, s, w in zip(self.features, self.mean, self.scale, self.coef, strict=False):
             z += w * (features[INDEX[name]] - m) / (s or 1.0)
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
@@ -123,7 +123,7 @@ class Weights:
         """
         points = ((0.0, 0.0), (self.possible_at, SCALE_POSSIBLE), (self.match_at, SCALE_MATCH), (1.0, 1.0))
         p = min(max(p, 0.0), 1.0)
-        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             if p <= x1:
                 return y0 if x1 == x0 else y0 + (p - x0) * (y1 - y0) / (x1 - x0)
         return 1.0

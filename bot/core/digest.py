@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 def _iso(t: dt.datetime) -> str:
     if t.tzinfo is None:
         raise ValueError("digest times must be timezone-aware")
-    return t.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return t.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def _iso_z(t: dt.datetime) -> str:
     """The change feed's timestamp format (SQLite strftime, with Z)."""
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def covers_since(store: Store, sub: "Subscription", until: dt.datetime) -> dt.datetime:
+def covers_since(store: Store, sub: Subscription, until: dt.datetime) -> dt.datetime:
     """Where a subscription's next digest starts: the last one sent before ``until`` (or when it began, at most 7 days back)."""
     row = store.db.execute(
         "SELECT max(scheduled_for) FROM digests_sent WHERE subscription_id = ? AND status = 'sent' AND scheduled_for < ?",
@@ -41,7 +41,7 @@ def covers_since(store: Store, sub: "Subscription", until: dt.datetime) -> dt.da
     return min(dt.datetime.fromisoformat(sub.created_at), until - dt.timedelta(days=7))
 
 
-def preview_digest(store: Store, sub: "Subscription", *, now: dt.datetime,
+def preview_digest(store: Store, sub: Subscription, *, now: dt.datetime,
                    correction_window: dt.timedelta = dt.timedelta(days=30)) -> Digest:
     """What a subscription's digest would say at ``now`` (the period is end-exclusive: one second is added)."""
     now = now + dt.timedelta(seconds=1)

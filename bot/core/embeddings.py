@@ -43,9 +43,10 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -261,7 +262,7 @@ class Embedder:
         # Recently embedded texts: a rebuilt or re-created database with the same claims costs no model time
         # in this process, and a chat message repeated in a thread is embedded once.
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[bool, str], "np.ndarray"] = OrderedDict()
+        self._cache: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
 
     @property
     def dim(self) -> int:
@@ -275,7 +276,7 @@ class Embedder:
         progress: Callable[[int], None] | None = None,
         bulk: bool = True,
         query: bool = False,
-    ) -> "np.ndarray":
+    ) -> np.ndarray:
         """Unit-length float32 vectors, one row per text; ``progress(n)`` after each batch.
 
         ``query`` says the texts are chat messages rather than claim phrasings: an engine trained
@@ -303,16 +304,16 @@ class Embedder:
                                  query=query)
             result[todo] = fresh
             with self._lock:
-                for i, vec in zip(todo, fresh):
+                for i, vec in zip(todo, fresh, strict=True):
                     self._cache[(query, texts[i])] = vec
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return result
 
-    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool, query: bool) -> "np.ndarray":
+    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool, query: bool) -> np.ndarray:
         raise NotImplementedError
 
-    def encode_queries(self, texts: Sequence[str]) -> "np.ndarray":
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """The texts of one message (the whole and its sentences) in one call, on one thread."""
         # One text per forward pass: padding a short sentence to the whole message's length
         # cost more than a second pass (measured: 90 ms against 48 ms per tweet).
@@ -384,7 +385,7 @@ class E5Embedder(Embedder):
         if self._gomp is not None:
             self._gomp.omp_set_num_threads(int(n))
 
-    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool, query: bool) -> "np.ndarray":
+    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool, query: bool) -> np.ndarray:
         import numpy as np
 
         model = self._load()
@@ -462,7 +463,7 @@ class SentenceTransformerEmbedder(Embedder):
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
-    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool, query: bool) -> "np.ndarray":
+    def _encode(self, texts: list[str], *, batch_size: int, progress, bulk: bool, query: bool) -> np.ndarray:
         import numpy as np
         import torch
 

@@ -16,14 +16,20 @@ import difflib
 import io
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 import yaml
 
 from .claimreview import (
-    FIELD_NAMES, _text, claim_to_claimreviews, claimreview_to_record, claimreview_to_translation, iter_claimreviews,
+    FIELD_NAMES,
+    _text,
+    claim_to_claimreviews,
+    claimreview_to_record,
+    claimreview_to_translation,
+    iter_claimreviews,
     translation_of,
 )
 from .models import Claim, ClaimError, claim_from_dict
@@ -394,7 +400,7 @@ def _check_header(header: list[str], location: str) -> Iterator[Problem]:
 def _csv_record(location: str, header: list[str], row: list[str]) -> Iterator[_Record | Problem]:
     if len(row) > len(header):
         yield Problem(location, "", f"has {len(row)} cells but the header has {len(header)} columns")
-    cells = {name: _unguard(cell.strip()) for name, cell in zip(header, row) if name in _CSV_COLUMNS and cell.strip()}
+    cells = {name: _unguard(cell.strip()) for name, cell in zip(header, row, strict=False) if name in _CSV_COLUMNS and cell.strip()}
     record: dict[str, Any] = {k: v for k, v in cells.items() if k in CLAIM_FIELDS + _META_FIELDS}
     if TRANSLATIONS in cells:
         try:
@@ -455,7 +461,7 @@ def dump_claims(claims: Iterable[Claim], fmt: str, stream: TextIO) -> int:
 
 def _dump_jsonl(claims: Iterable[Claim], stream: TextIO) -> int:
     count = 0
-    for count, claim in enumerate(claims, 1):
+    for count, claim in enumerate(claims, 1):  # noqa: B007 - the last number is the count returned
         stream.write(json.dumps(claim.to_dict(), ensure_ascii=False) + "\n")
     return count
 
@@ -490,7 +496,7 @@ def _json_array(objects: Iterable[dict], stream: TextIO) -> int:
 def _dump_yaml(claims: Iterable[Claim], stream: TextIO) -> int:
     """A YAML list written item by item: consecutive "- ..." blocks read back as one list."""
     count = 0
-    for count, claim in enumerate(claims, 1):
+    for count, claim in enumerate(claims, 1):  # noqa: B007 - the last number is the count returned
         yaml.dump([claim.to_dict()], stream, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
     if not count:
         stream.write("[]\n")
@@ -502,7 +508,7 @@ def _dump_csv(claims: Iterable[Claim], stream: TextIO) -> int:
     writer = csv.writer(stream)
     writer.writerow(CSV_FIELDS)
     count = 0
-    for count, claim in enumerate(claims, 1):
+    for count, claim in enumerate(claims, 1):  # noqa: B007 - the last number is the count returned
         data = claim.to_dict()
         row = [_guard(_csv_cell(name, data[name])) for name in CLAIM_FIELDS]
         row.append(json.dumps(data[TRANSLATIONS], ensure_ascii=False) if TRANSLATIONS in data else "")

@@ -46,9 +46,10 @@ import gettext as _gettext
 import io
 import logging
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -89,7 +90,7 @@ class Message(str):
     params: Mapping[str, Any]
 
     def __new__(cls, msgid: str, *, plural: str | None = None, n: int | None = None, context: str | None = None,
-                params: Mapping[str, Any] | None = None) -> "Message":
+                params: Mapping[str, Any] | None = None) -> Message:
         values = dict(params or {})
         if plural is not None:
             values.setdefault("n", n)
@@ -299,7 +300,7 @@ class Translator:
     def datetime(self, value: dt.datetime | str, format: str = "medium", tzinfo: dt.tzinfo | None = None) -> str:
         d = _as_date(value)
         if not isinstance(d, dt.datetime):
-            d = dt.datetime.combine(d, dt.time(), tzinfo=dt.timezone.utc)
+            d = dt.datetime.combine(d, dt.time(), tzinfo=dt.UTC)
         return _format_datetime(d, format=format, tzinfo=tzinfo, locale=self.babel_locale)
 
     format_datetime = datetime
@@ -358,7 +359,7 @@ def _load(tag: str) -> _gettext.NullTranslations:
     return _gettext.NullTranslations()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _translator(tag: str) -> Translator:
     return Translator(tag, _load(tag))
 
@@ -385,7 +386,7 @@ def available_locales() -> tuple[str, ...]:
 # -- choosing the language ---------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _available() -> tuple[tuple[str, Locale], ...]:
     return tuple((tag, Locale.parse(tag, sep="-")) for tag in LANGUAGES)
 

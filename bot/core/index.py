@@ -21,8 +21,8 @@ import shutil
 import threading
 import time
 import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import tantivy
 

@@ -24,8 +24,17 @@ from pathlib import Path
 import yaml
 
 from .models import (
-    RETIRE_CHANGES, SLUG_RE, TRANSLATION_FIELDS, Claim, ClaimError, ClaimTranslation, Redirect, Verdict, claim_from_dict,
-    language_problem, translation_from_dict,
+    RETIRE_CHANGES,
+    SLUG_RE,
+    TRANSLATION_FIELDS,
+    Claim,
+    ClaimError,
+    ClaimTranslation,
+    Redirect,
+    Verdict,
+    claim_from_dict,
+    language_problem,
+    translation_from_dict,
 )
 
 try:
@@ -185,7 +194,7 @@ def _load_translations(directory: Path, claims: dict[str, Claim], retired: dict[
         before = len(problems)
 
         def bad(field: str, message: str) -> None:
-            problems.append(KnowledgeProblem(rel, field, message))
+            problems.append(KnowledgeProblem(rel, field, message))  # noqa: B023 - called in this iteration only
 
         for key in data:
             if key not in _TRANSLATION_FILE_FIELDS:
@@ -240,7 +249,7 @@ def _load_retired(directory: Path, live: set[str], digest, problems: list[Knowle
         before = len(problems)
 
         def bad(field: str, message: str) -> None:
-            problems.append(KnowledgeProblem(rel, field, message))
+            problems.append(KnowledgeProblem(rel, field, message))  # noqa: B023 - called in this iteration only
 
         for key in data:
             if key not in _RETIRED_FIELDS:

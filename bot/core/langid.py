@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import unicodedata
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ written in, then English (``i18n.resolve``).  Platform-neutral: ids are opaque s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from . import i18n
 from .i18n import N_, Message, Resolution

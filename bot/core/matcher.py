@@ -17,8 +17,8 @@ import functools
 import logging
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -54,7 +54,7 @@ class MatchConfig:
     vector_index_above: int = 300_000  # phrasings above which vector search uses an HNSW graph, not exact search
     decision_model: str = ""  # a decision model file (bench/train_decision.py); empty: the one factbot ships
 
-    def validate(self) -> "MatchConfig":
+    def validate(self) -> MatchConfig:
         if not 0 < self.possible_threshold <= self.match_threshold <= 1 or not 0 < self.extra_claim_threshold <= 1:
             raise ValueError("matcher thresholds must satisfy 0 < possible_threshold <= match_threshold <= 1")
         if self.retrieve < 1 or self.max_chars < 1 or self.max_segments < 1:
@@ -166,7 +166,7 @@ class Matcher:
 
         try:
             embedder = shared_embedder(spec)
-            embedder.dim  # loads the engine now: a broken one falls back here, not in the middle of a check
+            _ = embedder.dim  # loads the engine now: a broken one falls back here, not in the middle of a check
         except (ModelMissing, OSError, RuntimeError, ImportError) as exc:
             if mode == "on":
                 raise
@@ -487,7 +487,7 @@ class Matcher:
         q_total = sum(idf.values()) or 1.0
         u_set, u_unique = _claim_vocabulary(claim, analysed)
         q_hits = [_hit(t, u_set, u_unique) for t in q_unique]
-        cq = sum(idf[t] * h for t, h in zip(q_unique, q_hits)) / q_total
+        cq = sum(idf[t] * h for t, h in zip(q_unique, q_hits, strict=True)) / q_total
         evidence = _EVIDENCE[min(sum(1 for h in q_hits if h), len(_EVIDENCE) - 1)]
         best_cv, best_i = 0.0, 0
         # The message side is the same for every candidate of this segment: a claim word's IDF and its
@@ -502,7 +502,7 @@ class Matcher:
             if not total:
                 continue
             cv = sum(w * (said[t] if t in said else said.setdefault(t, _hit(t, q_set, q_unique)))
-                     for t, w in zip(v_unique, weights)) / total
+                     for t, w in zip(v_unique, weights, strict=False)) / total
             if cv > best_cv:
                 best_cv, best_i = cv, i
         b2 = self.config.coverage_weight

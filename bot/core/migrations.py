@@ -10,7 +10,7 @@ refused instead of guessed at.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sqlite_utils
 

@@ -12,9 +12,10 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .i18n import N_, Translator, pN_, translator
 
@@ -62,7 +63,7 @@ class Verdict(str, Enum):
         return str(_VERDICT_STYLE[self][3])
 
     @classmethod
-    def parse(cls, value: str | "Verdict") -> "Verdict":
+    def parse(cls, value: str | Verdict) -> Verdict:
         """Accept ``mostly-true``, ``Mostly True``, ``mostly_true`` alike."""
         if isinstance(value, Verdict):
             return value
@@ -130,7 +131,7 @@ class Source:
         return {k: v for k, v in dataclasses.asdict(self).items() if v}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Source":
+    def from_dict(cls, data: Mapping[str, Any]) -> Source:
         return cls(
             title=str(data.get("title") or data.get("url") or "").strip(),
             publisher=str(data.get("publisher") or "").strip(),
@@ -197,7 +198,7 @@ class Claim:
     replaces: tuple[str, ...] = dataclasses.field(default=(), compare=False)
     # The claim's text in other languages, by BCP 47 code (knowledge/translations/<lang>/<id>.yaml):
     # verdict, sources and dates stay this claim's own.
-    translations: Mapping[str, "ClaimTranslation"] = dataclasses.field(default_factory=dict, compare=False)
+    translations: Mapping[str, ClaimTranslation] = dataclasses.field(default_factory=dict, compare=False)
 
     def texts(self) -> tuple[str, ...]:
         """Every phrasing the matcher may match: the claim itself, then its aliases."""
@@ -276,7 +277,7 @@ def language_problem(code: str) -> str | None:
     return None
 
 
-def translation_from_dict(data: Any, *, claim: "Claim | None" = None, language: str = "",
+def translation_from_dict(data: Any, *, claim: Claim | None = None, language: str = "",
                           require_digest: bool = True, check_stale: bool = True) -> ClaimTranslation:
     """A validated translation; ClaimError lists every problem (field, message) at once.
 
@@ -656,7 +657,7 @@ def verdict_table() -> Iterable[tuple[str, str, str, str]]:
 
 
 def utcnow() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 # -- weekly digests ------------------------------------------------------------------
@@ -707,7 +708,7 @@ class Correction:
     claim: Claim  # the claim as it is now (for a retired id: the first claim that replaced it)
     old_verdict: Verdict  # the verdict the reply showed
     change_seq: int  # the change that made it outdated
-    redirect: "Redirect | None" = None  # set when the reply's claim id was since split, merged or renamed
+    redirect: Redirect | None = None  # set when the reply's claim id was since split, merged or renamed
     others: tuple[Claim, ...] = ()  # a split claim's other replacements
 
     def text(self, t: Translator | None = None) -> str:

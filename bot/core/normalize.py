@@ -35,17 +35,7 @@ MAX_NORMALIZE_CHARS = 20_000
 # their negative forms are stopwords only because "not" carries the negation
 # when spelt out, and chat rarely hinges on "isn't" alone.
 STOPWORDS = frozenset(
-    """a an the and or but if so of to in on at by for from with about as into onto over under
-    is are was were be been being am do does did doing have has had having will would shall should
-    can could may might must this that these those it its it's i me my we our you your he him his
-    she her they them their there here what which who whom whose when where why how than then
-    just also very really actually literally like ok okay yes yeah lol lmao omg pls please hey hi
-    guys folks anyone someone somebody thing things stuff got get gets getting
-    true truth real legit fact factcheck check checking verify confirm confirmed claim claims
-    heard hear saw see seen read reading apparently supposedly rumor rumour wait tell told
-    say says said saying s t d ll m re ve
-    whats thats its im ive id youre theyre isnt arent wasnt werent dont doesnt didnt cant couldnt wont
-    wouldnt shouldnt hasnt havent hadnt lets theres heres whos""".split()
+    ["a", "an", "the", "and", "or", "but", "if", "so", "of", "to", "in", "on", "at", "by", "for", "from", "with", "about", "as", "into", "onto", "over", "under", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "have", "has", "had", "having", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "this", "that", "these", "those", "it", "its", "it's", "i", "me", "my", "we", "our", "you", "your", "he", "him", "his", "she", "her", "they", "them", "their", "there", "here", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "than", "then", "just", "also", "very", "really", "actually", "literally", "like", "ok", "okay", "yes", "yeah", "lol", "lmao", "omg", "pls", "please", "hey", "hi", "guys", "folks", "anyone", "someone", "somebody", "thing", "things", "stuff", "got", "get", "gets", "getting", "true", "truth", "real", "legit", "fact", "factcheck", "check", "checking", "verify", "confirm", "confirmed", "claim", "claims", "heard", "hear", "saw", "see", "seen", "read", "reading", "apparently", "supposedly", "rumor", "rumour", "wait", "tell", "told", "say", "says", "said", "saying", "s", "t", "d", "ll", "m", "re", "ve", "whats", "thats", "its", "im", "ive", "id", "youre", "theyre", "isnt", "arent", "wasnt", "werent", "dont", "doesnt", "didnt", "cant", "couldnt", "wont", "wouldnt", "shouldnt", "hasnt", "havent", "hadnt", "lets", "theres", "heres", "whos"]
 )
 
 _stemmer = Stemmer.Stemmer("english")
@@ -60,9 +50,7 @@ _SNOWBALL = {
     "ru": "russian", "sr": "serbian", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish",
 }
 _NEGATIONS = frozenset(
-    """no nunca ni jamás jamas tampoco nada nadie nicht kein keine keinen keiner nie niemals nein ne pas jamais non
-    aucun aucune rien personne não nao nem nenhum nenhuma nulla mai niente nessuno niet geen nooit nie żaden zaden
-    nigdy нет не ни никогда değil yok asla hayır inte aldrig ikke aldri ei""".split()
+    ["no", "nunca", "ni", "jamás", "jamas", "tampoco", "nada", "nadie", "nicht", "kein", "keine", "keinen", "keiner", "nie", "niemals", "nein", "ne", "pas", "jamais", "non", "aucun", "aucune", "rien", "personne", "não", "nao", "nem", "nenhum", "nenhuma", "nulla", "mai", "niente", "nessuno", "niet", "geen", "nooit", "nie", "żaden", "zaden", "nigdy", "нет", "не", "ни", "никогда", "değil", "yok", "asla", "hayır", "inte", "aldrig", "ikke", "aldri", "ei"]
 )
 _SPACELESS = frozenset({"ja", "zh"})
 _CJK = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+")

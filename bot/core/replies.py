@@ -23,9 +23,9 @@ are the only markup, and every ``%(name)s`` (gettext's python-format) becomes a 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable, Mapping
 
 from .models import Source, Verdict
 
@@ -53,11 +53,11 @@ class Rich:
     def __bool__(self) -> bool:
         return any(s.text for s in self.spans)
 
-    def __add__(self, other: "Rich | str") -> "Rich":
+    def __add__(self, other: Rich | str) -> Rich:
         return Rich(self.spans + as_rich(other).spans)
 
 
-def as_rich(value: "Rich | str") -> Rich:
+def as_rich(value: Rich | str) -> Rich:
     """Plain factbot text as Rich (no markup parsed)."""
     return value if isinstance(value, Rich) else Rich((Span(str(value)),))
 
@@ -67,7 +67,7 @@ def user(text: object, url: str = "") -> Rich:
     return Rich((Span("" if text is None else str(text), user=True, url=url),))
 
 
-def link(text: "Rich | str", url: str) -> Rich:
+def link(text: Rich | str, url: str) -> Rich:
     """``text`` as a link to ``url`` (each span keeps its style)."""
     return Rich(tuple(Span(s.text, s.style, s.user, url) for s in as_rich(text).spans))
 
@@ -134,7 +134,7 @@ def _merge(spans: Iterable[Span]) -> list[Span]:
     return out
 
 
-def join(parts: Iterable["Rich | str"], sep: "Rich | str" = " · ") -> Rich:
+def join(parts: Iterable[Rich | str], sep: Rich | str = " · ") -> Rich:
     out = Rich()
     for i, part in enumerate(p for p in parts if p):
         out = out + (as_rich(sep) + part if i else as_rich(part))
@@ -252,14 +252,14 @@ class Reply:
     transient: bool = False  # may remove itself after a while (a rate-limit notice in a channel)
     phrases: Phrases = field(default_factory=Phrases)
 
-    def with_votes(self, up: int, down: int) -> "Reply":
+    def with_votes(self, up: int, down: int) -> Reply:
         """The same reply with the vote counts on 👍 / 👎."""
         counts = {ActionKind.VOTE_UP: up, ActionKind.VOTE_DOWN: down}
         actions = tuple(Action(a.kind, a.label, a.value, a.number, counts.get(a.kind, a.count), a.confirm)
                         for a in self.actions)
         return _replace(self, actions=actions)
 
-    def without(self, *kinds: ActionKind) -> "Reply":
+    def without(self, *kinds: ActionKind) -> Reply:
         return _replace(self, actions=tuple(a for a in self.actions if a.kind not in kinds))
 
     def action(self, kind: ActionKind) -> Action | None:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .conversations import Conversations
+from .i18n import Translator, translator
 from .index import ClaimIndex
 from .knowledge import load_knowledge
 from .languages import LanguageSettings
-from .i18n import Translator, translator
 from .matcher import MatchConfig, Matcher
 from .models import Candidate, CheckResult, Claim, IncomingMessage, Redirect
 from .ratelimit import RateLimiter

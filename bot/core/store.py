@@ -20,9 +20,10 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import sqlite_utils
 
@@ -267,7 +268,7 @@ class Store:
         with contextlib.suppress(sqlite3.ProgrammingError):
             self.db.conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -632,7 +633,7 @@ class Store:
             [query, int(limit)],
         ).fetchall()
         claims = self._translated([row_to_claim(r) for r in rows])
-        return [(claim, -float(r["rank"])) for claim, r in zip(claims, rows)]
+        return [(claim, -float(r["rank"])) for claim, r in zip(claims, rows, strict=True)]
 
     # -- writing claims -------------------------------------------------
     def upsert_claims(
@@ -893,7 +894,7 @@ class Store:
         """
         if self.readonly:
             return 0
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         cutoff = (now - dt.timedelta(days=retention_days)).replace(microsecond=0).isoformat()
         try:
             with self._short_wait(), self.transaction():

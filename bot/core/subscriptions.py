@@ -94,8 +94,8 @@ class Subscription:
             if d.weekday() != self.weekday:
                 continue
             candidate = dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=tz)
-            if candidate.astimezone(dt.timezone.utc) > after.astimezone(dt.timezone.utc):
-                return candidate.astimezone(dt.timezone.utc)
+            if candidate.astimezone(dt.UTC) > after.astimezone(dt.UTC):
+                return candidate.astimezone(dt.UTC)
         return self.next_run(after + dt.timedelta(days=7))  # pragma: no cover - unreachable in practice
 
     def previous_run(self, at: dt.datetime) -> dt.datetime:
@@ -107,8 +107,8 @@ class Subscription:
             d = day - dt.timedelta(days=offset)
             if d.weekday() != self.weekday:
                 continue
-            candidate = dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=tz).astimezone(dt.timezone.utc)
-            if candidate <= at.astimezone(dt.timezone.utc):
+            candidate = dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=tz).astimezone(dt.UTC)
+            if candidate <= at.astimezone(dt.UTC):
                 return candidate
         raise AssertionError("unreachable: a weekday recurs within 8 days")  # pragma: no cover
 

@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from .embeddings import Embedder, text_hash
 from .index import phrasings
@@ -60,7 +61,7 @@ def embed_text(text: str) -> str:
 
 
 BUNDLED_VECTORS = "vectors"  # folder in the knowledge directory: vectors of the bundled phrasings, per model
-_bundled: dict[str, dict[str, "np.ndarray"]] = {}
+_bundled: dict[str, dict[str, np.ndarray]] = {}
 
 
 def bundled_vectors_path(model_id: str):
@@ -70,7 +71,7 @@ def bundled_vectors_path(model_id: str):
     return knowledge_dir() / BUNDLED_VECTORS / f"{slug}.npz"
 
 
-def bundled_vectors(model_id: str) -> dict[str, "np.ndarray"]:
+def bundled_vectors(model_id: str) -> dict[str, np.ndarray]:
     """Vectors of the bundled claims' phrasings for ``model_id``, by text hash ({} when none ship).
 
     The claims that come with factbot are the same on every install, so their vectors ship with them
@@ -80,13 +81,13 @@ def bundled_vectors(model_id: str) -> dict[str, "np.ndarray"]:
     if model_id not in _bundled:
         import numpy as np
 
-        table: dict[str, "np.ndarray"] = {}
+        table: dict[str, np.ndarray] = {}
         try:
             path = bundled_vectors_path(model_id)
             if path.is_file():
                 with np.load(path, allow_pickle=False) as data:
                     if str(data["model"]) == model_id:
-                        for h, v in zip(data["text_hash"], data["vector"]):
+                        for h, v in zip(data["text_hash"], data["vector"], strict=False):
                             table[str(h)] = v.astype(np.float32)
         except Exception as exc:  # noqa: BLE001 - a damaged cache costs embedding time, nothing else
             log.warning("the bundled vectors cannot be read (%s); embedding the bundled claims instead", exc)
@@ -157,7 +158,7 @@ class _Matrix:
     def __len__(self) -> int:
         return len(self.key_of)
 
-    def set_claim(self, claim_id: str, vectors: "np.ndarray") -> None:
+    def set_claim(self, claim_id: str, vectors: np.ndarray) -> None:
         """Replace every vector of one claim (an empty array removes the claim)."""
         import numpy as np
 
@@ -173,7 +174,7 @@ class _Matrix:
         if not self._hnsw and len(self.key_of) > self.hnsw_above:
             self._rebuild(hnsw=True)
 
-    def add_many(self, claim_ids: Sequence[str], variants: Sequence[int], vectors: "np.ndarray") -> None:
+    def add_many(self, claim_ids: Sequence[str], variants: Sequence[int], vectors: np.ndarray) -> None:
         """Bulk load (rows of claims not yet in memory), far faster than ``set_claim`` one by one."""
         import numpy as np
 
@@ -181,7 +182,7 @@ class _Matrix:
             return
         ids = np.arange(self._next, self._next + len(vectors), dtype=np.int64)
         self._next += len(vectors)
-        for cid, variant, i in zip(claim_ids, variants, ids):
+        for cid, variant, i in zip(claim_ids, variants, ids, strict=False):
             self.key_of[int(i)] = (cid, int(variant))
             self.ids_of.setdefault(cid, []).append(int(i))
         if not self._hnsw and len(self.key_of) > self.hnsw_above:
@@ -211,7 +212,7 @@ class _Matrix:
         else:
             self.index.remove_ids(np.asarray(old, dtype=np.int64))
 
-    def _rebuild(self, *, hnsw: bool, extra: tuple["np.ndarray", "np.ndarray"] | None = None) -> None:
+    def _rebuild(self, *, hnsw: bool, extra: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Move the live vectors (plus ``extra`` ids and vectors not yet added) into a new index."""
         import numpy as np
 
@@ -238,7 +239,7 @@ class _Matrix:
     def is_graph(self) -> bool:
         return self._hnsw
 
-    def save(self, path: "os.PathLike[str]", meta: dict) -> None:
+    def save(self, path: os.PathLike[str], meta: dict) -> None:
         """Write the graph and its id map to ``path`` in one file, atomically (write aside, then rename).
 
         The file: a magic line, the id map and metadata as a length-prefixed ``.npz``, then the faiss index
@@ -276,7 +277,7 @@ class _Matrix:
                 os.unlink(tmp)
 
     @classmethod
-    def load(cls, path: "os.PathLike[str]", *, hnsw_above: int) -> tuple["_Matrix", dict]:
+    def load(cls, path: os.PathLike[str], *, hnsw_above: int) -> tuple[_Matrix, dict]:
         """A graph saved by ``save`` and the metadata it was saved with; raises on anything unexpected."""
         import io
         import json
@@ -310,15 +311,15 @@ class _Matrix:
         matrix._hnsw = True
         matrix._next = int(header["next"])
         matrix._dead = int(header["dead"])
-        for i, cid, variant in zip(ids.tolist(), claims.tolist(), variants.tolist()):
+        for i, cid, variant in zip(ids.tolist(), claims.tolist(), variants.tolist(), strict=False):
             matrix.key_of[i] = (cid, variant)
             matrix.ids_of.setdefault(cid, []).append(i)
         return matrix, header
 
-    def vectors(self, claim_id: str) -> list["np.ndarray"]:
+    def vectors(self, claim_id: str) -> list[np.ndarray]:
         return [self.index.reconstruct(i) for i in self.ids_of.get(claim_id, ())]
 
-    def search(self, queries: "np.ndarray", k_claims: int) -> list[list[VectorHit]]:
+    def search(self, queries: np.ndarray, k_claims: int) -> list[list[VectorHit]]:
         """Best claims per query row, each claim scored by its best phrasing."""
         import numpy as np
 
@@ -330,9 +331,9 @@ class _Matrix:
         k_rows = min(n + self._dead, max(k_claims * 4, 16))
         scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k_rows)
         out = []
-        for srow, irow in zip(scores, ids):
+        for srow, irow in zip(scores, ids, strict=True):
             best: dict[str, VectorHit] = {}
-            for s, i in zip(srow, irow):
+            for s, i in zip(srow, irow, strict=True):
                 key = self.key_of.get(int(i))
                 if key is None:
                     continue
@@ -455,7 +456,7 @@ class VectorIndex:
         finally:
             own.close()
 
-    def _embed_waiting(self, helper: "VectorIndex") -> int:
+    def _embed_waiting(self, helper: VectorIndex) -> int:
         """One pass: embed, batch by batch, every claim whose stored vectors are missing or stale."""
         store = helper.store
         head = store.last_change_seq()
@@ -620,7 +621,7 @@ class VectorIndex:
         with self.store.transaction():
             self.store.db.conn.execute("DELETE FROM claim_vectors WHERE claim_id NOT IN (SELECT id FROM claims)")
 
-    def _rows(self, claim_ids: Sequence[str]) -> dict[str, "np.ndarray"]:
+    def _rows(self, claim_ids: Sequence[str]) -> dict[str, np.ndarray]:
         import numpy as np
 
         out: dict[str, list[tuple[int, bytes]]] = {}
@@ -660,7 +661,7 @@ class VectorIndex:
         meta = {"model": self.embedder.model_id, "seq": seq, "db_id": self.store.get_meta("db_id")}
         try:
             self._matrix.save(self.graph_path, meta)
-        except Exception as exc:  # a full disk or a read-only folder must not stop the bot
+        except Exception as exc:  # noqa: BLE001 - a full disk or a read-only folder must not stop the bot
             log.warning("could not save the vector graph to %s (%s); it will be built again at the next start",
                         self.graph_path, exc)
 
@@ -679,7 +680,7 @@ class VectorIndex:
             seq = int(header["seq"])
             if not 0 <= seq <= head:
                 raise ValueError(f"saved at change {seq}, the database is at {head}")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any damage means "build it again"
             log.warning("the saved vector graph %s is not usable (%s); building it again", self.graph_path, exc)
             return False
         changed = list(dict.fromkeys(cid for _, cid, _ in self.store.changes_since(seq)))
@@ -711,18 +712,18 @@ class VectorIndex:
         self._matrix = matrix or _Matrix(self.embedder.dim, hnsw_above=self.hnsw_above)
 
     # -- searching ---------------------------------------------------------
-    def search(self, queries: "np.ndarray", k: int = 20) -> list[list[VectorHit]]:
+    def search(self, queries: np.ndarray, k: int = 20) -> list[list[VectorHit]]:
         """The ``k`` nearest claims for each query vector (unit length), best first."""
         self.ensure_current()
         assert self._matrix is not None
         with self._lock:  # a concurrent check may be patching the matrix
             return self._matrix.search(queries, k)
 
-    def cosines(self, query: "np.ndarray", claim_ids: Iterable[str]) -> dict[str, tuple[float, int]]:
+    def cosines(self, query: np.ndarray, claim_ids: Iterable[str]) -> dict[str, tuple[float, int]]:
         """Best cosine (and which phrasing) of the query against each given claim."""
         return {cid: (best, i) for cid, (best, i, _, _) in self.cosine_profile(query, claim_ids).items()}
 
-    def cosine_profile(self, query: "np.ndarray", claim_ids: Iterable[str]) -> dict[str, tuple[float, int, float, float]]:
+    def cosine_profile(self, query: np.ndarray, claim_ids: Iterable[str]) -> dict[str, tuple[float, int, float, float]]:
         """Per claim: the best cosine, its phrasing, the claim text's own cosine and the mean over phrasings."""
         import numpy as np
 

@@ -11,12 +11,13 @@ log filter blanks tokens) and answered with a short, generic sentence.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any
 from zoneinfo import available_timezones
 
 import discord
@@ -31,7 +32,8 @@ from ...core.service import FactChecker
 from ...core.subscriptions import WEEKDAYS
 from . import render
 from .components import DYNAMIC_ITEMS
-from .render import NO_MENTIONS, PLATFORM as DISCORD, Reply
+from .render import NO_MENTIONS, Reply
+from .render import PLATFORM as DISCORD
 
 log = logging.getLogger("factbot.discord")
 
@@ -61,7 +63,7 @@ def configure_endpoints(settings: Any) -> None:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @lru_cache(maxsize=1)
@@ -249,11 +251,9 @@ class FactbotClient(discord.Client):
             log.error("could not answer a message: %s", type(exc).__name__, exc_info=exc,
                       extra={"platform": PLATFORM, "channel": str(message.channel.id)})
             if addressed:
-                try:
+                with contextlib.suppress(discord.HTTPException):
                     await message.reply(**render.render_reply(self.chat.error(self._guild_locale(message))).kwargs(),
                                         mention_author=False)
-                except discord.HTTPException:
-                    pass
 
     @staticmethod
     def _guild_locale(message: discord.Message) -> str:

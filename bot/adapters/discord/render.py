@@ -9,12 +9,11 @@ the message.  Tests call these functions and compare ``Embed.to_dict()``.
 
 from __future__ import annotations
 
-from .. import fit
-
 import re
 import urllib.parse
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -24,6 +23,7 @@ from ...core.models import Candidate, CheckResult, Claim, Digest
 from ...core.normalize import display_text
 from ...core.replies import ActionKind, Kind, Phrases, Rich, Unrenderable, VerdictItem, as_rich
 from ...core.replies import Reply as NeutralReply
+from .. import fit
 from .components import DELETE_ID, DeleteButton, RevealButton, SuggestButton, VoteButton
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).

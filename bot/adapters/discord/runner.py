@@ -14,7 +14,8 @@ import contextlib
 import datetime as dt
 import logging
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import discord
@@ -57,7 +58,7 @@ class DiscordAdapter:
         self._task: asyncio.Task | None = None
         self._poster = DiscordPoster(self)
 
-    def poster(self) -> "DiscordPoster":
+    def poster(self) -> DiscordPoster:
         return self._poster
 
     async def start(self) -> None:

@@ -18,7 +18,6 @@ tokens) and answered with one short sentence.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -26,7 +25,8 @@ import logging
 import os
 import re
 import time
-from typing import Any, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -50,7 +50,8 @@ from ...core.pacing import CheckQueue, Overloaded
 from ...core.replies import Reply as NeutralReply
 from ...core.service import FactChecker
 from . import render
-from .render import PLATFORM as SLACK, Reply
+from .render import PLATFORM as SLACK
+from .render import Reply
 
 log = logging.getLogger("factbot.slack")
 
@@ -84,7 +85,7 @@ def slack_error(exc: SlackApiError) -> str:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def api_url(settings: Any) -> str:

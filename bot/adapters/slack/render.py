@@ -11,11 +11,10 @@ Tests call these functions and compare the blocks.
 
 from __future__ import annotations
 
-from .. import fit
-
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ...core.chat import Platform, Wording
 from ...core.models import Candidate, CheckResult, Claim, CountedClaim, Decision, Digest, Source
@@ -23,6 +22,7 @@ from ...core.normalize import display_text
 from ...core.replies import Action, ActionKind, Kind, Phrases, Rich, Unrenderable, VerdictItem, as_rich
 from ...core.replies import Reply as NeutralReply
 from ...core.subscriptions import Subscription
+from .. import fit
 
 # Block Kit limits (https://api.slack.com/reference/block-kit).
 MAX_BLOCKS = 50  # a message

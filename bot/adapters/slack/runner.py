@@ -16,11 +16,11 @@ correction notices for the scheduler.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -100,7 +100,7 @@ class SlackAdapter:
         self.identity = ""
         self._poster = SlackPoster(self)
 
-    def poster(self) -> "SlackPoster":
+    def poster(self) -> SlackPoster:
         return self._poster
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -150,7 +150,7 @@ class SlackAdapter:
                 raise StartupError(f"slack: Slack rejected the bot token ({error}): check SLACK_BOT_TOKEN "
                                    "or bot_token in the [slack] section of the config file") from None
             raise StartupError(f"slack: auth.test failed ({error})") from None
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise self._unreachable(exc) from None
         self.identity = f"{found.get('user', '?')} in {found.get('team', '?')}"
 
@@ -164,7 +164,7 @@ class SlackAdapter:
                                    "an xapp-… token with the connections:write scope") from None
             raise StartupError(f"slack: Socket Mode is not available ({error}): turn it on in the app's settings, "
                                "or run with --http") from None
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise self._unreachable(exc) from None
         return str(opened["url"])
 

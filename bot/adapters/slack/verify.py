@@ -15,7 +15,7 @@ import hmac
 import json
 import logging
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from aiohttp import web
