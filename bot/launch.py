@@ -159,7 +159,7 @@ async def send_now(checker: FactChecker, settings: Any, platform: str, workspace
         if not oauth and not (settings.slack_bot_token or "").strip():
             raise SendNowError("sending to Slack needs SLACK_BOT_TOKEN (or the multi-workspace install's "
                                "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET)")
-        adapter = SlackAdapter(checker, settings, http=oauth)
-        adapter.bot = SlackBot(checker, settings, http=oauth)
-        return await DigestService(checker.store, {"slack": adapter.poster()}).send_now(sub)
+        slack = SlackAdapter(checker, settings, http=oauth)
+        slack.bot = SlackBot(checker, settings, http=oauth)
+        return await DigestService(checker.store, {"slack": slack.poster()}).send_now(sub)
     raise SendNowError(f"digests for {platform} channels are previewed, not sent: factbot digest preview")

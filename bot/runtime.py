@@ -70,7 +70,8 @@ class Runtime:
             self.test_clock = test_clock()
         except ValueError as exc:
             self.test_clock, self._clock_problem = None, str(exc)
-        service = DigestService(checker.store, posters, **({"clock": self.test_clock} if self.test_clock else {}))
+        service = (DigestService(checker.store, posters, clock=self.test_clock) if self.test_clock
+                   else DigestService(checker.store, posters))
         self.digests = DigestScheduler(service) if scheduler and posters else None
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None

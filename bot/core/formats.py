@@ -37,7 +37,7 @@ from .models import Claim, ClaimError, claim_from_dict
 try:
     _Loader, _Dumper = yaml.CSafeLoader, yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader, _Dumper = yaml.SafeLoader, yaml.SafeDumper
+    _Loader, _Dumper = yaml.SafeLoader, yaml.SafeDumper  # type: ignore[assignment]
 
 FORMATS = ("yaml", "json", "jsonl", "csv", "claimreview")
 _EXTENSIONS = {
@@ -261,7 +261,7 @@ def _parse_yaml(text: str) -> Iterator[_Record | Problem]:
         raise _Unreadable(Problem("", "", f"invalid YAML: {_reason(exc)}")) from None
     finally:
         loader.dispose()
-    if data is None:
+    if data is None or node is None:
         raise _Unreadable(Problem("", "", "no claims found"))
     return _document(data, _item_lines(node))
 
@@ -329,18 +329,18 @@ def _claimreviews(data: Any) -> Iterator[_Record | Problem]:
         if _text(review.get("@id")):
             by_id[_text(review.get("@id"))] = record
     for location, target, review in translations:
-        record = by_id.get(target)
-        if record is None:
+        original = by_id.get(target)
+        if original is None:
             yield Problem(location, "translationOfWork", f"translates {target!r}, which is not a ClaimReview in this file")
             continue
         language, translation = claimreview_to_translation(review)
         if not language:
             yield Problem(location, "inLanguage", "a translated ClaimReview must say its language")
             continue
-        if language in record.setdefault("translations", {}):
+        if language in original.setdefault("translations", {}):
             yield Problem(location, "inLanguage", f"a second {language!r} translation of the same ClaimReview")
             continue
-        record["translations"][language] = translation
+        original["translations"][language] = translation
     for location, record in records:
         yield _Record(location, record, FIELD_NAMES)
 

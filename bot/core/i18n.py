@@ -320,7 +320,7 @@ class Translator:
         """``a, b and c`` as the locale writes a list."""
         from babel.lists import format_list
 
-        return format_list(list(items), style=style, locale=self.babel_locale)
+        return format_list(list(items), style=style, locale=self.babel_locale)  # type: ignore[arg-type]
 
 
 # -- catalogs -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -40,7 +41,7 @@ from .models import (
 try:
     _Loader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
+    _Loader = yaml.SafeLoader  # type: ignore[misc,assignment]
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,7 @@ def _load_retired(directory: Path, live: set[str], digest, problems: list[Knowle
         except ValueError as exc:
             bad("verdict", f"{exc} (the verdict as it last stood)")
         if len(problems) == before and verdict is not None:
-            retired_at = data.get("retired_at")
+            retired_at: Any = data.get("retired_at")
             out.append(Redirect(id=rid, replaced_by=tuple(targets), change=change, claim=texts["claim"],
                                 verdict=verdict, reason=texts["reason"],
                                 retired_at=retired_at.isoformat() if hasattr(retired_at, "isoformat") else str(retired_at or "")))

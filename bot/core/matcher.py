@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -30,6 +31,9 @@ from .index import ClaimIndex, phrasing_key, phrasings
 from .models import Candidate, CheckResult, Claim, Decision, SegmentResult
 from .normalize import clean, fold, segments, strip_markup, term_choices, terms
 from .store import Store
+
+if TYPE_CHECKING:
+    from .vectors import VectorHit, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +146,7 @@ class Matcher:
         self.store = store
         self.index = index or ClaimIndex(store)
         self.config = (config or MatchConfig()).validate()
-        self.vectors = None  # a vectors.VectorIndex when semantic matching is on
+        self.vectors: VectorIndex | None = None  # when semantic matching is on
         self.semantic_status = ""  # one line for --explain and `factbot model info`
         self.decision_model = load_model(self.config.decision_model) if self.config.decision_model else shipped_model()
         self._init_semantic()
@@ -318,7 +322,7 @@ class Matcher:
         found = self.index.search_analysed(q_terms, limit=max(self.config.retrieve, top))
         hits = [(cid, score) for cid, score, _ in found]
         analysed = {cid: phrasings for cid, _, phrasings in found}
-        near = []
+        near: list[VectorHit] = []
         if qvec is not None and self.vectors is not None and self.config.vector_candidates:
             near = self.vectors.search(qvec[None, :], k=max(self.config.vector_candidates, top))[0]
         if not hits and not near:
@@ -330,7 +334,7 @@ class Matcher:
         q_set = frozenset(q_unique)
         q_fold = fold(text)
         idf = {t: self.index.idf(t) for t in q_unique}
-        word_idf, said = dict(idf), {}  # per-segment memos for _score
+        word_idf, said = dict(idf), dict[str, float]()  # per-segment memos for _score
         lexical_rank = {cid: i for i, (cid, _) in enumerate(hits)}
         scored = []
         for cid in order:

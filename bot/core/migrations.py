@@ -21,8 +21,8 @@ class SchemaTooNew(RuntimeError):
 
 def _v1_claims(db: sqlite_utils.Database) -> None:
     """Claims and their full-text index: the part every other feature reads."""
-    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-    db["claims"].create(
+    db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db.table("claims").create(
         {
             "id": str,
             "claim": str,
@@ -45,11 +45,11 @@ def _v1_claims(db: sqlite_utils.Database) -> None:
         defaults={"origin": "user", "language": "en", "tags": "[]", "aliases": "[]"},
         if_not_exists=True,
     )
-    db["claims"].create_index(["verdict"], if_not_exists=True)
+    db.table("claims").create_index(["verdict"], if_not_exists=True)
     # External-content FTS5 with triggers: SQLite keeps it in sync inside the
     # same write, so no code path can forget to.
     if "claims_fts" not in db.table_names():
-        db["claims"].enable_fts(["claim", "aliases"], tokenize="porter unicode61 remove_diacritics 2", create_triggers=True)
+        db.table("claims").enable_fts(["claim", "aliases"], tokenize="porter unicode61 remove_diacritics 2", create_triggers=True)
 
 
 def _v2_changes_and_checks(db: sqlite_utils.Database) -> None:
@@ -79,7 +79,7 @@ def _v2_changes_and_checks(db: sqlite_utils.Database) -> None:
         END;
         """
     )
-    db["checks"].create(
+    db.table("checks").create(
         {
             "id": int,
             "at": str,
@@ -96,8 +96,8 @@ def _v2_changes_and_checks(db: sqlite_utils.Database) -> None:
         pk="id",
         if_not_exists=True,
     )
-    db["checks"].create_index(["at"], if_not_exists=True)
-    db["checks"].create_index(["platform", "workspace", "channel", "at"], if_not_exists=True)
+    db.table("checks").create_index(["at"], if_not_exists=True)
+    db.table("checks").create_index(["platform", "workspace", "channel", "at"], if_not_exists=True)
 
 
 def _v3_conversations(db: sqlite_utils.Database) -> None:

@@ -174,7 +174,7 @@ class Action:
     value: str = ""
     number: int = 0  # reveal buttons are numbered like the candidates they show
     count: int = 0  # votes so far, shown on 👍 / 👎
-    confirm: tuple[str, str, str, str] = ()  # (title, text, confirm, deny) when the button asks first
+    confirm: tuple[str, str, str, str] | tuple[()] = ()  # (title, text, confirm, deny) when the button asks first
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,7 @@ class _Matrix:
                 f.write(GRAPH_MAGIC)
                 f.write(len(idmap.getbuffer()).to_bytes(8, "little"))
                 f.write(idmap.getbuffer())
-                writer = self.faiss.PyCallbackIOWriter(f.write)
+                writer = self.faiss.PyCallbackIOWriter(f.write)  # type: ignore[attr-defined]
                 self.faiss.write_index(self.index, writer)
                 del writer
                 f.flush()
@@ -295,7 +295,7 @@ class _Matrix:
             with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 header = json.loads(bytes(data["header"]).decode())
                 ids, claims, variants = data["ids"], data["claims"], data["variants"]
-            reader = faiss.PyCallbackIOReader(f.read)
+            reader = faiss.PyCallbackIOReader(f.read)  # type: ignore[attr-defined]
             index = faiss.read_index(reader)
             del reader
             if f.read(1):

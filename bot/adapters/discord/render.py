@@ -487,12 +487,12 @@ def render_digest(digest: Digest, *, limit: int = 10, footer: str | None = None)
             fields.append((f"{verdict.emoji} {verdict.label} ({len(items)})", _limited(lines, limit)))
         embeds += _section("🗂️ New and updated claims", BLURPLE, fields)
     tops: list[tuple[str, str]] = []
-    for title, items in (("Most checked in this channel", digest.top_in_channel),
-                         ("Most checked in this server", digest.top_in_workspace)):
-        if items:
+    for title, counted in (("Most checked in this channel", digest.top_in_channel),
+                           ("Most checked in this server", digest.top_in_workspace)):
+        if counted:
             lines = [
                 f"{cc.count}× {cc.claim.verdict.emoji} {escape(display_text(cc.claim.claim, 150))} (`{cc.claim.id}`)"
-                for cc in items
+                for cc in counted
             ]
             tops.append((title, _limited(lines, limit)))
     if tops:

@@ -188,7 +188,7 @@ class DiscordPoster:
     async def find_digest(self, sub: Subscription, *, period: str) -> str | None:
         channel = await self._channel(sub.channel)
         me = self.client.user
-        async for message in channel.history(limit=50):  # type: ignore[attr-defined]
+        async for message in channel.history(limit=50):
             if me is not None and message.author.id == me.id and any(
                 e.footer and e.footer.text == DIGEST_TAG + period for e in message.embeds
             ):
@@ -204,7 +204,7 @@ class DiscordPoster:
         await channel.send(content=render.clip("✏️ " + render.escape(correction.text()), render.CONTENT),
                            reference=reference, allowed_mentions=render.NO_MENTIONS)
         try:
-            original = await channel.fetch_message(int(correction.message_id))  # type: ignore[attr-defined]
+            original = await channel.fetch_message(int(correction.message_id))
             await original.edit(content=f"✏️ Updated: this verdict is now {v.emoji} {v.label}; see the correction below.",
                                 allowed_mentions=render.NO_MENTIONS)
         except (discord.NotFound, discord.Forbidden):

@@ -458,8 +458,8 @@ def render_digest(digest: Digest, *, limit: int = 10, footer: str | None = None)
     ) if items]
     if tops:
         blocks.append(divider())
-    for title, items in tops:
-        blocks.append(_limited(title, [_counted(cc) for cc in items], limit))
+    for title, counted in tops:
+        blocks.append(_limited(title, [_counted(cc) for cc in counted], limit))
     if digest.unmatched:
         lines = []
         for u in digest.unmatched:
