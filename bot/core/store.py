@@ -430,7 +430,7 @@ class Store:
             return
         with self._pending_lock:
             if self._writer is not None:
-                return
+                return  # type: ignore[unreachable]  # another thread started it since the check above
             # Moving the write-ahead log into the file (a checkpoint) after a large import's commits copies
             # megabytes: the writer thread does it, never a commit of the bot's own on its event loop.
             self.db.conn.execute("PRAGMA wal_autocheckpoint = 0")
