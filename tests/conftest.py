@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import cli
 from bot.core.index import ClaimIndex
 from bot.core.matcher import Matcher
 from bot.core.models import claim_from_dict
@@ -80,3 +82,17 @@ def bundled_store():
 @pytest.fixture(scope="session")
 def bundled_checker(bundled_store):
     return FactChecker(bundled_store)
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """The factbot command on a fresh database in tmp_path, with no settings file: ``run("check", "...")``."""
+    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    db = str(tmp_path / "factbot.db")
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(cli, ["--db", db, *args], input=input, catch_exceptions=False)
+
+    invoke.db = db
+    return invoke

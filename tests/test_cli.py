@@ -2,23 +2,9 @@
 
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    db = str(tmp_path / "factbot.db")
-
-    def invoke(*args, input=None):
-        return CliRunner().invoke(cli, ["--db", db, *args], input=input, catch_exceptions=False)
-
-    invoke.db = db
-    return invoke
 
 
 def test_check_human_output(run):

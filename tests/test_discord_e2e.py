@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from bot.config import Settings
 from bot.core.i18n import translator
 from bot.core.models import Decision, Verdict
 from bot.core.service import FactChecker, checker_for, open_store
+from helpers import Clock, eventually
 
 try:
     from tests.fakes.discord_server import FakeDiscord, Recorded
@@ -37,19 +37,6 @@ MATCH_ID = "alibaba-stole-fable-guardrails"
 NONE_TEXT = "anyone up for lunch?"
 NO_PINGS = {"everyone": False, "users": [], "roles": []}
 DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
-
-
-class Clock:
-    """Real time, plus however far a test has moved it forward (the core logs checks in real time)."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta()
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc) + self.offset
-
-    def advance(self, **kwargs: float) -> None:
-        self.offset += dt.timedelta(**kwargs)
 
 
 @dataclass
@@ -106,15 +93,6 @@ def e2e(**options: Any):
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-async def eventually(probe: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll ``probe`` until it returns something truthy (for the bot's own bookkeeping after a reply)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := probe()):
-        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.005)
-    return value
 
 
 def recorded(env: Env, message_id: str, channel: str | None = None) -> Awaitable[Any]:
@@ -552,7 +530,7 @@ async def test_under_overload_new_requests_are_turned_away_at_once_with_a_clear_
     env.conversations.set_watch("discord", fake.guild_id, fake.general, True, by="admin")
     busy = ("I'm getting more questions than I can answer right now, so I skipped this one rather than answer it "
             "late. Please ask again in a minute.")
-    async with checks._lock:  # a check is running
+    async with checks.paused():  # a check is running
         waiting = await fake.mention(fake.alice, MATCH_TEXT)
         await eventually(lambda: checks.queued == 1)
         turned_away = await fake.mention(fake.bob, MATCH_TEXT)

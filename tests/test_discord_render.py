@@ -10,7 +10,6 @@ import pytest
 from bot.adapters.discord import render
 from bot.core.chat import METHOD_URL
 from bot.core.models import (
-    Candidate,
     CheckResult,
     Claim,
     Correction,
@@ -22,8 +21,9 @@ from bot.core.models import (
     Source,
     UnmatchedQuestion,
     Verdict,
-    claim_from_dict,
 )
+
+from helpers import cand, make_claim
 
 try:
     from tests.fakes.discord_server import FakeDiscord
@@ -31,23 +31,6 @@ except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.discord_server import FakeDiscord
 
 validate = FakeDiscord.validate  # the fake Discord's own check of a message body against the limits
-
-
-def make_claim(i: int = 0, **overrides) -> Claim:
-    data = {
-        "id": f"claim-{i:03d}",
-        "claim": f"Claim number {i} says something checkable",
-        "verdict": "false",
-        "summary": "Because the source says otherwise.",
-        "sources": [{"title": "The source", "publisher": "Example News", "url": "https://example.org/a", "date": "2026-11-20"}],
-    }
-    data.update(overrides)
-    return claim_from_dict(data)
-
-
-def cand(claim: Claim, score: float = 0.9, alias: str = "") -> Candidate:
-    return Candidate(claim=claim, score=score, matched_text=alias or claim.claim, matched_alias=bool(alias),
-                     lexical=1.0, fuzzy=90.0, coverage=0.9)
 
 
 def body(reply: render.Reply) -> dict:

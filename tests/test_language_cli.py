@@ -2,22 +2,7 @@
 
 import json
 
-import pytest
-from click.testing import CliRunner
 
-from bot.cli import cli
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    db = str(tmp_path / "factbot.db")
-
-    def invoke(*args):
-        return CliRunner().invoke(cli, ["--db", db, *args], catch_exceptions=False)
-
-    return invoke
 
 
 def test_list_names_each_language_in_itself(run):

@@ -6,14 +6,13 @@ Nothing a channel was told is orphaned: a reply that showed the old verdict gets
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import cli
 from bot.core.conversations import Conversations
 from bot.core.corrections import mark_corrected, pending_corrections
 from bot.core.i18n import translator
@@ -22,7 +21,7 @@ from bot.core.models import ClaimError, Source, claim_from_dict
 from bot.core.service import FactChecker
 from bot.core.store import Store
 
-from test_scheduler import Clock, FakePoster, run, service  # noqa: E402  (tests/ is on sys.path)
+from test_scheduler import Clock, FakePoster, service  # noqa: E402  (tests/ is on sys.path)
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -204,9 +203,9 @@ def test_the_scheduler_posts_the_split_notice_once(tmp_path, before, after):
     sync(store, after)
     poster = FakePoster()
     svc = service(path, Clock(NOW), poster)
-    assert run(svc.send_corrections()) == 1
-    assert run(svc.send_corrections()) == 0, "never twice for the same change"
-    assert run(service(path, Clock(NOW), poster).send_corrections()) == 0, "not even from another process"
+    assert asyncio.run(svc.send_corrections()) == 1
+    assert asyncio.run(svc.send_corrections()) == 0, "never twice for the same change"
+    assert asyncio.run(service(path, Clock(NOW), poster).send_corrections()) == 0, "not even from another process"
     (c,) = poster.corrections
     assert (c.message_id, c.thread_id, c.claim.id) == ("r1", "t-r1", "x-stole-it")
 
@@ -220,42 +219,30 @@ def test_a_user_claim_under_a_retired_id_is_never_hidden(tmp_path, after):
     assert (found.claim.claim, found.notice) == ("Mine", "")
 
 
-@pytest.fixture
-def cli_db(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    db = str(tmp_path / "factbot.db")
-
-    def invoke(*args):
-        return CliRunner().invoke(cli, ["--db", db, *args], catch_exceptions=False)
-
-    return invoke
-
-
 def record(cid: str, text: str = "An old export of this claim") -> str:
     return json.dumps({"id": cid, "claim": text, "verdict": "false", "summary": "Old words.",
                        "sources": [{"title": "T", "publisher": "P"}]})
 
 
-def test_import_moves_a_merged_id_to_its_successor(cli_db, tmp_path):
+def test_import_moves_a_merged_id_to_its_successor(run, tmp_path):
     path = tmp_path / "old.jsonl"
     path.write_text(record("fable-story-trains-claude-guardrails") + "\n", encoding="utf-8")
-    result = cli_db("claims", "import", str(path))
+    result = run("claims", "import", str(path))
     assert result.exit_code == 0, result.output
     assert ("fable-story-trains-claude-guardrails was retired; its record updates "
             "invisible-distillation-anthropic-technique.") in result.stderr
     assert "0 added, 1 updated" in result.stdout
-    shown = json.loads(cli_db("claims", "show", "--json", "invisible-distillation-anthropic-technique").stdout)
+    shown = json.loads(run("claims", "show", "--json", "invisible-distillation-anthropic-technique").stdout)
     assert (shown["claim"], shown["origin"]) == ("An old export of this claim", "user")
 
 
-def test_import_refuses_a_split_id_and_writes_nothing(cli_db, tmp_path):
+def test_import_refuses_a_split_id_and_writes_nothing(run, tmp_path):
     path = tmp_path / "old.jsonl"
     path.write_text(record("brand-new-claim", "Something new") + "\n" + record("alibaba-extracted-fable-guardrails") + "\n",
                     encoding="utf-8")
-    result = cli_db("claims", "import", str(path))
+    result = run("claims", "import", str(path))
     assert result.exit_code == 3
     assert result.stderr.strip().endswith(
         "alibaba-extracted-fable-guardrails: this claim was split into alibaba-stole-fable-guardrails, "
         "anthropic-admitted-alibaba-extraction; give the record the id of the one it means")
-    assert cli_db("claims", "show", "brand-new-claim").exit_code != 0
+    assert run("claims", "show", "brand-new-claim").exit_code != 0

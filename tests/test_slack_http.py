@@ -11,7 +11,6 @@ arriving and on the listener tasks finishing, never on sleeps.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -24,9 +23,9 @@ import pytest
 from bot.adapters.slack import render
 from bot.adapters.slack.runner import SlackAdapter
 from bot.config import Settings
-from bot.core.matcher import MatchConfig
 from bot.core.models import CountedClaim, Decision
 from bot.core.service import FactChecker, checker_for, open_store
+from helpers import Clock, lexical_matcher, settle
 
 try:
     from tests.fakes.slack_api import (
@@ -45,25 +44,6 @@ NONE_TEXT = "anyone up for lunch?"
 CHANNEL = "C0GENERAL"
 DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
 ALICE, BOB, ADMIN, LISTED = "U0ALICE", "U0BOB", "U0ADMIN", "U0LISTED"
-
-
-def lexical_matcher() -> MatchConfig:
-    """The lexical matcher (fast, deterministic); semantic matching, where installed, is tested elsewhere."""
-    names = {f.name for f in dataclasses.fields(MatchConfig)}
-    return MatchConfig(semantic="off") if "semantic" in names else MatchConfig()  # type: ignore[call-arg]
-
-
-class Clock:
-    """Real time, moved forward on demand (watch cooldowns) while the check log keeps its real timestamps."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta()
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc) + self.offset
-
-    def advance(self, **kwargs: float) -> None:
-        self.offset += dt.timedelta(**kwargs)
 
 
 @dataclass
@@ -97,7 +77,7 @@ class Env:
         status, _ = await self.slack.event(event_body(event, event_id=event_id), retry=retry)
         assert status == 200
         if wait:  # else: acknowledged, the answer may still be on its way
-            await settle()
+            await self.settle()
         return message
 
     async def say(self, text: str, *, user: str = BOB, channel: str = CHANNEL, wait: bool = True,
@@ -109,7 +89,7 @@ class Env:
         status, _ = await self.slack.event(event_body(event))
         assert status == 200
         if wait:
-            await settle()
+            await self.settle()
         return message
 
     async def command(self, text: str, *, user: str = ALICE, channel: str = CHANNEL, label: str = "cmd") -> Call:
@@ -118,7 +98,7 @@ class Env:
         status, body = await self.slack.form(command_form(text, user=user, channel=channel,
                                                           response_url=self.fake.response_url(label)))
         assert (status, body) == (200, "")
-        await settle()
+        await self.settle()
         return await self.fake.next_call("response_url", after=after)
 
     async def press(self, action_id: str, value: str | None, *, user: str = ALICE, channel: str = CHANNEL,
@@ -129,13 +109,17 @@ class Env:
                                         response_url=self.fake.response_url(label))
         status, body = await self.slack.interactive(payload)
         assert (status, body) == (200, "")
-        await settle()
+        await self.settle()
 
     async def shortcut(self, message: dict[str, Any], *, user: str = BOB, channel: str = CHANNEL) -> None:
         payload = shortcut_payload(message, user=user, channel=channel, response_url=self.fake.response_url("sc"))
         status, body = await self.slack.interactive(payload)
         assert (status, body) == (200, "")
-        await settle()
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Every request acknowledged so far has been handled, its replies sent."""
+        await settle(self.adapter.bot)
 
     def posted(self, after: int = 0) -> list[Call]:
         return self.fake.find("chat.postMessage", after=after)
@@ -149,18 +133,6 @@ async def restart(env: Env) -> None:
     env.checker = checker_for(store, env.settings)
     env.adapter = await start_adapter(env.checker, env.settings, env.clock)
     env.slack.url = env.url + "/slack/events"
-
-
-async def settle() -> None:
-    """Every listener Bolt started (after its ack) has finished."""
-    for _ in range(100):
-        await asyncio.sleep(0)
-        running = [t for t in asyncio.all_tasks() if not t.done()
-                   and t.get_coro().__qualname__.endswith("run_ack_function_asynchronously")]
-        if not running:
-            return
-        await asyncio.wait(running, timeout=10)
-    raise AssertionError("listeners kept running")
 
 
 def settings_for(fake: FakeSlack, db: Path, **overrides: Any) -> Settings:
@@ -366,7 +338,7 @@ async def test_under_overload_new_requests_are_turned_away_at_once_with_a_clear_
     checks = env.adapter.bot.checks
     checks.pace = 100.0  # as if a check took 100 s: one waiting check is already past max_wait_seconds (30 s)
     env.conversations.set_watch("slack", TEAM, CHANNEL, True, by=ADMIN)
-    async with checks._lock:  # a check is running
+    async with checks.paused():  # a check is running
         waiting = await env.mention(MATCH_TEXT, wait=False)
         for _ in range(200):  # its listener gets in line
             if checks.queued:
@@ -388,7 +360,7 @@ async def test_under_overload_new_requests_are_turned_away_at_once_with_a_clear_
         await env.say(MATCH_TEXT, wait=False)  # watch mode: unasked, so turned away quietly
         await asyncio.sleep(0.2)
         assert checks.queued == 1
-    await settle()
+    await env.settle()
     posted = env.posted()
     assert [p.body["thread_ts"] for p in posted] == [turned_away["ts"], waiting["ts"]]
     assert posted[1].body["blocks"] == expected(env, MATCH_TEXT).blocks  # the one in line got its verdict
@@ -400,7 +372,7 @@ async def test_under_overload_new_requests_are_turned_away_at_once_with_a_clear_
 async def test_max_wait_zero_never_turns_anyone_away(env: Env):
     checks = env.adapter.bot.checks
     checks.pace = 100.0
-    async with checks._lock:
+    async with checks.paused():
         first = await env.mention(MATCH_TEXT, wait=False)
         for _ in range(200):
             if checks.queued:
@@ -409,7 +381,7 @@ async def test_max_wait_zero_never_turns_anyone_away(env: Env):
         second = await env.mention(MATCH_TEXT, user=BOB, wait=False)
         await asyncio.sleep(0.2)
         assert checks.queued == 2 and env.posted() == []
-    await settle()
+    await env.settle()
     assert sorted(p.body["thread_ts"] for p in env.posted()) == sorted([first["ts"], second["ts"]])
 
 
@@ -424,7 +396,7 @@ async def test_bad_or_stale_signatures_get_401_and_nothing_happens(env: Env):
     status, _ = await env.slack.form(command_form(MATCH_TEXT, user=ALICE, channel=CHANNEL,
                                                   response_url=env.fake.response_url()), secret="wrong")
     assert status == 401
-    await settle()
+    await env.settle()
     assert [c.method for c in env.fake.calls if c.method != "auth.test"] == []
 
 
@@ -727,7 +699,7 @@ async def test_app_home_shows_how_to_settings_and_this_weeks_top_claims(env: Env
     event = {"type": "app_home_opened", "user": ALICE, "channel": "D0ALICE", "tab": "home", "event_ts": "1.2"}
     status, _ = await env.slack.event(event_body(event))
     assert status == 200
-    await settle()
+    await env.settle()
     (published,) = env.fake.find("views.publish")
     assert published.ok and published.body["user_id"] == ALICE
     view = published.body["view"]
@@ -861,7 +833,7 @@ async def test_malformed_requests_get_4xx_and_one_warning_before_anything_parses
                       headers={"X-Slack-Request-Timestamp": "abc"}) == 401
     assert [r.getMessage() for r in env.caplog.records if r.levelno >= logging.WARNING] == [
         "Slack request refused (HTTP 401): a timestamp that is not a number, 26-byte body"]
-    await settle()
+    await env.settle()
     assert [c.method for c in env.fake.calls if c.method != "auth.test"] == []
 
 
@@ -884,7 +856,7 @@ async def test_a_replayed_signed_slash_command_is_answered_once(env: Env):
     for _ in range(2):  # the same signed request, captured and sent again inside the five minutes
         status, body = await env.slack.post(form, "application/x-www-form-urlencoded")
         assert (status, body) == (200, "")
-    await settle()
+    await env.settle()
     answers = env.fake.find("response_url")
     assert len(answers) == 1 and answers[0].body["response_type"] == "ephemeral"
 
@@ -917,13 +889,13 @@ def test_another_process_holding_the_write_lock_does_not_stall_or_fail_events(tm
         try:
             status, ack, message = await _timed_mention(env, MATCH_TEXT, event_id="Ev0LOCKED")
             assert status == 200 and ack < 2.0, ack
-            await settle()
+            await env.settle()
             (reply,) = _replies_to(env, message)
             assert reply.body["blocks"] == expected(env, MATCH_TEXT).blocks
             status, _ = await env.slack.event(event_body({"type": "app_mention", "user": ALICE, "text": message["text"],
                                                           "ts": message["ts"], "channel": CHANNEL, "team": TEAM},
                                                          event_id="Ev0LOCKED"), retry=1)
-            await settle()
+            await env.settle()
             assert status == 200 and len(_replies_to(env, message)) == 1  # a retry is still answered once
             assert env.checker.store.pending  # kept for later: the event id, the check, the reply
             assert env.checker.store.write_problem == ""  # busy is not a fault: /healthz stays healthy
@@ -952,7 +924,7 @@ def test_events_while_another_process_holds_the_lock_never_wait_for_it_on_the_ev
         try:
             sent = await asyncio.gather(*(_timed_mention(env, MATCH_TEXT, event_id=f"Ev0HELD{i}") for i in range(8)))
             assert [status for status, _, _ in sent] == [200] * 8
-            await settle()
+            await env.settle()
             assert [len(_replies_to(env, message)) for _, _, message in sent] == [1] * 8
             assert store.pending and store.write_problem == ""
             # the event id, the check log and the reply of each event: one attempt each on the loop's connection
@@ -980,7 +952,7 @@ def test_a_full_disk_still_answers_reports_unhealthy_and_recovers_when_space_ret
         filler = fill(env.db.parent)
         status, ack, message = await _timed_mention(env, MATCH_TEXT, event_id="Ev0FULL1")
         assert status == 200 and ack < 2.0
-        await settle()
+        await env.settle()
         (reply,) = _replies_to(env, message)
         assert reply.body["blocks"] == expected(env, MATCH_TEXT).blocks
         async with env.slack.session.get(env.url + "/healthz") as response:
@@ -989,7 +961,7 @@ def test_a_full_disk_still_answers_reports_unhealthy_and_recovers_when_space_ret
                                              "cannot be written: the disk is full; nothing was changed\n")
         filler.unlink()  # space returns
         status, _, second = await _timed_mention(env, "anyone up for lunch?", event_id="Ev0FULL2")
-        await settle()
+        await env.settle()
         assert status == 200 and len(_replies_to(env, second)) == 1
         async with env.slack.session.get(env.url + "/healthz") as response:
             assert (response.status, await response.text()) == (200, "ok\n")
@@ -1033,12 +1005,12 @@ def test_an_import_beside_the_running_bot_is_indexed_off_the_event_loop(tmp_path
         out, err = importer.communicate()
         assert importer.returncode == 0, err
         assert out.strip() == f"Imported {claims}: 3000 added, 0 updated, 0 unchanged."
-        await settle()
+        await env.settle()
         index = env.checker.index
         new = "did councillor vexbury1234 secretly sell the harbour1234 to quendor1234?"
         status, ack, asked = await _timed_mention(env, new, event_id="Ev0AFTER")
         acks.append(ack)
-        await settle()
+        await env.settle()
         for _ in range(200):  # the catch-up runs in its thread
             if not index.catching_up and index.synced_seq == env.checker.store.last_change_seq():
                 break
@@ -1046,7 +1018,7 @@ def test_an_import_beside_the_running_bot_is_indexed_off_the_event_loop(tmp_path
         assert index._catching_up is not None, "a catch-up of 3000 changes ran in the background"
         assert max(acks) < 1.0, acks
         status, _, again = await _timed_mention(env, new, event_id="Ev0AGAIN")
-        await settle()
+        await env.settle()
         (reply,) = _replies_to(env, again)
         assert reply.body["blocks"][0] == render.header("❌ False")
         assert "archive-1234" in json.dumps(reply.body["blocks"])

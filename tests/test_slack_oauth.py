@@ -20,10 +20,11 @@ import pytest
 from bot.adapters.slack import render
 from bot.adapters.slack.runner import DIGEST_TAG, SlackAdapter
 from bot.config import Settings
-from bot.core.matcher import MatchConfig
 from bot.core.models import Correction, Digest, DigestTotals, Verdict
 from bot.core.service import checker_for, open_store
 from bot.scheduler import DeliveryGone
+
+from helpers import lexical_matcher, settle
 
 try:
     from tests.fakes.slack_api import (
@@ -36,22 +37,6 @@ MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 OTHER_TEAM, OTHER_TOKEN, OTHER_BOT_USER = "T0OTHER", "xoxb-2222-other-workspace-token", "U0FACTBOT2"
 CHANNEL = "C0OTHERGEN"
 ALICE = "U0ALICE2"
-
-
-def lexical_matcher() -> MatchConfig:
-    names = {f.name for f in dataclasses.fields(MatchConfig)}
-    return MatchConfig(semantic="off") if "semantic" in names else MatchConfig()  # type: ignore[call-arg]
-
-
-async def settle() -> None:
-    for _ in range(100):
-        await asyncio.sleep(0)
-        running = [t for t in asyncio.all_tasks() if not t.done()
-                   and t.get_coro().__qualname__.endswith("run_ack_function_asynchronously")]
-        if not running:
-            return
-        await asyncio.wait(running, timeout=10)
-    raise AssertionError("listeners kept running")
 
 
 # slack-sdk still hands aiohttp a BasicAuth for oauth.v2.access (its own deprecation, not factbot's).
@@ -76,7 +61,7 @@ async def _mention(adapter: SlackAdapter, fake: FakeSlack, team: str, bot_user: 
     async with SlackSender(f"http://127.0.0.1:{adapter.bound_port}/slack/events") as slack:
         status, _ = await slack.event(event_body(event, team=team, bot_user=bot_user))
     assert status == 200
-    await settle()
+    await settle(adapter.bot)
     return message
 
 

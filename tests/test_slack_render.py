@@ -9,10 +9,12 @@ import pytest
 from bot.adapters.slack import render
 from bot.core.chat import METHOD_URL
 from bot.core.models import (
-    Candidate, CheckResult, Claim, CountedClaim, Correction, Decision, Digest, DigestChange, DigestTotals, Source,
-    UnmatchedQuestion, Verdict, claim_from_dict,
+    CheckResult, Claim, CountedClaim, Correction, Decision, Digest, DigestChange, DigestTotals, Source,
+    UnmatchedQuestion, Verdict,
 )
 from bot.core.subscriptions import Subscription
+
+from helpers import cand, make_claim
 
 try:
     from tests.fakes.slack_api import FakeSlack
@@ -21,23 +23,6 @@ except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
 
 validate = FakeSlack.validate  # the fake Slack's own check of a message body against Block Kit's limits
 pinged = FakeSlack.pinged  # who Slack would notify for a message body
-
-
-def make_claim(i: int = 0, **overrides) -> Claim:
-    data = {
-        "id": f"claim-{i:03d}",
-        "claim": f"Claim number {i} says something checkable",
-        "verdict": "false",
-        "summary": "Because the source says otherwise.",
-        "sources": [{"title": "The source", "publisher": "Example News", "url": "https://example.org/a", "date": "2026-11-20"}],
-    }
-    data.update(overrides)
-    return claim_from_dict(data)
-
-
-def cand(claim: Claim, score: float = 0.9, alias: str = "") -> Candidate:
-    return Candidate(claim=claim, score=score, matched_text=alias or claim.claim, matched_alias=bool(alias),
-                     lexical=1.0, fuzzy=90.0, coverage=0.9)
 
 
 def action_ids(reply: render.Reply) -> list[str]:

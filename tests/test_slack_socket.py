@@ -11,7 +11,6 @@ rejected token ends it with one clear line and exit code 4.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,9 @@ from bot.adapters.slack import render
 from bot.adapters.slack import runner
 from bot.adapters.slack.runner import SlackAdapter
 from bot.config import Settings, load_settings
-from bot.core.matcher import MatchConfig
 from bot.core.service import checker_for, open_store
+
+from helpers import lexical_matcher, settle
 
 try:
     from tests.fakes.slack_api import (
@@ -42,23 +42,6 @@ MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 MATCH_ID = "alibaba-stole-fable-guardrails"
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"
-
-
-def lexical_matcher() -> MatchConfig:
-    names = {f.name for f in dataclasses.fields(MatchConfig)}
-    return MatchConfig(semantic="off") if "semantic" in names else MatchConfig()  # type: ignore[call-arg]
-
-
-async def settle() -> None:
-    """Every listener Bolt started (after its ack) has finished."""
-    for _ in range(100):
-        await asyncio.sleep(0)
-        running = [t for t in asyncio.all_tasks() if not t.done()
-                   and t.get_coro().__qualname__.endswith("run_ack_function_asynchronously")]
-        if not running:
-            return
-        await asyncio.wait(running, timeout=10)
-    raise AssertionError("listeners kept running")
 
 
 def mention_event(fake: FakeSlack, text: str, **extra) -> dict:
@@ -101,7 +84,7 @@ async def _socket_mode(db: Path) -> None:
         # a redelivery of the same event (retry_attempt 1) is acknowledged and not answered again
         again = await socket.events_api(body, retry_attempt=1)
         assert await socket.wait_ack(again) == {"envelope_id": again}
-        await settle()
+        await settle(adapter.bot)
         assert len(fake.find("chat.postMessage")) == 1
 
         # slash_commands: an empty ack (Slack shows nothing), then the private answer at the response_url

@@ -15,9 +15,10 @@ check alone. Measured in docs/performance.md ("Sustained overload").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -59,6 +60,12 @@ class CheckQueue:
         finally:
             self.queued -= 1
         return result
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """No check starts while this is held (one running finishes first); requests still queue or are turned away."""
+        async with self._lock:
+            yield
 
     def _turn_away(self) -> None:
         self._turned_away += 1

@@ -18,6 +18,7 @@ tokens) and answered with one short sentence.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -267,6 +268,15 @@ class SlackBot:
     async def drain(self, timeout: float = 10.0) -> None:
         """Stop taking new work and let the replies being written finish (at most ``timeout`` seconds)."""
         await self.chat.drain(timeout)
+
+    async def idle(self) -> None:
+        """Wait until every request acknowledged so far has been handled and its replies sent.
+
+        Bolt starts a listener in a task of its own at the ack; that task tracks itself in its first step,
+        so one turn of the loop after an ack it is counted (``Chat.idle`` then waits for it).
+        """
+        await asyncio.sleep(0)
+        await self.chat.idle()
 
     async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Acknowledge, and drop, an event delivered before (Slack retries when an ack seems late)."""
