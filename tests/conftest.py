@@ -96,3 +96,20 @@ def run(tmp_path, monkeypatch):
 
     invoke.db = db
     return invoke
+
+
+@pytest.fixture
+def quick_discord_ready(monkeypatch):
+    """Every DiscordAdapter started goes online as soon as the fake gateway has sent its guilds.
+
+    discord.py waits ``guild_ready_timeout`` (2 s) after the last GUILD_CREATE in case more are coming;
+    the fake sends them all at once, so waiting only slows the runner tests down.
+    """
+    from bot.adapters.discord import runner
+
+    class QuickReady(runner.DiscordAdapter):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("guild_ready_timeout", 0.01)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "DiscordAdapter", QuickReady)

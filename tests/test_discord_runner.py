@@ -19,6 +19,9 @@ except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.operator import run_then_sigterm
 
 
+pytestmark = pytest.mark.usefixtures("quick_discord_ready")
+
+
 @pytest.fixture(autouse=True)
 def restore_discord_endpoints():
     """The adapter points discord.py at the configured URLs (process-wide); put them back after each test."""

@@ -33,6 +33,9 @@ MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 MATCH_ID = "alibaba-stole-fable-guardrails"
 
 
+pytestmark = pytest.mark.usefixtures("quick_discord_ready")
+
+
 @pytest.fixture(autouse=True)
 def restore_discord_endpoints():
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
