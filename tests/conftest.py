@@ -113,3 +113,13 @@ def quick_discord_ready(monkeypatch):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(runner, "DiscordAdapter", QuickReady)
+
+
+@pytest.fixture
+def restore_discord_endpoints():
+    """The adapter points discord.py at the configured URLs (process-wide); put them back after the test."""
+    import discord
+
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved

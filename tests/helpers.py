@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
+import pytest
+
 from bot.core.matcher import MatchConfig
-from bot.core.models import Candidate, Claim, claim_from_dict
+from bot.core.models import Candidate, Claim, Decision, claim_from_dict
+from bot.core.service import FactChecker
+
+DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
 
 
 def lexical_matcher() -> MatchConfig:
@@ -68,3 +75,12 @@ async def eventually(probe: Callable[[], Any], timeout: float = 5.0) -> Any:
         assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
         await asyncio.sleep(0.005)
     return value
+
+
+def text_with(checker: FactChecker, decision: Decision) -> str:
+    """A message the core answers with ``decision`` (so a test does not depend on the matcher's calibration)."""
+    for line in DEVSET.read_text(encoding="utf-8").splitlines():
+        text = json.loads(line)["text"]
+        if checker.check(text, record=False).decision is decision:
+            return text
+    pytest.skip(f"no dev-set message gives {decision.value} with this matcher")

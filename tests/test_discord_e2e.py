@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.core.i18n import translator
 from bot.core.models import Decision, Verdict
 from bot.core.service import FactChecker, checker_for, open_store
-from helpers import Clock, eventually
+from helpers import Clock, eventually, text_with
 
 try:
     from tests.fakes.discord_server import FakeDiscord, Recorded
@@ -36,7 +36,6 @@ MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 MATCH_ID = "alibaba-stole-fable-guardrails"
 NONE_TEXT = "anyone up for lunch?"
 NO_PINGS = {"everyone": False, "users": [], "roles": []}
-DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
 
 
 @dataclass
@@ -150,15 +149,6 @@ def original_patch(env: Env, interaction) -> Recorded:
     found = env.fake.find("PATCH", f"/webhooks/{env.fake.app_id}/{interaction.token}/messages/@original")
     assert found, "the deferred response was never filled in"
     return found[-1]
-
-
-def text_with(checker: FactChecker, decision: Decision) -> str:
-    """A message the core answers with ``decision`` (so this test does not depend on the matcher's calibration)."""
-    for line in DEVSET.read_text(encoding="utf-8").splitlines():
-        text = json.loads(line)["text"]
-        if checker.check(text, record=False).decision is decision:
-            return text
-    pytest.skip(f"no dev-set message gives {decision.value} with this matcher")
 
 
 # -- mentions ----------------------------------------------------------------------------------

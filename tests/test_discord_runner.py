@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-import discord
 import pytest
 from click.testing import CliRunner
 
@@ -19,15 +18,7 @@ except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.operator import run_then_sigterm
 
 
-pytestmark = pytest.mark.usefixtures("quick_discord_ready")
-
-
-@pytest.fixture(autouse=True)
-def restore_discord_endpoints():
-    """The adapter points discord.py at the configured URLs (process-wide); put them back after each test."""
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+pytestmark = pytest.mark.usefixtures("quick_discord_ready", "restore_discord_endpoints")
 
 
 def env_for(fake, tmp_path, token=None) -> dict[str, str]:

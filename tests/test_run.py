@@ -12,7 +12,6 @@ import socket
 import threading
 import urllib.request
 
-import discord
 import pytest
 from click.testing import CliRunner
 
@@ -33,14 +32,7 @@ MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 MATCH_ID = "alibaba-stole-fable-guardrails"
 
 
-pytestmark = pytest.mark.usefixtures("quick_discord_ready")
-
-
-@pytest.fixture(autouse=True)
-def restore_discord_endpoints():
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+pytestmark = pytest.mark.usefixtures("quick_discord_ready", "restore_discord_endpoints")
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ from bot.adapters.slack.runner import SlackAdapter
 from bot.config import Settings
 from bot.core.models import CountedClaim, Decision
 from bot.core.service import FactChecker, checker_for, open_store
-from helpers import Clock, lexical_matcher, settle
+from helpers import Clock, lexical_matcher, settle, text_with
 
 try:
     from tests.fakes.slack_api import (
@@ -42,7 +42,6 @@ MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 MATCH_ID = "alibaba-stole-fable-guardrails"
 NONE_TEXT = "anyone up for lunch?"
 CHANNEL = "C0GENERAL"
-DEVSET = Path(__file__).parent / "data" / "devset.jsonl"
 ALICE, BOB, ADMIN, LISTED = "U0ALICE", "U0BOB", "U0ADMIN", "U0LISTED"
 
 
@@ -182,15 +181,6 @@ def e2e(**overrides: Any):
 def expected(env: Env, text: str, **options: Any) -> render.Reply:
     """What the renderer makes of the core's answer to ``text`` (the renderer's own tests pin the blocks)."""
     return render.render_result(env.checker.check(text, record=False), **options)
-
-
-def text_with(checker: FactChecker, decision: Decision) -> str:
-    """A message the core answers with ``decision`` (so this test does not depend on the matcher's calibration)."""
-    for line in DEVSET.read_text(encoding="utf-8").splitlines():
-        text = json.loads(line)["text"]
-        if checker.check(text, record=False).decision is decision:
-            return text
-    pytest.skip(f"no dev-set message gives {decision.value} with this matcher")
 
 
 def headers_of(blocks: list[dict]) -> list[str]:
