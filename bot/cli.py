@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .adapters.console import render_claim, render_text, run_repl
 from .config import ConfigError, Settings, load_settings
+from .core.editing import Actor, remove_claim, save_claims
 from .core.formats import parse_batch_line
 from .core.index import ClaimIndex
 from .core.knowledge import KnowledgeError, load_knowledge
@@ -83,6 +84,7 @@ class LazyGroup(click.Group):
         "discord": "bot.adapters.discord.commands:discord_cli",
         "model": "bot.model_cli:model_cli",
         "language": "bot.language_cli:language_cli",
+        "desk": "bot.desk.cli:desk_cli",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -285,16 +287,17 @@ def run_slack(c: Context, http: bool, port: int, host: str, metrics_host: str, m
               help="Slack's mode (default: Socket Mode when SLACK_APP_TOKEN is set, HTTP mode otherwise).")
 @click.option("--slack-port", type=click.IntRange(1, 65535), default=3000, show_default=True)
 @click.option("--slack-host", default="0.0.0.0", show_default=True)
+@click.option("--desk/--no-desk", default=None, help="Serve the review desk too (default: [desk] enabled).")
 @metrics_options
 @pass_ctx
-def run_all(c: Context, slack_http: bool | None, slack_port: int, slack_host: str, metrics_host: str,
-            metrics_port: int, no_metrics: bool, no_scheduler: bool) -> None:
+def run_all(c: Context, slack_http: bool | None, slack_port: int, slack_host: str, desk: bool | None,
+            metrics_host: str, metrics_port: int, no_metrics: bool, no_scheduler: bool) -> None:
     """Every configured platform and the weekly digests in one process."""
     from .launch import run_all as run_everything
 
     sys.exit(run_everything(c.settings, slack_http=slack_http, slack_port=slack_port, slack_host=slack_host,
                             metrics_host=metrics_host, metrics_port=None if no_metrics else metrics_port,
-                            scheduler=not no_scheduler))
+                            scheduler=not no_scheduler, desk=desk))
 
 
 # -- claims --------------------------------------------------------------------
@@ -334,7 +337,8 @@ def claims_import(c: Context, file: Path, fmt: str | None, dry_run: bool) -> Non
     store = c.store
     show = len(items) >= 1000 and sys.stderr.isatty()
     with click.progressbar(length=len(items), label="Importing", file=sys.stderr, hidden=not show) as bar:
-        stats = store.upsert_claims(items, progress=bar.update, commit_every=IMPORT_COMMIT_EVERY)
+        stats = save_claims(store, items, Actor.cli("import"), progress=bar.update, commit_every=IMPORT_COMMIT_EVERY,
+                            reindex=False)
     if stats.longest_tx_s:
         logging.getLogger("factbot.store").info("import: the longest transaction held the write lock %.0f ms",
                                                 stats.longest_tx_s * 1000)
@@ -438,8 +442,7 @@ def claims_add(c: Context, claim_id: str | None, text: str, verdict: str, summar
         })
     except ClaimError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    stats = c.store.upsert_claims([claim])
-    ClaimIndex(c.store).ensure_current()
+    stats = save_claims(c.store, [claim], Actor.cli())
     click.echo(f"{'Added' if stats.inserted else 'Updated' if stats.updated else 'Unchanged'}: {claim.id}")
 
 
@@ -474,8 +477,7 @@ def claims_edit(c: Context, claim_id: str, text: str | None, verdict: str | None
         edited = claim_from_dict(data)
     except ClaimError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    stats = c.store.upsert_claims([edited])
-    ClaimIndex(c.store).ensure_current()
+    stats = save_claims(c.store, [edited], Actor.cli())
     if stats.updated and verdict and verdict != claim.verdict.value:
         click.echo(f"Updated: {claim_id} ({claim.verdict.label} → {edited.verdict.label}); earlier replies will get a correction.")
     else:
@@ -495,7 +497,7 @@ def claims_remove(c: Context, claim_id: str, yes: bool) -> None:
         click.echo("Note: this claim ships with factbot; it comes back at the next `factbot db rebuild`.", err=True)
     if not yes and not click.confirm(f"Remove {claim_id} ({claim.claim[:60]})?", err=True):
         sys.exit(EXIT_NOT_FOUND)
-    c.store.remove(claim_id)
+    remove_claim(c.store, claim_id, Actor.cli())
     click.echo(f"Removed: {claim_id}")
 
 

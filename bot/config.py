@@ -83,6 +83,12 @@ KEYS: tuple[Key, ...] = (
     Key("slack", "api_url", "slack_api_url", str, "SLACK_API_URL"),
     Key("slack", "admins", "slack_admins", str, "SLACK_ADMINS"),
     Key("slack", "shortcut_reply", "slack_shortcut_reply", str, "SLACK_SHORTCUT_REPLY"),
+    Key("desk", "enabled", "desk_enabled", bool, "FACTBOT_DESK_ENABLED"),
+    Key("desk", "host", "desk_host", str, "FACTBOT_DESK_HOST"),
+    Key("desk", "port", "desk_port", int, "FACTBOT_DESK_PORT"),
+    Key("desk", "secret_key", "desk_secret_key", str, "FACTBOT_DESK_SECRET_KEY", secret=True),
+    Key("desk", "session_minutes", "desk_session_minutes", int, "FACTBOT_DESK_SESSION_MINUTES"),
+    Key("desk", "secure_cookies", "desk_secure_cookies", bool, "FACTBOT_DESK_SECURE_COOKIES"),
 )
 
 
@@ -110,6 +116,13 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slack_admins: str = ""  # comma-separated Slack user ids allowed to change watch and digest settings
     slack_shortcut_reply: str = "thread"  # "thread" or "ephemeral"
+    # The review desk (docs/desk.md): `factbot desk`, and `factbot run all` when enabled.
+    desk_enabled: bool = False
+    desk_host: str = "127.0.0.1"
+    desk_port: int = 8080
+    desk_secret_key: str = ""  # 32 bytes, url-safe base64 (Fernet); empty: a new key each start
+    desk_session_minutes: int = 480
+    desk_secure_cookies: bool = False  # True behind TLS (a reverse proxy): cookies only over https
     source: str = ""  # which config file was read, for `config check`
 
     @property
@@ -240,6 +253,10 @@ def load_settings(
         )
     if settings.max_wait_seconds < 0:
         raise ConfigError("bot.max_wait_seconds must be 0 (never turn requests away) or more")
+    if not 1 <= settings.desk_port <= 65535:
+        raise ConfigError("desk.port must be between 1 and 65535")
+    if settings.desk_session_minutes < 1:
+        raise ConfigError("desk.session_minutes must be at least 1")
     if settings.slack_shortcut_reply not in ("thread", "ephemeral"):
         raise ConfigError("slack.shortcut_reply must be 'thread' or 'ephemeral'")
     return settings

@@ -96,8 +96,9 @@ def serve(settings: Any, make_adapters: Callable[[FactChecker], list[Adapter]], 
 
 def run_all(settings: Any, *, slack_http: bool | None = None, slack_port: int = 3000, slack_host: str = "0.0.0.0",
             metrics_host: str = "127.0.0.1", metrics_port: int | None = 9100, scheduler: bool = True,
-            stderr: TextIO | None = None) -> int:
-    """``factbot run all``: every configured platform and the digest scheduler in one process."""
+            stderr: TextIO | None = None, desk: bool | None = None) -> int:
+    """``factbot run all``: every configured platform and the digest scheduler in one process (and the review
+    desk with ``desk``, by default when ``[desk] enabled``)."""
     stderr = stderr or sys.stderr
     chosen, problem = plan(settings, slack_http=slack_http)
     if chosen is None:
@@ -115,6 +116,10 @@ def run_all(settings: Any, *, slack_http: bool | None = None, slack_port: int = 
             from .adapters.slack.runner import SlackAdapter
 
             made.append(SlackAdapter(checker, settings, http=chosen.slack_http, port=slack_port, host=slack_host))
+        if settings.desk_enabled if desk is None else desk:
+            from .desk.server import DeskAdapter
+
+            made.append(DeskAdapter(checker, settings))
         return made
 
     return serve(settings, adapters, metrics_host=metrics_host, metrics_port=metrics_port, scheduler=scheduler,

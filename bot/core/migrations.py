@@ -295,10 +295,53 @@ def _v9_claim_translations(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10_desk(db: sqlite_utils.Database) -> None:
+    """The review desk: its accounts, the audit log of every change to a claim or the review queue
+    (made on the desk, from the command line or by an import), dismissed unanswered questions and
+    feedback marked as reviewed.
+
+    ``audit_log.via`` says where a change came from (``desk``, ``cli``, ``import``); ``actor`` is the
+    desk account, or the operating-system user for the command line; ``before``/``after`` are JSON.
+    """
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS desk_users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            via TEXT NOT NULL,               -- desk | cli | import
+            action TEXT NOT NULL,            -- claim.add | claim.edit | claim.remove | question.dismiss | feedback.review
+            target TEXT NOT NULL,
+            before TEXT,                     -- JSON, NULL when nothing was there
+            after TEXT                       -- JSON, NULL when nothing is left
+        );
+        CREATE INDEX IF NOT EXISTS audit_log_target ON audit_log(target, id);
+        CREATE TABLE IF NOT EXISTS dismissed_questions (
+            query_hash TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            by TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS feedback_reviews (
+            platform TEXT NOT NULL, reply_message_id TEXT NOT NULL, user TEXT NOT NULL,
+            by TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (platform, reply_message_id, user)
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors, _v5_pending_shares,
     _v6_language_settings, _v7_check_language, _v8_claim_redirects,
-    _v9_claim_translations,
+    _v9_claim_translations, _v10_desk,
 ]
 LATEST = len(MIGRATIONS)
 

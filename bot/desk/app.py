@@ -1,0 +1,572 @@
+"""The desk's web application: routes, sign-in, roles, CSRF and the security headers.
+
+Every route but the sign-in page (and the stylesheet) needs a session; sessions live in encrypted,
+signed cookies (aiohttp-session's EncryptedCookieStorage, Fernet from cryptography) and expire after
+``[desk] session_minutes`` even when the cookie is kept. Every form carries the session's CSRF token and
+a POST without it is refused. Accounts are read from the database on every request, so a removed
+account or a changed role takes effect at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hmac
+import logging
+import secrets
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import get_session, setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography.fernet import Fernet
+
+from ..core import audit, review
+from ..core.accounts import ROLES, AccountError, Accounts
+from ..core.corrections import pending_corrections
+from ..core.editing import Actor, edit_claim, remove_claim, save_claims, claim_from_form
+from ..core.models import ClaimError, Verdict
+from ..core.store import Store, StoreError
+from . import charts
+
+log = logging.getLogger("factbot.desk")
+HERE = Path(__file__).parent
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+PUBLIC = {"/login", "/static/desk.css", "/healthz"}
+STORE = web.AppKey("store", Store)
+SETTINGS = web.AppKey("settings", object)
+LIMITER = web.AppKey("limiter", object)
+CHECKER = web.AppKey("checker", object)
+USER = web.RequestKey("user", object) if hasattr(web, "RequestKey") else "user"
+SESSION = web.RequestKey("session", object) if hasattr(web, "RequestKey") else "session"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class LoginLimiter:
+    """At most ``attempts`` failed sign-ins per ``window`` seconds, per client address and per account name."""
+
+    def __init__(self, attempts: int = 5, window: float = 600.0, clock: Callable[[], float] = time.monotonic):
+        self.attempts, self.window, self.clock = attempts, window, clock
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str) -> deque[float]:
+        q = self.failures[key]
+        cutoff = self.clock() - self.window
+        while q and q[0] < cutoff:
+            q.popleft()
+        return q
+
+    def retry_after(self, *keys: str) -> int:
+        """Seconds until another attempt is allowed (0: allowed now)."""
+        wait = 0.0
+        for key in keys:
+            q = self._recent(key)
+            if len(q) >= self.attempts:
+                wait = max(wait, q[0] + self.window - self.clock())
+        return int(wait) + 1 if wait else 0
+
+    def failed(self, *keys: str) -> None:
+        for key in keys:
+            self._recent(key).append(self.clock())
+
+    def succeeded(self, *keys: str) -> None:
+        for key in keys:
+            self.failures.pop(key, None)
+
+
+def session_key(secret: str) -> tuple[bytes, bool]:
+    """The 32-byte cookie key from ``[desk] secret_key`` (url-safe base64, as ``Fernet.generate_key()`` prints);
+    a fresh random one when none is set (sessions then end at each restart). Returns (key, configured)."""
+    if not secret:
+        return secrets.token_bytes(32), False
+    try:
+        key = base64.urlsafe_b64decode(secret.encode())
+    except (ValueError, TypeError):
+        key = b""
+    if len(key) != 32:
+        raise ValueError("desk.secret_key must be 32 bytes in url-safe base64 (make one with: factbot desk secret)")
+    return key, True
+
+
+def new_secret() -> str:
+    return Fernet.generate_key().decode()
+
+
+# -- middlewares -------------------------------------------------------------------
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        raise
+    for k, v in SECURITY_HEADERS.items():
+        response.headers.setdefault(k, v)
+    return response
+
+
+@web.middleware
+async def auth_and_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    session = await get_session(request)
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    settings = request.app[SETTINGS]
+    user = None
+    name = session.get("user")
+    if name:
+        started = session.get("since", 0)
+        if time.time() - started > settings.desk_session_minutes * 60:
+            session.pop("user", None)
+        else:
+            user = Accounts(request.app[STORE]).get(name)
+            if user is None:
+                session.pop("user", None)
+    request[USER] = user
+    request[SESSION] = session
+    if request.method not in ("GET", "HEAD"):
+        form = await request.post()
+        token = form.get("csrf", "")
+        if not isinstance(token, str) or not hmac.compare_digest(token, session["csrf"]):
+            raise web.HTTPForbidden(text="This form has expired or did not come from the desk (CSRF token missing "
+                                         "or wrong): reload the page and try again.")
+    if user is None and request.path not in PUBLIC:
+        if request.method in ("GET", "HEAD"):
+            raise web.HTTPFound(f"/login?next={request.rel_url.path_qs}" if request.path != "/" else "/login")
+        raise web.HTTPUnauthorized(text="Sign in first.")
+    return await handler(request)
+
+
+def needs(role: str) -> Callable[[Handler], Handler]:
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def inner(request: web.Request) -> web.StreamResponse:
+            user = request[USER]
+            if user is None or not user.may(role):
+                raise web.HTTPForbidden(text=f"This needs the {role} role.")
+            return await handler(request)
+
+        return inner
+
+    return wrap
+
+
+# -- helpers ------------------------------------------------------------------------
+def flash(request: web.Request, message: str) -> None:
+    request[SESSION].setdefault("flash", []).append(message)
+    request[SESSION].changed()
+
+
+def actor(request: web.Request) -> Actor:
+    return Actor(request[USER].name, "desk")
+
+
+async def ctx(request: web.Request) -> dict[str, Any]:
+    """What every page gets: the account, the CSRF token, the messages left for it, the verdicts and roles."""
+    session = request.get(SESSION)
+    messages = session.pop("flash", []) if session is not None else []
+    return {"user": request.get(USER), "csrf": session["csrf"] if session is not None else "",
+            "flashes": messages, "path": request.path, "verdicts": list(Verdict), "roles": ROLES}
+
+
+def page(template: str) -> Callable[[Handler], Handler]:
+    return aiohttp_jinja2.template(template)
+
+
+def store_of(request: web.Request) -> Store:
+    return request.app[STORE]
+
+
+# -- sign-in ------------------------------------------------------------------------
+@page("login.html")
+async def login_form(request: web.Request) -> dict[str, Any]:
+    return {"next": _safe_next(request.query.get("next", "/")), "error": ""}
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
+    limiter: LoginLimiter = request.app[LIMITER]
+    keys = (f"ip:{request.remote}", f"name:{name.lower()}")
+    wait = limiter.retry_after(*keys)
+    context = {"next": _safe_next(str(form.get("next", "/"))), "error": ""}
+    if wait:
+        log.warning("desk sign-in refused: too many failed attempts (%s)", request.remote)
+        context["error"] = f"Too many failed sign-ins. Try again in {wait // 60 + 1} minute(s)."
+        response = aiohttp_jinja2.render_template("login.html", request, context, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    account = Accounts(store_of(request)).authenticate(name, password)
+    if account is None:
+        limiter.failed(*keys)
+        log.info("desk sign-in failed for a name of %d characters from %s", len(name), request.remote)
+        context["error"] = "Wrong name or password."
+        return aiohttp_jinja2.render_template("login.html", request, context, status=401)
+    limiter.succeeded(*keys)
+    session = request[SESSION]
+    session.invalidate()  # a new session at sign-in: no fixation
+    session = await get_session(request)
+    session["user"] = account.name
+    session["since"] = int(time.time())
+    session["csrf"] = secrets.token_urlsafe(32)
+    log.info("desk sign-in: %s", account.name)
+    raise web.HTTPFound(context["next"])
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    request[SESSION].invalidate()
+    raise web.HTTPFound("/login")
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="ok")
+
+
+# -- overview -----------------------------------------------------------------------
+@page("overview.html")
+async def overview(request: web.Request) -> dict[str, Any]:
+    store = store_of(request)
+    days = review.daily_checks(store, days=14)
+    top = review.top_claims(store, days=30, limit=10)
+    totals = {s: sum(d[s] for d in days) for s in ("checks", "match", "possible", "none")}
+    return {"daily": charts.daily_bars(days), "top": charts.top_bars(top), "totals": totals,
+            "claims": store.count(), "queue": len(review.unanswered(store, limit=10_000)),
+            "pending": len(pending_corrections(store, now=dt.datetime.now(dt.timezone.utc))),
+            "unreviewed": len(review.feedback(store, reviewed=False, limit=10_000))}
+
+
+# -- unanswered questions ----------------------------------------------------------
+@page("questions.html")
+async def questions(request: web.Request) -> dict[str, Any]:
+    days = _int(request.query.get("days"), 30, 1, 365)
+    return {"groups": review.unanswered(store_of(request), days=days, limit=200), "days": days}
+
+
+@needs("editor")
+async def dismiss(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    reason = str(form.get("reason", "")).strip()
+    key = request.match_info["key"]
+    if not reason:
+        flash(request, "Say why the question is dismissed (for example: not a factual claim).")
+        raise web.HTTPFound("/questions")
+    group = review.dismiss(store_of(request), key, reason[:500], actor=request[USER].name)
+    if group is None:
+        raise web.HTTPNotFound(text="No such question.")
+    flash(request, f"Dismissed: {group.text or 'a question kept only as a hash'}")
+    raise web.HTTPFound("/questions")
+
+
+# -- claims ------------------------------------------------------------------------------
+def _int(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(int(value or default), low), high)
+    except ValueError:
+        return default
+
+
+@page("claims.html")
+async def claims(request: web.Request) -> dict[str, Any]:
+    store = store_of(request)
+    q = request.query.get("q", "").strip()[:300]
+    verdict = request.query.get("verdict", "")
+    language = request.query.get("language", "").strip()
+    origin = request.query.get("origin", "")
+    found = []
+    if q:
+        checker = request.app[CHECKER]()
+        found = [c.claim for c in checker.search(q, limit=100)]
+    else:
+        for claim in store.iter_claims(verdict=verdict or None, origin=origin or None):
+            if language and claim.language != language:
+                continue
+            found.append(claim)
+            if len(found) >= 200:
+                break
+    found = [c for c in found if (not verdict or c.verdict.value == verdict) and (not origin or c.origin == origin)
+             and (not language or c.language == language)]
+    return {"claims": found, "q": q, "verdict": verdict, "language": language,
+            "origin": origin, "total": store.count()}
+
+
+def _form_values(claim=None, question: review.QuestionGroup | None = None) -> dict[str, str]:
+    if claim is not None:
+        return {"id": claim.id, "claim": claim.claim, "verdict": claim.verdict.value, "summary": claim.summary,
+                "rating_text": claim.rating_text, "claimant": claim.claimant, "claim_date": claim.claim_date,
+                "reviewed_at": claim.reviewed_at, "language": claim.language,
+                "sources": "\n".join(s.url for s in claim.sources), "aliases": "\n".join(claim.aliases),
+                "tags": "\n".join(claim.tags)}
+    values = {k: "" for k in ("id", "claim", "verdict", "summary", "rating_text", "claimant", "claim_date",
+                              "reviewed_at", "sources", "aliases", "tags")}
+    values["language"] = "en"
+    if question is not None:
+        values["claim"] = question.text
+        values["aliases"] = "\n".join(w for w in question.wordings if w != question.text)
+    return values
+
+
+def _errors(exc: ClaimError) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for field, message in exc.errors:
+        base = field.split("[")[0].split(".")[0] or "form"
+        out[base].append(f"{field}: {message}" if field != base else message)
+    return dict(out)
+
+
+@needs("editor")
+async def claim_new_form(request: web.Request) -> web.StreamResponse:
+    key = request.query.get("from", "")
+    question = review.find_question(store_of(request), key) if key else None
+    return aiohttp_jinja2.render_template("claim_form.html", request, {
+        "values": _form_values(question=question), "errors": {}, "from_key": key if question else "",
+        "question": question, "claim": None})
+
+
+@needs("editor")
+async def claim_new(request: web.Request) -> web.StreamResponse:
+    store = store_of(request)
+    form = await request.post()
+    values = {k: str(form.get(k, "")) for k in _form_values()}
+    key = str(form.get("from", ""))
+    try:
+        claim = claim_from_form(values)
+        if store.get(claim.id) is not None:
+            raise ClaimError([("id", f"{claim.id!r} is taken by another claim; choose another id")])
+    except ClaimError as exc:
+        return aiohttp_jinja2.render_template("claim_form.html", request, {
+            "values": values, "errors": _errors(exc), "from_key": key, "claim": None,
+            "question": review.find_question(store, key) if key else None}, status=422)
+    save_claims(store, [claim], actor(request))
+    if key:
+        review.resolve_question(store, key, claim.id, actor=request[USER].name)
+    flash(request, f"Added {claim.id}.")
+    raise web.HTTPFound(f"/claims/{claim.id}")
+
+
+@page("claim.html")
+async def claim_page(request: web.Request) -> dict[str, Any]:
+    store = store_of(request)
+    claim = store.get(request.match_info["id"])
+    if claim is None:
+        raise web.HTTPNotFound(text="No such claim.")
+    return {"claim": claim, "values": _form_values(claim), "errors": {},
+            "history": audit.entries(store, target=f"claim:{claim.id}", limit=50),
+            "pending": [c for c in pending_corrections(store, now=dt.datetime.now(dt.timezone.utc))
+                        if c.claim.id == claim.id]}
+
+
+@needs("editor")
+async def claim_edit(request: web.Request) -> web.StreamResponse:
+    store = store_of(request)
+    claim_id = request.match_info["id"]
+    old = store.get(claim_id)
+    if old is None:
+        raise web.HTTPNotFound(text="No such claim.")
+    form = await request.post()
+    values = {k: str(form.get(k, "")) for k in _form_values()}
+    values["id"] = claim_id
+    try:
+        fresh = claim_from_form(values)  # every error at once, as an import reports them
+        changes = {k: v for k, v in fresh.to_dict().items() if k not in ("id", "translations")}
+        if fresh.verdict != old.verdict and values["rating_text"].strip() == old.rating_text:
+            changes["rating_text"] = ""  # the publisher's wording of the old rating no longer fits
+        _, new, stats = edit_claim(store, claim_id, changes, actor(request))
+    except ClaimError as exc:
+        return aiohttp_jinja2.render_template("claim.html", request, {
+            "claim": old, "values": values, "errors": _errors(exc),
+            "history": audit.entries(store, target=f"claim:{claim_id}", limit=50), "pending": []}, status=422)
+    if not stats.updated:
+        flash(request, "Nothing changed.")
+    elif new.verdict != old.verdict:
+        due = [c for c in pending_corrections(store, now=dt.datetime.now(dt.timezone.utc)) if c.claim.id == claim_id]
+        flash(request, f"Updated {claim_id} ({old.verdict.label} → {new.verdict.label}); "
+                       f"{len(due)} earlier repl{'y' if len(due) == 1 else 'ies'} will get a correction.")
+    else:
+        flash(request, f"Updated {claim_id}.")
+    raise web.HTTPFound(f"/claims/{claim_id}")
+
+
+@needs("editor")
+async def claim_remove(request: web.Request) -> web.StreamResponse:
+    claim_id = request.match_info["id"]
+    if not remove_claim(store_of(request), claim_id, actor(request)):
+        raise web.HTTPNotFound(text="No such claim.")
+    flash(request, f"Removed {claim_id}.")
+    raise web.HTTPFound("/claims")
+
+
+# -- feedback, corrections, digests, audit -------------------------------------------------
+@page("feedback.html")
+async def feedback(request: web.Request) -> dict[str, Any]:
+    show = request.query.get("show", "open")
+    rows = review.feedback(store_of(request), reviewed={"open": False, "reviewed": True}.get(show))
+    for r in rows:
+        r["link"] = review.message_link(r["platform"], r["workspace"], r["channel"], r["thread_id"] or "")
+    return {"rows": rows, "show": show}
+
+
+@needs("editor")
+async def feedback_review(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    ok = review.review_feedback(store_of(request), str(form.get("platform", "")), str(form.get("message", "")),
+                                str(form.get("voter", "")), actor=request[USER].name)
+    if not ok:
+        raise web.HTTPNotFound(text="No such feedback.")
+    flash(request, "Marked as reviewed.")
+    raise web.HTTPFound("/feedback")
+
+
+@page("corrections.html")
+async def corrections(request: web.Request) -> dict[str, Any]:
+    store = store_of(request)
+    return {"pending": pending_corrections(store, now=dt.datetime.now(dt.timezone.utc)),
+            "sent": review.sent_corrections(store)}
+
+
+@page("digests.html")
+async def digests(request: web.Request) -> dict[str, Any]:
+    store = store_of(request)
+    return {"subs": review.digest_runs(store), "failures": review.digest_failures(store),
+            "weekdays": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+
+@page("audit.html")
+async def audit_log(request: web.Request) -> dict[str, Any]:
+    target = request.query.get("target", "").strip() or None
+    who = request.query.get("actor", "").strip() or None
+    return {"entries": audit.entries(store_of(request), target=target, actor=who, limit=200),
+            "target": target or "", "actor": who or ""}
+
+
+# -- users (admins) ----------------------------------------------------------------------------
+@needs("admin")
+async def users(request: web.Request) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template("users.html", request, {
+        "accounts": Accounts(store_of(request)).list(), "error": ""})
+
+
+@needs("admin")
+async def user_add(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    accounts = Accounts(store_of(request))
+    try:
+        accounts.add(str(form.get("name", "")).strip(), str(form.get("role", "")), str(form.get("password", "")),
+                     actor=request[USER].name, via="desk")
+    except AccountError as exc:
+        return aiohttp_jinja2.render_template("users.html", request, {
+            "accounts": accounts.list(), "error": str(exc)}, status=422)
+    flash(request, f"Added the account {form.get('name')}.")
+    raise web.HTTPFound("/users")
+
+
+@needs("admin")
+async def user_change(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    name = request.match_info["name"]
+    accounts = Accounts(store_of(request))
+    try:
+        if form.get("action") == "remove":
+            if name == request[USER].name:
+                raise AccountError("you cannot remove your own account here (use factbot desk user remove)")
+            if not accounts.remove(name, actor=request[USER].name, via="desk"):
+                raise web.HTTPNotFound(text="No such account.")
+            flash(request, f"Removed the account {name}.")
+        else:
+            accounts.set_role(name, str(form.get("role", "")), actor=request[USER].name, via="desk")
+            flash(request, f"{name} is now {form.get('role')}.")
+    except AccountError as exc:
+        return aiohttp_jinja2.render_template("users.html", request, {
+            "accounts": accounts.list(), "error": str(exc)}, status=422)
+    raise web.HTTPFound("/users")
+
+
+async def on_store_error(request: web.Request, exc: StoreError) -> web.Response:
+    log.warning("desk: database error: %s", exc)
+    return web.Response(status=503, text=f"The database could not be written now: {exc}")
+
+
+@web.middleware
+async def store_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except StoreError as exc:
+        return await on_store_error(request, exc)
+
+
+def create_app(settings: Any, store: Store, *, checker: Callable[[], Any] | None = None,
+               limiter: LoginLimiter | None = None) -> web.Application:
+    """The desk over ``store``. ``checker`` makes the FactChecker whose index the claim search uses (made at
+    the first search when omitted)."""
+    key, configured = session_key(settings.desk_secret_key)
+    if not configured:
+        log.warning("desk.secret_key is not set: a new session key was made, and everyone signs in again after "
+                    "a restart (see docs/desk.md)")
+    app = web.Application(middlewares=[security_headers, store_errors])
+    storage = EncryptedCookieStorage(key, cookie_name="factbot_desk", max_age=settings.desk_session_minutes * 60,
+                                     httponly=True, samesite="Strict", secure=settings.desk_secure_cookies)
+    setup_session(app, storage)
+    app.middlewares.append(auth_and_csrf)
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
+                               undefined=jinja2.StrictUndefined, context_processors=[ctx])
+    env.globals["verdict_label"] = lambda v: Verdict(v).label if v in {x.value for x in Verdict} else (v or "")
+    app[STORE] = store
+    app[SETTINGS] = settings
+    app[LIMITER] = limiter or LoginLimiter()
+    made: list[Any] = []
+
+    def lazy_checker() -> Any:
+        if not made:
+            if checker is not None:
+                made.append(checker())
+            else:
+                from ..core.service import checker_for
+
+                made.append(checker_for(store, settings))
+        return made[0]
+
+    app[CHECKER] = lazy_checker
+    r = app.router
+    r.add_get("/login", login_form)
+    r.add_post("/login", login)
+    r.add_post("/logout", logout)
+    r.add_get("/healthz", healthz)
+    r.add_static("/static", HERE / "static", append_version=False)
+    r.add_get("/", overview)
+    r.add_get("/questions", questions)
+    r.add_post("/questions/{key}/dismiss", dismiss)
+    r.add_get("/claims", claims)
+    r.add_get("/claims/new", claim_new_form)
+    r.add_post("/claims/new", claim_new)
+    r.add_get("/claims/{id}", claim_page)
+    r.add_post("/claims/{id}", claim_edit)
+    r.add_post("/claims/{id}/remove", claim_remove)
+    r.add_get("/feedback", feedback)
+    r.add_post("/feedback/review", feedback_review)
+    r.add_get("/corrections", corrections)
+    r.add_get("/digests", digests)
+    r.add_get("/audit", audit_log)
+    r.add_get("/users", users)
+    r.add_post("/users", user_add)
+    r.add_post("/users/{name}", user_change)
+    return app
