@@ -34,11 +34,13 @@ def save_claims(store: Store, claims: Iterable[Claim], actor: Actor, *, commit_e
     claims = list(claims)
     before = store.get_many([c.id for c in claims])
     stats = store.upsert_claims(claims, progress=progress, commit_every=commit_every)
-    changed = {*stats.inserted, *stats.updated}
-    if changed:
-        after = store.get_many(sorted(changed))
+    changed = sorted({*stats.inserted, *stats.updated})
+    step = commit_every or len(changed) or 1  # a large import's audit is written in transactions as short as its own
+    for start in range(0, len(changed), step):
+        part = changed[start : start + step]
+        after = store.get_many(part)
         with store.transaction():
-            for cid in sorted(changed):
+            for cid in part:
                 old = before.get(cid)
                 audit.record(store, actor=actor.name, via=actor.via,
                              action="claim.edit" if old is not None else "claim.add", target=f"claim:{cid}",
