@@ -343,3 +343,37 @@ def test_user_cli(tmp_path):
 def test_a_bad_secret_key_is_one_clear_error():
     with pytest.raises(ValueError, match="32 bytes"):
         create_app(dataclasses.replace(SETTINGS, desk_secret_key="too-short"), None)
+
+
+def test_a_session_ends_after_session_minutes_whatever_the_cookie_says(desk_store, monkeypatch):
+    import time as real_time
+
+    import bot.desk.app as desk_app
+
+    offset = [0.0]
+
+    class Clock:
+        @staticmethod
+        def time():
+            return real_time.time() + offset[0]
+
+        monotonic = staticmethod(real_time.monotonic)
+
+    monkeypatch.setattr(desk_app, "time", Clock)
+
+    async def scenario(client):
+        await sign_in(client)
+        offset[0] = SETTINGS.desk_session_minutes * 60 + 1
+        r = await client.get("/claims", allow_redirects=False)
+        assert r.status == 302 and r.headers["Location"].startswith("/login")
+
+    run(desk_store, scenario)
+
+
+def test_the_session_key_is_a_redacted_secret():
+    from bot.config import load_settings
+
+    key = new_secret()
+    settings = load_settings(env={"FACTBOT_DESK_SECRET_KEY": key, "FACTBOT_DESK_PORT": "9099"})
+    assert settings.desk_port == 9099 and key in settings.secrets()
+    assert settings.redacted()["desk_secret_key"] == "(set)" and key not in repr(settings.redacted())
