@@ -7,8 +7,9 @@ changed, saying who made it and from where.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from . import audit
 from .index import ClaimIndex
@@ -24,7 +25,7 @@ class Actor:
     via: str
 
     @classmethod
-    def cli(cls, via: str = "cli") -> "Actor":
+    def cli(cls, via: str = "cli") -> Actor:
         return cls(audit.cli_actor(), via)
 
 

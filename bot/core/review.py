@@ -49,7 +49,7 @@ def question_key(text: str) -> str:
 def unanswered(store: Store, *, days: int = 30, limit: int = 100, now: dt.datetime | None = None,
                include_dismissed: bool = False) -> list[QuestionGroup]:
     """Unanswered questions of the last ``days``, grouped, most asked first (suggested ones break ties)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     since = (now - dt.timedelta(days=days)).replace(microsecond=0).isoformat()
     rows: list[dict[str, Any]] = []
     for r in store.db.execute(
@@ -224,7 +224,7 @@ def digest_failures(store: Store, *, limit: int = 50) -> list[dict[str, Any]]:
 # -- the overview ----------------------------------------------------------------
 def daily_checks(store: Store, *, days: int = 14, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Checks per day by decision for the last ``days`` days, every day present (zeros included), oldest first."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     first = (now - dt.timedelta(days=days - 1)).date()
     counts: dict[str, dict[str, int]] = {
         (first + dt.timedelta(days=i)).isoformat(): {"match": 0, "possible": 0, "none": 0} for i in range(days)}
@@ -237,7 +237,7 @@ def daily_checks(store: Store, *, days: int = 14, now: dt.datetime | None = None
 
 
 def top_claims(store: Store, *, days: int = 30, limit: int = 10, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     since = (now - dt.timedelta(days=days)).replace(microsecond=0).isoformat()
     return [dict(r) for r in store.db.execute(
         """SELECT k.claim_id, count(*) AS n, c.claim, c.verdict FROM checks k LEFT JOIN claims c ON c.id = k.claim_id

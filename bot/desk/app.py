@@ -17,20 +17,22 @@ import logging
 import secrets
 import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from aiohttp_session import get_session, setup as setup_session
+from aiohttp_session import Session, get_session
+from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from ..core import audit, review
-from ..core.accounts import ROLES, AccountError, Accounts
+from ..core.accounts import ROLES, Account, AccountError, Accounts
 from ..core.corrections import pending_corrections
-from ..core.editing import Actor, edit_claim, remove_claim, save_claims, claim_from_form
+from ..core.editing import Actor, claim_from_form, edit_claim, remove_claim, save_claims
 from ..core.models import ClaimError, Verdict
 from ..core.store import Store, StoreError
 from . import charts
@@ -49,11 +51,12 @@ SECURITY_HEADERS = {
 }
 PUBLIC = {"/login", "/static/desk.css", "/healthz"}
 STORE = web.AppKey("store", Store)
-SETTINGS = web.AppKey("settings", object)
-LIMITER = web.AppKey("limiter", object)
-CHECKER = web.AppKey("checker", object)
-USER = web.RequestKey("user", object) if hasattr(web, "RequestKey") else "user"
-SESSION = web.RequestKey("session", object) if hasattr(web, "RequestKey") else "session"
+SETTINGS: web.AppKey[Any] = web.AppKey("settings")
+LIMITER: web.AppKey[LoginLimiter] = web.AppKey("limiter")
+CHECKER: web.AppKey[Callable[[], Any]] = web.AppKey("checker")
+# Typed request keys where aiohttp has them (3.12 and later), plain names before.
+USER: Any = web.RequestKey("user", object) if hasattr(web, "RequestKey") else "user"
+SESSION: Any = web.RequestKey("session", object) if hasattr(web, "RequestKey") else "session"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -170,12 +173,24 @@ def needs(role: str) -> Callable[[Handler], Handler]:
 
 # -- helpers ------------------------------------------------------------------------
 def flash(request: web.Request, message: str) -> None:
-    request[SESSION].setdefault("flash", []).append(message)
-    request[SESSION].changed()
+    session = session_of(request)
+    session.setdefault("flash", []).append(message)
+    session.changed()
+
+
+def me(request: web.Request) -> Account:
+    """The signed-in account (every handler but the sign-in page runs behind ``auth_and_csrf``)."""
+    user = request[USER]
+    assert user is not None
+    return user
+
+
+def session_of(request: web.Request) -> Session:
+    return request[SESSION]
 
 
 def actor(request: web.Request) -> Actor:
-    return Actor(request[USER].name, "desk")
+    return Actor(me(request).name, "desk")
 
 
 async def ctx(request: web.Request) -> dict[str, Any]:
@@ -186,7 +201,7 @@ async def ctx(request: web.Request) -> dict[str, Any]:
             "flashes": messages, "path": request.path, "verdicts": list(Verdict), "roles": ROLES}
 
 
-def page(template: str) -> Callable[[Handler], Handler]:
+def page(template: str) -> Callable[[Callable[[web.Request], Awaitable[dict[str, Any]]]], Handler]:
     return aiohttp_jinja2.template(template)
 
 
@@ -207,7 +222,7 @@ def _safe_next(target: str) -> str:
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
-    limiter: LoginLimiter = request.app[LIMITER]
+    limiter = request.app[LIMITER]
     keys = (f"ip:{request.remote}", f"name:{name.lower()}")
     wait = limiter.retry_after(*keys)
     context = {"next": _safe_next(str(form.get("next", "/"))), "error": ""}
@@ -224,7 +239,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         context["error"] = "Wrong name or password."
         return aiohttp_jinja2.render_template("login.html", request, context, status=401)
     limiter.succeeded(*keys)
-    session = request[SESSION]
+    session = session_of(request)
     session.invalidate()  # a new session at sign-in: no fixation
     session = await get_session(request)
     session["user"] = account.name
@@ -235,7 +250,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    request[SESSION].invalidate()
+    session_of(request).invalidate()
     raise web.HTTPFound("/login")
 
 
@@ -252,7 +267,7 @@ async def overview(request: web.Request) -> dict[str, Any]:
     totals = {s: sum(d[s] for d in days) for s in ("checks", "match", "possible", "none")}
     return {"daily": charts.daily_bars(days), "top": charts.top_bars(top), "totals": totals,
             "claims": store.count(), "queue": len(review.unanswered(store, limit=10_000)),
-            "pending": len(pending_corrections(store, now=dt.datetime.now(dt.timezone.utc))),
+            "pending": len(pending_corrections(store, now=dt.datetime.now(dt.UTC))),
             "unreviewed": len(review.feedback(store, reviewed=False, limit=10_000))}
 
 
@@ -271,7 +286,7 @@ async def dismiss(request: web.Request) -> web.StreamResponse:
     if not reason:
         flash(request, "Say why the question is dismissed (for example: not a factual claim).")
         raise web.HTTPFound("/questions")
-    group = review.dismiss(store_of(request), key, reason[:500], actor=request[USER].name)
+    group = review.dismiss(store_of(request), key, reason[:500], actor=me(request).name)
     if group is None:
         raise web.HTTPNotFound(text="No such question.")
     flash(request, f"Dismissed: {group.text or 'a question kept only as a hash'}")
@@ -359,7 +374,7 @@ async def claim_new(request: web.Request) -> web.StreamResponse:
             "question": review.find_question(store, key) if key else None}, status=422)
     save_claims(store, [claim], actor(request))
     if key:
-        review.resolve_question(store, key, claim.id, actor=request[USER].name)
+        review.resolve_question(store, key, claim.id, actor=me(request).name)
     flash(request, f"Added {claim.id}.")
     raise web.HTTPFound(f"/claims/{claim.id}")
 
@@ -372,7 +387,7 @@ async def claim_page(request: web.Request) -> dict[str, Any]:
         raise web.HTTPNotFound(text="No such claim.")
     return {"claim": claim, "values": _form_values(claim), "errors": {},
             "history": audit.entries(store, target=f"claim:{claim.id}", limit=50),
-            "pending": [c for c in pending_corrections(store, now=dt.datetime.now(dt.timezone.utc))
+            "pending": [c for c in pending_corrections(store, now=dt.datetime.now(dt.UTC))
                         if c.claim.id == claim.id]}
 
 
@@ -399,7 +414,7 @@ async def claim_edit(request: web.Request) -> web.StreamResponse:
     if not stats.updated:
         flash(request, "Nothing changed.")
     elif new.verdict != old.verdict:
-        due = [c for c in pending_corrections(store, now=dt.datetime.now(dt.timezone.utc)) if c.claim.id == claim_id]
+        due = [c for c in pending_corrections(store, now=dt.datetime.now(dt.UTC)) if c.claim.id == claim_id]
         flash(request, f"Updated {claim_id} ({old.verdict.label} → {new.verdict.label}); "
                        f"{len(due)} earlier repl{'y' if len(due) == 1 else 'ies'} will get a correction.")
     else:
@@ -430,7 +445,7 @@ async def feedback(request: web.Request) -> dict[str, Any]:
 async def feedback_review(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     ok = review.review_feedback(store_of(request), str(form.get("platform", "")), str(form.get("message", "")),
-                                str(form.get("voter", "")), actor=request[USER].name)
+                                str(form.get("voter", "")), actor=me(request).name)
     if not ok:
         raise web.HTTPNotFound(text="No such feedback.")
     flash(request, "Marked as reviewed.")
@@ -440,7 +455,7 @@ async def feedback_review(request: web.Request) -> web.StreamResponse:
 @page("corrections.html")
 async def corrections(request: web.Request) -> dict[str, Any]:
     store = store_of(request)
-    return {"pending": pending_corrections(store, now=dt.datetime.now(dt.timezone.utc)),
+    return {"pending": pending_corrections(store, now=dt.datetime.now(dt.UTC)),
             "sent": review.sent_corrections(store)}
 
 
@@ -472,11 +487,11 @@ async def user_add(request: web.Request) -> web.StreamResponse:
     accounts = Accounts(store_of(request))
     try:
         accounts.add(str(form.get("name", "")).strip(), str(form.get("role", "")), str(form.get("password", "")),
-                     actor=request[USER].name, via="desk")
+                     actor=me(request).name, via="desk")
     except AccountError as exc:
         return aiohttp_jinja2.render_template("users.html", request, {
             "accounts": accounts.list(), "error": str(exc)}, status=422)
-    flash(request, f"Added the account {form.get('name')}.")
+    flash(request, f"Added the account {str(form.get('name', '')).strip()}.")
     raise web.HTTPFound("/users")
 
 
@@ -487,14 +502,14 @@ async def user_change(request: web.Request) -> web.StreamResponse:
     accounts = Accounts(store_of(request))
     try:
         if form.get("action") == "remove":
-            if name == request[USER].name:
+            if name == me(request).name:
                 raise AccountError("you cannot remove your own account here (use factbot desk user remove)")
-            if not accounts.remove(name, actor=request[USER].name, via="desk"):
+            if not accounts.remove(name, actor=me(request).name, via="desk"):
                 raise web.HTTPNotFound(text="No such account.")
             flash(request, f"Removed the account {name}.")
         else:
-            accounts.set_role(name, str(form.get("role", "")), actor=request[USER].name, via="desk")
-            flash(request, f"{name} is now {form.get('role')}.")
+            accounts.set_role(name, str(form.get("role", "")), actor=me(request).name, via="desk")
+            flash(request, f"{name} is now {str(form.get('role', ''))}.")
     except AccountError as exc:
         return aiohttp_jinja2.render_template("users.html", request, {
             "accounts": accounts.list(), "error": str(exc)}, status=422)

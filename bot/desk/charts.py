@@ -7,8 +7,9 @@ needs neither scripts nor inline styles, so it works under the desk's strict Con
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 SERIES = ("match", "possible", "none")
 
