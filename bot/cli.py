@@ -26,11 +26,9 @@ from .core.migrations import SchemaTooNew
 from .core.models import ClaimError, IncomingMessage, Verdict, claim_from_dict
 from .core.service import FactChecker, checker_for, open_store
 from .core.store import Store, StoreError, store_error
+from .exitcodes import EXIT_BAD_INPUT, EXIT_DB, EXIT_NOT_FOUND
 from .observability import setup_logging
 
-EXIT_NOT_FOUND = 1
-EXIT_BAD_INPUT = 3
-EXIT_DB = 4
 IMPORT_COMMIT_EVERY = 1000  # claims per transaction of a large import at most (fewer when that takes long)
 
 

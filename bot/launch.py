@@ -11,18 +11,16 @@ that platform to answer.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .core.service import FactChecker, checker_for, open_store
-from .core.store import StoreError
-from .runtime import Adapter, Runtime
+from .core.service import FactChecker
+from .exitcodes import EXIT_CONFIG
+from .runtime import Adapter, serve
 
-EXIT_CONFIG = 4
+__all__ = ["EXIT_CONFIG", "NOTHING_CONFIGURED", "Plan", "SendNowError", "plan", "run_all", "send_now", "serve"]
 NOTHING_CONFIGURED = (
     "no platform is configured: set DISCORD_TOKEN for Discord; SLACK_BOT_TOKEN and SLACK_APP_TOKEN for Slack in "
     "Socket Mode, or SLACK_SIGNING_SECRET (with SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) for "
@@ -62,36 +60,6 @@ def plan(settings: Any, *, slack_http: bool | None = None) -> tuple[Plan | None,
     if not chosen.discord and chosen.slack_http is None:
         return None, NOTHING_CONFIGURED
     return chosen, None
-
-
-def serve(settings: Any, make_adapters: Callable[[FactChecker], list[Adapter]], *, metrics_host: str = "127.0.0.1",
-          metrics_port: int | None = 9100, scheduler: bool = True, stderr: TextIO | None = None) -> int:
-    """Open the database, start the adapters in one ``Runtime``, run until SIGTERM/SIGINT.
-
-    0 on a clean stop; 4 when the database cannot be opened or an adapter cannot start (the runtime logs
-    why in one line, never a traceback, never a token).
-    """
-    stderr = stderr or sys.stderr
-    try:
-        store, _ = open_store(settings.database)
-    except StoreError as exc:
-        print(f"Error: {exc}", file=stderr)
-        return EXIT_CONFIG
-    except Exception as exc:  # noqa: BLE001 - any reason, one line
-        print(f"Error: cannot open the database {settings.database}: {exc}", file=stderr)
-        return EXIT_CONFIG
-    if store.readonly:  # a running bot records what it answered (event ids, replies, shares): it must write
-        store.close()
-        print(f"Error: the database {settings.database} is read-only here (file, folder or disk): a running bot must "
-              "be able to write it", file=stderr)
-        return EXIT_CONFIG
-    store.prune_checks(settings.check_retention_days)
-    checker = checker_for(store, settings)
-    runtime = Runtime(checker, make_adapters(checker), host=metrics_host, port=metrics_port, scheduler=scheduler)
-    try:
-        return asyncio.run(runtime.run_until_signalled())
-    except KeyboardInterrupt:
-        return 0
 
 
 def run_all(settings: Any, *, slack_http: bool | None = None, slack_port: int = 3000, slack_host: str = "0.0.0.0",

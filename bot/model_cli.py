@@ -27,9 +27,7 @@ from .core.embeddings import (
     model_digest,
     models_dir,
 )
-
-EXIT_NOT_FOUND = 1
-EXIT_DB = 4
+from .exitcodes import EXIT_DB, EXIT_NOT_FOUND
 
 
 def _fail(message: str, code: int) -> None:

@@ -10,11 +10,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Protocol
+import sys
+from collections.abc import Callable
+from typing import Any, Protocol, TextIO
 
 from aiohttp import web
 
-from .core.service import FactChecker
+from .core.service import FactChecker, checker_for, open_store
+from .core.store import StoreError
+from .exitcodes import EXIT_CONFIG, EXIT_OK
 from .observability import CONTENT_TYPE_LATEST, Metrics
 from .scheduler import DigestScheduler, DigestService, Poster, test_clock
 
@@ -181,8 +185,39 @@ class Runtime:
             log.error("%s", exc)
             self.stopping.clear()
             await self.stop()
-            return 4
+            return EXIT_CONFIG
         await self.stopping.wait()
         self.stopping.clear()
         await self.stop()
-        return 0
+        return EXIT_OK
+
+
+def serve(settings: Any, make_adapters: Callable[[FactChecker], list[Adapter]], *, metrics_host: str = "127.0.0.1",
+          metrics_port: int | None = 9100, scheduler: bool = True, stderr: TextIO | None = None) -> int:
+    """The one start-up path: open the database, start the adapters in one ``Runtime``, run until SIGTERM/SIGINT.
+
+    Every ``factbot run`` command ends here (``bot.launch`` chooses the adapters; each platform's ``run``
+    checks its own settings first).  0 on a clean stop; 4 when the database cannot be opened or an adapter
+    cannot start (the runtime logs why in one line, never a traceback, never a token).
+    """
+    stderr = stderr or sys.stderr
+    try:
+        store, _ = open_store(settings.database)
+    except StoreError as exc:
+        print(f"Error: {exc}", file=stderr)
+        return EXIT_CONFIG
+    except Exception as exc:  # noqa: BLE001 - any reason, one line
+        print(f"Error: cannot open the database {settings.database}: {exc}", file=stderr)
+        return EXIT_CONFIG
+    if store.readonly:  # a running bot records what it answered (event ids, replies, shares): it must write
+        store.close()
+        print(f"Error: the database {settings.database} is read-only here (file, folder or disk): a running bot must "
+              "be able to write it", file=stderr)
+        return EXIT_CONFIG
+    store.prune_checks(settings.check_retention_days)
+    checker = checker_for(store, settings)
+    runtime = Runtime(checker, make_adapters(checker), host=metrics_host, port=metrics_port, scheduler=scheduler)
+    try:
+        return asyncio.run(runtime.run_until_signalled())
+    except KeyboardInterrupt:
+        return EXIT_OK

@@ -46,3 +46,91 @@ def test_installed_package_ships_the_knowledge():
         pytest.skip("editable install: knowledge/ is read from the checkout")
     assert any(f.startswith("bot/knowledge/claims/") and f.endswith(".yaml") for f in files)
     assert "bot/knowledge/README.md" in files
+
+
+# -- the import graph ---------------------------------------------------------------------------------------------
+BOT = CORE.parent
+
+
+def _modules() -> dict[str, pathlib.Path]:
+    found = {}
+    for path in BOT.rglob("*.py"):
+        parts = list(path.relative_to(BOT.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the bot modules it imports, at the top or inside a function (a lazy import is still an edge)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = (".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+                        if node.level else node.module or "")
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]  # `from . import render` names a module
+            edges |= {t for t in targets if t in modules and t != name}
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_import_graph_has_no_cycle():
+    graph = import_graph()
+    assert "bot.runtime" in graph["bot.adapters.discord.runner"]  # the graph sees real edges
+    assert cycles(graph) == []
+
+
+def test_the_runtime_and_the_core_never_import_an_adapter():
+    """Adapters depend on the runtime and the core, never the other way: one start-up path, in bot.runtime."""
+    graph = import_graph()
+    inward = [m for m in graph if m.startswith("bot.core") or m in ("bot.runtime", "bot.scheduler", "bot.exitcodes")]
+    offenders = [f"{m} -> {t}" for m in inward for t in graph[m] if t.startswith("bot.adapters")]
+    assert offenders == []
+    offenders = [f"{m} -> {t}" for m in graph if m.startswith("bot.core") for t in graph[m]
+                 if not t.startswith("bot.core") and t != "bot"]
+    assert offenders == []

@@ -18,7 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 import bot
-from bot.core import i18n
+from bot.core import i18n, languages
 from bot.core.i18n import N_, Translator, nN_, negotiate, pN_, resolve, translator
 from bot.core.languages import LanguageError, LanguageSettings, parse_language
 from bot.core.models import Verdict
@@ -168,11 +168,11 @@ def test_settings_are_stored_per_channel_and_per_workspace(store):
 
 def test_choose_locale_reads_the_stored_settings(store):
     LanguageSettings(store).set("slack", "T1", "", "de")
-    assert i18n.choose_locale(store, platform="slack", workspace="T1", channel="C1", platform_locale="ja-JP",
+    assert languages.choose_locale(store, platform="slack", workspace="T1", channel="C1", platform_locale="ja-JP",
                               detected="es") == "de"
-    assert i18n.choose_locale(store, platform="slack", workspace="T2", channel="C1", platform_locale="",
+    assert languages.choose_locale(store, platform="slack", workspace="T2", channel="C1", platform_locale="",
                               detected="es") == "es"
-    assert i18n.choose_locale(store, platform="slack", workspace="T2", platform_locale="ko", detected="") == "en"
+    assert languages.choose_locale(store, platform="slack", workspace="T2", platform_locale="ko", detected="") == "en"
 
 
 def test_an_unknown_language_is_refused_in_words():

@@ -18,6 +18,10 @@ from .store import Store
 if TYPE_CHECKING:
     from .subscriptions import Subscription
 
+# Every posted digest carries this tag and its period (a footer on Discord, a context block on Slack): after a
+# crash between posting and recording, the poster finds the digest it already sent by it instead of sending twice.
+DIGEST_TAG = "factbot weekly digest · "
+
 
 def _iso(t: dt.datetime) -> str:
     if t.tzinfo is None:

@@ -470,15 +470,6 @@ def resolve_locale(**sources: Any) -> str:
     return resolve(**sources).locale
 
 
-def choose_locale(store: Any, *, platform: str, workspace: str = "", channel: str = "",
-                  platform_locale: str | Iterable[str | None] | None = None, detected: str | None = None) -> str:
-    """The language of a reply in one channel, with its stored settings (``languages.LanguageSettings.resolve``)."""
-    from .languages import LanguageSettings
-
-    return LanguageSettings(store).resolve(platform=platform, workspace=workspace, channel=channel,
-                                           platform_locales=platform_locale, detected=detected or None).locale
-
-
 def describe_languages() -> str:
     """"en (English), es (español) …": each language in its own name, for help texts and errors."""
     return ", ".join(f"{tag} ({translator(tag).language_name(tag)})" for tag in LANGUAGES)

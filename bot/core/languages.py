@@ -126,3 +126,10 @@ class LanguageSettings:
 
     def locale_for(self, **kwargs) -> str:
         return self.resolve(**kwargs).locale
+
+
+def choose_locale(store: Store, *, platform: str, workspace: str = "", channel: str = "",
+                  platform_locale: str | Iterable[str | None] | None = None, detected: str | None = None) -> str:
+    """The language of a reply in one channel, with its stored settings (``LanguageSettings.resolve``)."""
+    return LanguageSettings(store).resolve(platform=platform, workspace=workspace, channel=channel,
+                                           platform_locales=platform_locale, detected=detected or None).locale

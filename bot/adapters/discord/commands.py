@@ -17,6 +17,7 @@ import aiohttp
 import click
 import discord
 
+from ...exitcodes import EXIT_CONFIG, EXIT_NOT_FOUND
 from .client import FactbotClient, configure_endpoints
 
 SCOPES = ("bot", "applications.commands")
@@ -37,8 +38,7 @@ PERMISSIONS = discord.Permissions(
 )
 PERMISSION_NAMES = ("View Channels", "Send Messages", "Send Messages in Threads", "Embed Links", "Read Message History")
 
-EXIT_NOT_DONE = 1
-EXIT_CONFIG = 4
+EXIT_NOT_DONE = EXIT_NOT_FOUND
 
 
 def invite_url(client_id: int) -> str:

@@ -20,26 +20,20 @@ from typing import Any
 import aiohttp
 import discord
 
+from ...core.digest import DIGEST_TAG
 from ...core.models import Correction, Digest
 from ...core.service import FactChecker
 from ...core.subscriptions import Subscription
-from ...runtime import StartupError
+from ...exitcodes import EXIT_CONFIG
+from ...runtime import StartupError, serve
 from ...scheduler import DeliveryGone
 from . import render
 from .client import FactbotClient, configure_endpoints, default_intents
 
 log = logging.getLogger("factbot.discord")
 
-EXIT_CONFIG = 4
 MISSING_TOKEN = "no Discord token: set DISCORD_TOKEN, or token in the [discord] section of the config file"
 REJECTED_TOKEN = "Discord rejected the token (HTTP 401): check DISCORD_TOKEN or the [discord] token setting"
-DIGEST_TAG = "factbot weekly digest · "
-
-
-def warm_up(checker: FactChecker) -> None:
-    """Load whatever the matcher loads lazily (e.g. an embedding model) before going online,
-    so the first member to ask does not wait for it and the gateway is never blocked by it."""
-    checker.warm_up()
 
 
 class DiscordAdapter:
@@ -87,7 +81,7 @@ class DiscordAdapter:
                     f"discord: cannot reach Discord at {self.settings.discord_api_base} ({type(exc).__name__})"
                 ) from None
             if not warmed:  # after the token is known to be good, before events can arrive
-                warm_up(self.checker)
+                self.checker.warm_up()
                 warmed = True
             task = asyncio.create_task(client.connect(), name="discord-gateway")
             ready = asyncio.create_task(client.wait_until_ready())
@@ -214,8 +208,6 @@ class DiscordPoster:
 def run(settings: Any, *, port: int | None = 9100, scheduler: bool = True, metrics_host: str = "127.0.0.1",
         stderr=None) -> int:
     """``factbot run discord``: run until SIGTERM/SIGINT; 0 on a clean stop, 4 for a token or database problem."""
-    from ...launch import serve
-
     stderr = stderr or sys.stderr
     if not (getattr(settings, "discord_token", "") or "").strip():
         print(f"Error: {MISSING_TOKEN}", file=stderr)

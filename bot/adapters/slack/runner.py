@@ -28,10 +28,12 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ...core.digest import DIGEST_TAG
 from ...core.models import Correction, Digest
 from ...core.service import FactChecker
 from ...core.subscriptions import Subscription
-from ...runtime import StartupError
+from ...exitcodes import EXIT_CONFIG
+from ...runtime import StartupError, serve
 from ...scheduler import DeliveryGone
 from . import render
 from .app import EVENTS_PATH, PLATFORM, SlackBot, api_url, slack_error, web_client
@@ -39,9 +41,7 @@ from .verify import verify_first
 
 log = logging.getLogger("factbot.slack")
 
-EXIT_CONFIG = 4
 DEFAULT_PORT = 3000
-DIGEST_TAG = "factbot weekly digest · "
 UPDATED_NOTE = "✏️ Updated: this verdict is now {emoji} {label}; see the correction in the thread."
 
 _REJECTED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
@@ -70,11 +70,6 @@ def missing_settings(settings: Any, *, http: bool) -> str | None:
         return (f"no {absent}: Socket Mode needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…, with "
                 "connections:write); or run with --http and SLACK_SIGNING_SECRET")
     return None
-
-
-def warm_up(checker: FactChecker) -> None:
-    """Load whatever the matcher loads lazily before going online, so the first person to ask does not wait."""
-    checker.warm_up()
 
 
 class SlackAdapter:
@@ -115,7 +110,7 @@ class SlackAdapter:
         if not bot.oauth:
             await self._check_bot_token(bot.client)
         socket_url = None if self.http else await self._open_socket(bot.client)
-        warm_up(self.checker)  # after the tokens are known to be good, before events can arrive
+        self.checker.warm_up()  # after the tokens are known to be good, before events can arrive
         self.checker.conversations.prune_events()
         self.bot = bot
         bot.keep_alive()
@@ -297,8 +292,6 @@ def run(settings: Any, *, http: bool = False, port: int = DEFAULT_PORT, host: st
     mode serves ``/slack/events`` (and the install routes, and ``/healthz``); ``metrics_port`` is the
     runtime's ``/healthz`` + ``/metrics`` (None: off).
     """
-    from ...launch import serve
-
     stderr = stderr or sys.stderr
     problem = missing_settings(settings, http=http)
     if problem:
