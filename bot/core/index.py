@@ -30,7 +30,7 @@ from .models import Claim
 from .normalize import terms
 from .store import Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("factbot.index")
 
 
 def _why(exc: BaseException) -> str:

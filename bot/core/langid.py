@@ -23,7 +23,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("factbot.langid")
 
 UNDETERMINED = "und"
 MIN_CONFIDENCE = 0.5  # below this the detector is guessing, and a guess must not pick the analyser

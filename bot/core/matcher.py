@@ -35,7 +35,7 @@ from .store import Store
 if TYPE_CHECKING:
     from .vectors import VectorHit, VectorIndex
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("factbot.matcher")
 
 @dataclass(frozen=True)
 class MatchConfig:

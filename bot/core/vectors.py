@@ -45,7 +45,7 @@ from .store import Store
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("factbot.vectors")
 
 GRAPH_FORMAT = 1  # of the saved graph file; another value is rebuilt
 GRAPH_MAGIC = b"factbot vector graph 1\n"
