@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterable
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,  # noqa: F401  (re-exported for the HTTP handlers)
     CollectorRegistry,
     Counter,
     Gauge,
@@ -124,14 +123,32 @@ class Metrics:
             "factbot_match_latency_seconds", "Time to check one message (normalise, retrieve, decide)",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5), registry=r,
         )
-        self.digests = Counter("factbot_digests", "Digest sends by outcome", ["status"], registry=r)
-        self.scheduler_lag = Gauge("factbot_scheduler_lag_seconds", "How late the last scheduled job started", registry=r)
+        self.watch_checks = Counter("factbot_watch_checks", "Watch-mode checks in watched channels, by whether they "
+                                    "replied", ["platform", "replied"], registry=r)
+        self.turned_away = Counter("factbot_turned_away", "Checks not run because the queue was too long, by kind "
+                                   "(check: someone asked; watch: watch mode)", ["platform", "kind"], registry=r)
+        self.digests = Counter("factbot_digests", "Scheduled digests by outcome (sent, failed, skipped)", ["status"],
+                               registry=r)
+        self.scheduler_lag = Gauge("factbot_scheduler_lag_seconds", "How long after its scheduled time the last "
+                                   "scheduled digest was sent", registry=r)
         self.db_size = Gauge("factbot_database_size_bytes", "Database and index size on disk", registry=r)
         self.claims = Gauge("factbot_claims", "Claims in the database", registry=r)
 
     def observe_check(self, platform: str, decision: str, seconds: float) -> None:
         self.checks.labels(platform=platform, decision=decision).inc()
         self.latency.observe(seconds)
+
+    def observe_watch(self, platform: str, replied: bool, seconds: float) -> None:
+        self.watch_checks.labels(platform=platform, replied="yes" if replied else "no").inc()
+        self.latency.observe(seconds)
+
+    def observe_turned_away(self, platform: str, kind: str) -> None:
+        self.turned_away.labels(platform=platform, kind=kind).inc()
+
+    def observe_digest(self, status: str, lag_seconds: float | None) -> None:
+        self.digests.labels(status=status).inc()
+        if lag_seconds is not None:
+            self.scheduler_lag.set(lag_seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

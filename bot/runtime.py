@@ -15,11 +15,12 @@ from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
 from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 from .core.service import FactChecker, checker_for, open_store
 from .core.store import StoreError
 from .exitcodes import EXIT_CONFIG, EXIT_OK
-from .observability import CONTENT_TYPE_LATEST, Metrics
+from .observability import Metrics
 from .scheduler import DigestScheduler, DigestService, Poster, test_clock
 
 log = logging.getLogger("factbot.runtime")
@@ -76,10 +77,14 @@ class Runtime:
             self.test_clock, self._clock_problem = None, str(exc)
         service = (DigestService(checker.store, posters, clock=self.test_clock) if self.test_clock
                    else DigestService(checker.store, posters))
+        service.observers.append(self.metrics.observe_digest)
         self.digests = DigestScheduler(service) if scheduler and posters else None
         self._runner: web.AppRunner | None = None
+        self._exposition = make_aiohttp_handler(self.metrics.registry)
         self.bound_port: int | None = None
         checker.observers.append(lambda m, r, s: self.metrics.observe_check(m.platform, r.decision.value, s))
+        checker.watch_observers.append(lambda m, replied, s: self.metrics.observe_watch(m.platform, replied, s))
+        checker.overload_observers.append(self.metrics.observe_turned_away)
 
     # -- health and metrics --------------------------------------------------------
     def health(self) -> tuple[bool, list[str]]:
@@ -100,10 +105,10 @@ class Runtime:
         ok, problems = self.health()
         return web.Response(status=200 if ok else 503, text="ok\n" if ok else "\n".join(problems) + "\n")
 
-    async def _metrics(self, request: web.Request) -> web.Response:
+    async def _metrics(self, request: web.Request) -> web.StreamResponse:
         self.metrics.db_size.set(self.checker.store.size_bytes())
         self.metrics.claims.set(self.checker.store.count())
-        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return await self._exposition(request)  # prometheus_client's own: content negotiation, OpenMetrics, gzip
 
     def http_app(self) -> web.Application:
         app = web.Application()

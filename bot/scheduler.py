@@ -140,6 +140,9 @@ class DigestService:
         self.correction_window = correction_window
         self.clock = clock
         self.instance = instance or uuid.uuid4().hex[:12]
+        # observer(status, lag_seconds) for each scheduled digest settled: "sent" (with how long after its
+        # scheduled time), "failed" (retried later) or "skipped" (missed, or the channel is gone); metrics hook in.
+        self.observers: list[Callable[[str, float | None], None]] = []
 
     # -- digests -------------------------------------------------------------------
     async def run_due(self, sub_id: int) -> str | None:
@@ -218,15 +221,18 @@ class DigestService:
             message_id = await poster.post_digest(sub, digest, period=period)
         except DeliveryGone as exc:
             self._finish(sub, period, "skipped", error=str(exc))
+            self._observe("skipped")
             self.subscriptions.disable(sub.id, str(exc))
             log.warning("digest subscription %s disabled: %s", sub.id, exc)
             return None
         except Exception as exc:  # noqa: BLE001 - any failure of the platform is retried later
             error = f"{type(exc).__name__}: {exc}"
             self._finish(sub, period, "failed", error=RECOVER_MARK + error if asking else error)
+            self._observe("failed")
             log.warning("digest %s/%s failed (%s); will retry", sub.id, period, type(exc).__name__)
             return None
         self._finish(sub, period, "sent", message_id=message_id)
+        self._observe("sent", (self.clock() - scheduled).total_seconds())
         mark_corrected(self.store, list(digest.corrections))
         log.info("digest %s/%s sent to %s %s", sub.id, period, sub.platform, sub.channel)
         return message_id
@@ -264,6 +270,10 @@ class DigestService:
                 [status, message_id or None, error or None, _iso(self.clock()), sub.id, period],
             )
 
+    def _observe(self, status: str, lag_seconds: float | None = None) -> None:
+        for observer in self.observers:
+            observer(status, lag_seconds)
+
     def _record_skip(self, sub: Subscription, scheduled: dt.datetime) -> None:
         period = sub.period(scheduled)
         with self.store.transaction():
@@ -274,6 +284,7 @@ class DigestService:
                 [sub.id, period, _iso(scheduled), self.instance, _iso(self.clock())],
             )
         if cur.rowcount:
+            self._observe("skipped")
             log.warning("digest %s/%s was missed by more than %s; skipped (the next one covers it)", sub.id, period, self.grace)
 
     def _row(self, sub: Subscription, scheduled: dt.datetime):

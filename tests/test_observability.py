@@ -63,3 +63,44 @@ def test_metrics_render_prometheus_text(sample_store):
     assert 'factbot_checks_total{decision="match",platform="discord"} 1.0' in text
     assert 'factbot_checks_total{decision="none",platform="discord"} 1.0' in text
     assert "factbot_match_latency_seconds_count 2.0" in text
+
+
+def test_watch_checks_and_turned_away_checks_are_counted(sample_store):
+    import asyncio
+
+    from bot.core.chat import Chat, Platform, Request
+    from bot.core.pacing import Overloaded
+
+    metrics = Metrics()
+    checker = FactChecker(sample_store)
+    checker.watch_observers.append(lambda m, replied, s: metrics.observe_watch(m.platform, replied, s))
+    checker.overload_observers.append(metrics.observe_turned_away)
+    checker.conversations.set_watch("discord", "G1", "C1", True, by="admin")
+    platform = Platform(name="discord")
+    text = "Alibaba stole Claude's guardrails"
+
+    async def scenario():
+        chat = Chat(checker, max_wait=30.0)
+        assert await chat.watch(Request("discord", text, "G1", "C1", "u1"), platform) is not None
+        assert await chat.watch(Request("discord", "lunch?", "G1", "C1", "u2"), platform) is None  # nothing to say
+        assert await chat.watch(Request("discord", text, "G1", "C2", "u2"), platform) is None  # not watched: no check
+        chat.checks.pace = 100.0  # as if a check took 100 s
+        async with chat.checks._lock:  # a check is running, one waits behind it
+            waiting = asyncio.create_task(chat.check(Request("discord", "lunch?", "G1", "C1", "u3"), platform))
+            while chat.checks.queued < 1:
+                await asyncio.sleep(0.01)
+            try:
+                await chat.check(Request("discord", text, "G1", "C1", "u4"), platform)
+            except Overloaded:
+                pass
+            else:
+                raise AssertionError("the second check should have been turned away")
+            assert await chat.watch(Request("discord", text, "G1", "C1", "u5"), platform) is None
+        await waiting
+
+    asyncio.run(scenario())
+    text = metrics.render().decode()
+    assert 'factbot_watch_checks_total{platform="discord",replied="yes"} 1.0' in text
+    assert 'factbot_watch_checks_total{platform="discord",replied="no"} 1.0' in text
+    assert 'factbot_turned_away_total{kind="check",platform="discord"} 1.0' in text
+    assert 'factbot_turned_away_total{kind="watch",platform="discord"} 1.0' in text

@@ -53,6 +53,10 @@ def test_health_metrics_and_clean_stop(sample_claims):
                 assert (r.status, await r.text()) == (503, "fake: gateway disconnected\n")
             async with http.get(base + "/metrics") as r:
                 text = await r.text()
+            # prometheus_client's own exposition: it negotiates OpenMetrics with a scraper that asks for it
+            async with http.get(base + "/metrics", headers={"Accept": "application/openmetrics-text"}) as r:
+                assert r.headers["Content-Type"].startswith("application/openmetrics-text")
+                assert (await r.text()).rstrip().endswith("# EOF")
         assert 'factbot_checks_total{decision="match",platform="fake"} 1.0' in text
         assert "factbot_claims 3.0" in text
         await rt.stop()

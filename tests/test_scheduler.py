@@ -283,3 +283,20 @@ def test_real_apscheduler_runs_the_job_and_follows_subscription_changes(db):
 
     run(scenario())
     assert [(c, p) for c, p, _ in poster.posts] == [("C1", "2026-11-02")]
+
+
+def test_digest_outcomes_and_lag_reach_the_metrics(db):
+    from bot.observability import Metrics
+
+    metrics = Metrics()
+    clock, poster = Clock(MON_0900_BERLIN + dt.timedelta(minutes=3)), FakePoster()
+    subscribe(Store(db), MON_0900_BERLIN - dt.timedelta(days=10))
+    subscribe(Store(db), MON_0900_BERLIN - dt.timedelta(days=10), channel="C2")
+    poster.fail = 1  # the first send fails, the second goes through
+    svc = service(db, clock, poster)
+    svc.observers.append(metrics.observe_digest)
+    run(svc.catch_up())
+    text = metrics.render().decode()
+    assert 'factbot_digests_total{status="failed"} 1.0' in text
+    assert 'factbot_digests_total{status="sent"} 1.0' in text
+    assert "factbot_scheduler_lag_seconds 180.0" in text  # sent three minutes after its scheduled time

@@ -498,7 +498,11 @@ class Chat(Wording):
             return Answer(self.claim_reply(by_id, locale, deletable=deletable and not private, private=private),
                           claim=by_id)
         incoming = request.incoming()
-        result = await self.checks.run(lambda: self.checker.check(incoming))
+        try:
+            result = await self.checks.run(lambda: self.checker.check(incoming))
+        except Overloaded:
+            self.checker.turned_away(request.platform, "check")
+            raise
         locale = self.locale_for(request, result)
         return Answer(self.result_reply(result, platform, locale, private=private, deletable=deletable), result)
 
@@ -514,6 +518,7 @@ class Chat(Wording):
             try:
                 result = await self.checks.run(lambda: self.checker.watch_check(incoming, now=self.clock()))
             except Overloaded:
+                self.checker.turned_away(request.platform, "watch")
                 return None
             if result is None:
                 return None

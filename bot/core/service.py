@@ -93,6 +93,10 @@ class FactChecker:
         # Called as observer(message, result, seconds) after every check: metrics hook in here,
         # so the core needs to know nothing about how they are exported.
         self.observers: list[Callable[[IncomingMessage, CheckResult, float], None]] = []
+        # observer(message, replied, seconds) after every watch-mode check that ran the matcher (a watched channel).
+        self.watch_observers: list[Callable[[IncomingMessage, bool, float], None]] = []
+        # observer(platform, kind) when a check is turned away under overload; kind is "check" or "watch".
+        self.overload_observers: list[Callable[[str, str], None]] = []
         self.log_message_text = False
 
     def check(self, message: IncomingMessage | str, *, top: int = 3, record: bool = True) -> CheckResult:
@@ -175,11 +179,16 @@ class FactChecker:
         """
         if not self.conversations.watching(message.platform, message.workspace, message.channel):
             return None
+        started = time.perf_counter()
         result = self.matcher.check(message.text, top=3)
-        if not self.conversations.watch_should_reply(
+        replied = self.conversations.watch_should_reply(
             result, platform=message.platform, workspace=message.workspace, channel=message.channel,
             min_score=self.watch_min_score, cooldown=self.watch_cooldown, now=now,
-        ):
+        )
+        elapsed = time.perf_counter() - started
+        for observer in self.watch_observers:
+            observer(message, replied, elapsed)
+        if not replied:
             return None
         best = result.matches[0]
         self.store.log_check(
@@ -188,6 +197,11 @@ class FactChecker:
             keep_text=self.store_query_text, language=result.language,
         )
         return result
+
+    def turned_away(self, platform: str, kind: str) -> None:
+        """A check was not run because the queue was too long (``pacing.Overloaded``): tell the observers."""
+        for observer in self.overload_observers:
+            observer(platform, kind)
 
     def claim(self, claim_id: str) -> Claim | None:
         """The claim an id names; a split, merged or renamed id gives the claim that now stands for it."""
