@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .adapters.console import render_claim, render_text, run_repl
 from .config import ConfigError, Settings, load_settings
+from .core import queries
 from .core.editing import Actor, remove_claim, save_claims
 from .core.formats import parse_batch_line
 from .core.index import ClaimIndex
@@ -562,11 +563,11 @@ def db_info(c: Context, as_json: bool) -> None:
         "schema_version": store.schema_version,
         "claims": store.count(),
         "by_verdict": {v.value: store.count(v.value) for v in Verdict if store.count(v.value)},
-        "by_origin": {r[0]: r[1] for r in store.db.execute("SELECT origin, count(*) FROM claims GROUP BY origin")},
+        "by_origin": queries.claims_by_origin(store),
         "index_docs": index.num_docs,
         "index_synced_to": index.synced_seq,
         "changes": store.last_change_seq(),
-        "checks_logged": store.db.execute("SELECT count(*) FROM checks").fetchone()[0],
+        "checks_logged": queries.checks_logged(store),
         "size_bytes": store.size_bytes(),
     }
     if as_json:
@@ -590,7 +591,7 @@ def db_rebuild(c: Context, yes: bool) -> None:
     except KnowledgeError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
     store = c.store
-    user = store.db.execute("SELECT count(*) FROM claims WHERE origin != 'bundled'").fetchone()[0]
+    user = queries.own_claims(store)
     if user and not yes:
         click.confirm(f"{user} claim(s) you imported or edited will be removed. Continue?", abort=True, err=True)
     with store.transaction():

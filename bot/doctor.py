@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from .core import migrations
+from .core import migrations, queries
 from .core.index import ClaimIndex
 from .core.store import Store
 from .core.subscriptions import Subscriptions
@@ -44,7 +44,7 @@ def check_database(store: Store) -> list[Finding]:
     try:
         if store.readonly:  # the integrity check is a write to SQLite; a read-only file cannot run it
             raise _NotChecked
-        store.db.execute("INSERT INTO claims_fts(claims_fts) VALUES ('integrity-check')")
+        queries.check_fulltext_integrity(store)
         out.append(Finding(True, "full-text index", "in sync with the claims table"))
     except _NotChecked:
         out.append(Finding(None, "full-text index", "not checked: the database is read-only here"))
@@ -60,9 +60,7 @@ def check_database(store: Store) -> list[Finding]:
     out.append(Finding(synced, "search index", f"{index.num_docs} documents, synced to change {index.synced_seq}"))
     # The latest claims written must be findable: what a restored backup written again, or an index copied
     # from elsewhere, gets wrong first.
-    recent = [r[0] for r in store.db.execute(
-        "SELECT DISTINCT claim_id FROM claim_changes WHERE seq > ? AND claim_id IN (SELECT id FROM claims)",
-        [max(store.last_change_seq() - 200, 0)])]
+    recent = queries.recently_changed_claims(store, changes=200)
     lost = index.missing(recent)
     if lost:
         where = f"delete the folder {index.path} (it is rebuilt at the next start)" if index.path else "restart"

@@ -105,7 +105,7 @@ async def send_now(checker: FactChecker, settings: Any, platform: str, workspace
     No gateway or socket connection is opened: Discord is reached over REST after a login, Slack through
     its Web API with the bot token (or the workspace's installation in a multi-workspace install).
     """
-    from .scheduler import DigestService
+    from .core.delivery import DigestService
 
     sub = checker.subscriptions.get(platform, workspace, channel)
     if sub is None:

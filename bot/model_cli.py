@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 # semantic_available is looked up on the module at each call, so that there is one switch for it.
-from .core import embeddings
+from .core import embeddings, queries
 from .core.embeddings import (
     DEFAULT_MODEL,
     ModelMissing,
@@ -82,7 +82,7 @@ def _vector_search_line(store, matcher_config) -> str:
     from .core.vectors import DEFAULT_HNSW_ABOVE
 
     above = getattr(matcher_config, "vector_index_above", DEFAULT_HNSW_ABOVE)
-    phrasings = store.db.execute("SELECT count(*) FROM claim_vectors").fetchone()[0]
+    phrasings = queries.stored_phrasings(store)
     if phrasings <= above:
         return f"exact ({phrasings:,} phrasings, at most matcher.vector_index_above = {above:,})"
     graph = store.path.with_name(store.path.name + ".hnsw") if store.path is not None else None
@@ -121,8 +121,7 @@ def model_info(ctx: click.Context, as_json: bool) -> None:
             info["status"] = f"missing: {exc}"
     store = getattr(obj, "store", None)
     if store is not None:
-        rows = store.db.execute("SELECT model, count(*), count(DISTINCT claim_id) FROM claim_vectors GROUP BY model").fetchall()
-        info["stored"] = [{"model": r[0], "phrasings": r[1], "claims": r[2]} for r in rows]
+        info["stored"] = [{"model": m, "phrasings": p, "claims": n} for m, p, n in queries.vectors_by_model(store)]
         info["claims"] = store.count()
         if info["extra_installed"]:
             info["vector_search"] = _vector_search_line(store, getattr(getattr(obj, "settings", None), "matcher", None))

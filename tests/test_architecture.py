@@ -149,3 +149,29 @@ def test_every_logger_is_in_the_factbot_namespace():
                 if not (isinstance(arg, ast.Constant) and str(arg.value).startswith("factbot")):
                     offenders.append(f"{path.relative_to(BOT)}:{node.lineno}")
     assert offenders == []
+
+
+SQL_CALLS = {"execute", "executemany", "executescript", "table", "query"}
+
+
+def sql_outside_core() -> list[str]:
+    """Each place outside bot/core that runs a statement or reaches a table: ``x.execute(...)``, ``db.table(...)``,
+    ``store.db[...]``, ``store.db.conn``."""
+    found = []
+    for path in BOT.rglob("*.py"):
+        if CORE in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            hit = (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS
+                   or isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
+                   and node.value.attr == "db"
+                   or isinstance(node, ast.Attribute) and node.attr == "conn" and isinstance(node.value, ast.Attribute)
+                   and node.value.attr == "db")
+            if hit:
+                found.append(f"{path.relative_to(BOT)}:{node.lineno}")
+    return sorted(set(found))
+
+
+def test_sql_lives_only_in_the_core():
+    """Adapters, the command line, the doctor and the scheduler ask store or core functions; one place has SQL."""
+    assert sql_outside_core() == []

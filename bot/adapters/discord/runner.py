@@ -20,13 +20,13 @@ from typing import Any
 import aiohttp
 import discord
 
+from ...core.delivery import DeliveryGone
 from ...core.digest import DIGEST_TAG
 from ...core.models import Correction, Digest
 from ...core.service import FactChecker
 from ...core.subscriptions import Subscription
 from ...exitcodes import EXIT_CONFIG
 from ...runtime import StartupError, serve
-from ...scheduler import DeliveryGone
 from . import render
 from .client import FactbotClient, configure_endpoints, default_intents
 

@@ -28,13 +28,13 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ...core.delivery import DeliveryGone
 from ...core.digest import DIGEST_TAG
 from ...core.models import Correction, Digest
 from ...core.service import FactChecker
 from ...core.subscriptions import Subscription
 from ...exitcodes import EXIT_CONFIG
 from ...runtime import StartupError, serve
-from ...scheduler import DeliveryGone
 from . import render
 from .app import EVENTS_PATH, PLATFORM, SlackBot, api_url, slack_error, web_client
 from .verify import verify_first
