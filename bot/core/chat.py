@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from . import i18n
 from .conversations import PendingShare
 from .digest import build_digest, preview_digest
+from .languages import LanguageError
 from .models import Candidate, CheckResult, Claim, Decision, Digest, IncomingMessage, Verdict
 from .pacing import CheckQueue, Overloaded
 from .replies import (
@@ -98,6 +99,7 @@ class Platform:
     claim_command: str = "/factcheck {id}"
     watch_command: str = "/factcheck watch"
     digest_command: str = "/factcheck digest"
+    language_command: str = "/factcheck language"
     moderator: str = "admin"
     server: str = "workspace"  # "server" on Discord
     can_suggest: bool = True
@@ -137,6 +139,7 @@ class Answer:
     reply: Reply
     result: CheckResult | None = None
     claim: Claim | None = None  # a claim shown by id
+    busy: bool = False  # turned away under overload: ``reply`` says so, and nothing is remembered
 
 
 @dataclass
@@ -490,7 +493,8 @@ class Chat(Wording):
                     deletable: bool = True) -> Answer:
         """Check what was asked and word the answer (a claim's id alone shows that claim).
 
-        Raises ``Overloaded`` (the adapter answers with ``busy``) when the queue is too long.
+        Under overload (the queue too long) the answer is the ``busy`` notice, with ``busy`` set: every
+        adapter shows ``reply`` whatever it is, and ``record`` remembers nothing of it.
         """
         by_id = self._claim_by_id(request.text)
         if by_id is not None:
@@ -502,7 +506,7 @@ class Chat(Wording):
             result = await self.checks.run(lambda: self.checker.check(incoming))
         except Overloaded:
             self.checker.turned_away(request.platform, "check")
-            raise
+            return Answer(self.busy(self.locale_for(request)), busy=True)
         locale = self.locale_for(request, result)
         return Answer(self.result_reply(result, platform, locale, private=private, deletable=deletable), result)
 
@@ -534,6 +538,8 @@ class Chat(Wording):
     def record(self, answer: Answer, *, platform: str, workspace: str, channel: str, message_id: str,
                source: str, requester: str, thread_id: str = "") -> None:
         """Remember a public reply once posted, so 🗑️, 👍/👎, watch cooldowns and corrections work."""
+        if answer.busy:
+            return
         claim = answer.claim
         self.checker.conversations.record_reply(
             platform=platform, workspace=workspace, channel=channel, message_id=message_id, result=answer.result,
@@ -714,8 +720,85 @@ class Chat(Wording):
         if what == "watch":
             return self.notice(_("Only workspace admins, or people on factbot's admin list, can change watch mode."),
                                locale)
+        if what == "language":
+            return self.notice(_("Only workspace admins, or people on factbot's admin list, can change the language "
+                                 "here."), locale)
         return self.notice(_("Only workspace admins, or people on factbot's admin list, can change this channel's "
                              "digest."), locale)
+
+    # -- the language of replies here ----------------------------------------------------------------
+    def language_status(self, request: Request, platform: Platform) -> Reply:
+        """Which language a reply here gets and what chose it (``show``), with how to change it."""
+        resolution = self.checker.languages.resolve(platform=request.platform, workspace=request.workspace,
+                                                    channel=request.channel, platform_locales=request.locale or None)
+        locale = resolution.locale
+        _ = words(locale)
+        name = as_rich(i18n.translator(locale).language_name(locale))
+        if resolution.source == "channel":
+            text = rich(_("Replies in this channel are in **%(language)s**."), language=name)
+        elif resolution.source == "workspace":
+            text = self._server_language(platform, _, name)
+        else:
+            text = rich(_("No language is set here: a reply follows the reader's app language, then the language "
+                          "of the message, then English."))
+        return self._language_notice(text + " " + self._language_usage(platform, _), locale)
+
+    def set_language(self, request: Request, platform: Platform, language: str, *, server: bool = False) -> Reply:
+        """Set this channel's language (``server``: the whole server's or workspace's); the adapter checked the
+        person may.  The answer is in the language just chosen."""
+        languages = self.checker.languages
+        try:
+            tag = languages.set(request.platform, request.workspace, "" if server else request.channel, language,
+                                by=request.user)
+        except LanguageError as exc:
+            locale = self.locale_for(request)
+            _ = words(locale)
+            problem = i18n.translator(locale).text(exc.message).rstrip(".。")
+            return self.notice(_("⚠️ %(problem)s. Nothing was changed."), locale, problem=problem)
+        _ = words(tag)
+        name = as_rich(i18n.translator(tag).language_name(tag))
+        if server:
+            text = self._server_language(platform, _, name)
+        else:
+            text = rich(_("Replies in this channel are in **%(language)s**."), language=name)
+        return self._language_notice(text, tag, private=False)
+
+    def clear_language(self, request: Request, platform: Platform, *, server: bool = False) -> Reply:
+        """Remove this channel's (``server``: the server's or workspace's) language setting."""
+        removed = self.checker.languages.clear(request.platform, request.workspace,
+                                               "" if server else request.channel)
+        locale = self.locale_for(request)
+        _ = words(locale)
+        if not removed:
+            return self.notice(_("There was no language setting to remove."), locale)
+        if not server:
+            text = _("This channel's language setting is removed.")
+        elif platform.server == "server":
+            text = _("This server's language setting is removed.")
+        else:
+            text = _("This workspace's language setting is removed.")
+        return self.notice(text, locale, private=False)
+
+    @staticmethod
+    def _server_language(platform: Platform, _: Callable[[str], str], name: Rich) -> Rich:
+        if platform.server == "server":
+            return rich(_("Replies in this server are in **%(language)s**, unless a channel sets its own."),
+                        language=name)
+        return rich(_("Replies in this workspace are in **%(language)s**, unless a channel sets its own."),
+                    language=name)
+
+    @staticmethod
+    def _language_usage(platform: Platform, _: Callable[[str], str]) -> Rich:
+        command, languages = as_rich(platform.language_command), as_rich(i18n.describe_languages())
+        if platform.server == "server":
+            return rich(_("Change it with `%(command)s set <language>` or `%(command)s clear`; with `server:True` it "
+                          "changes the whole server. Languages: %(languages)s."), command=command, languages=languages)
+        return rich(_("Change it with `%(command)s set <language>` or `%(command)s clear`; add `workspace` to change "
+                      "the whole workspace. Languages: %(languages)s."), command=command, languages=languages)
+
+    def _language_notice(self, text: Rich, locale: str, *, private: bool = True) -> Reply:
+        return Reply(Kind.NOTICE, locale, body=(text,), summary=text.plain(), private=private,
+                     phrases=phrases(words(locale)))
 
     # -- weekly digests ----------------------------------------------------------------------------
     def digest_usage(self, platform: Platform, locale: str = "en") -> Reply:

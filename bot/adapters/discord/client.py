@@ -24,9 +24,10 @@ import discord
 import yarl
 from discord import app_commands
 
+from ...core import i18n
 from ...core.chat import Answer, Chat, Request
 from ...core.normalize import content_words
-from ...core.pacing import CheckQueue, Overloaded
+from ...core.pacing import CheckQueue
 from ...core.replies import Reply as NeutralReply
 from ...core.service import FactChecker
 from ...core.subscriptions import WEEKDAYS
@@ -64,6 +65,9 @@ def configure_endpoints(settings: Any) -> None:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+LANGUAGE_TAGS = i18n.LANGUAGES
 
 
 @lru_cache(maxsize=1)
@@ -291,10 +295,9 @@ class FactbotClient(discord.Client):
             return
         request = self._request(text, guild_id=guild_id, channel_id=message.channel.id, user_id=message.author.id,
                                 message_id=target.id, locale=asked.locale)
-        try:
-            answer = await chat.check(request, DISCORD)
-        except Overloaded:
-            await self._send_reply(message, render.render_reply(chat.busy(request.locale)))
+        answer = await chat.check(request, DISCORD)
+        if answer.busy:  # turned away: said under the mention, not under the message it points at
+            await self._send_reply(message, render.render_reply(answer.reply))
             return
         sent = await self._send_reply(target, render.render_reply(answer.reply))
         self._record(sent, answer, request, thread=target.id)
@@ -347,12 +350,8 @@ class FactbotClient(discord.Client):
             await self.tell(interaction, limited)
             return
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        try:
-            answer = await chat.check(request, DISCORD, private=ephemeral, deletable=not ephemeral)
-        except Overloaded:
-            await interaction.edit_original_response(**render.render_reply(chat.busy(request.locale)).kwargs(edit=True))
-            return
-        reply = render.render_reply(answer.reply, checked_url=checked.jump_url if checked else None)
+        answer = await chat.check(request, DISCORD, private=ephemeral, deletable=not ephemeral)
+        reply = render.render_reply(answer.reply, checked_url=checked.jump_url if checked and not answer.busy else None)
         sent = await interaction.edit_original_response(**reply.kwargs(edit=True))
         if not ephemeral:
             self._record(sent, answer, request, thread=checked.id if checked else None)
@@ -405,6 +404,28 @@ class FactbotClient(discord.Client):
         await interaction.edit_original_response(content=None, embeds=messages[0], allowed_mentions=NO_MENTIONS)
         for embeds in messages[1:]:
             await interaction.followup.send(embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    # -- /factbot language ------------------------------------------------------------------
+    async def show_language(self, interaction: discord.Interaction) -> None:
+        await self.tell(interaction, self.chat.language_status(self._from_interaction(interaction), DISCORD))
+
+    def _may_set_for_server(self, interaction: discord.Interaction) -> bool:
+        permissions = getattr(interaction, "permissions", None)
+        return bool(permissions is not None and permissions.manage_guild)
+
+    async def set_language(self, interaction: discord.Interaction, language: str, *, server: bool) -> None:
+        if server and not self._may_set_for_server(interaction):
+            await self.tell(interaction, self.chat.needs_permission("Manage Server", _locale(interaction)))
+            return
+        await self._answer(interaction, self.chat.set_language(self._from_interaction(interaction), DISCORD,
+                                                               language, server=server))
+
+    async def clear_language(self, interaction: discord.Interaction, *, server: bool) -> None:
+        if server and not self._may_set_for_server(interaction):
+            await self.tell(interaction, self.chat.needs_permission("Manage Server", _locale(interaction)))
+            return
+        await self._answer(interaction, self.chat.clear_language(self._from_interaction(interaction), DISCORD,
+                                                                 server=server))
 
     # -- buttons --------------------------------------------------------------------------
     async def _guarded(self, interaction: discord.Interaction, what: str, handler: Callable[[], Any]) -> None:
@@ -557,5 +578,32 @@ def build_commands() -> list[app_commands.Command | app_commands.Group | app_com
     @manage_channels
     async def digest_preview(interaction: discord.Interaction) -> None:
         await _client(interaction).preview_digest(interaction)
+
+    language = app_commands.Group(name="language", description="The language factbot replies in here",
+                                  parent=factbot)
+    scope = app_commands.describe(server="For the whole server (default: this channel)")
+
+    @language.command(name="show", description="Which language replies here are in, and why")
+    async def language_show(interaction: discord.Interaction) -> None:
+        await _client(interaction).show_language(interaction)
+
+    @language.command(name="set", description="Reply in one language in this channel (or the whole server)")
+    @app_commands.describe(language="A language tag or name, e.g. es, de, Français")
+    @scope
+    @manage_channels
+    async def language_set(interaction: discord.Interaction, language: app_commands.Range[str, 1, 40],
+                           server: bool = False) -> None:
+        await _client(interaction).set_language(interaction, language, server=server)
+
+    @language_set.autocomplete("language")
+    async def language_autocomplete(interaction: discord.Interaction,
+                                    current: str) -> list[app_commands.Choice[str]]:
+        return _matching(LANGUAGE_TAGS, current)
+
+    @language.command(name="clear", description="Remove this channel's (or the server's) language setting")
+    @scope
+    @manage_channels
+    async def language_clear(interaction: discord.Interaction, server: bool = False) -> None:
+        await _client(interaction).clear_language(interaction, server=server)
 
     return [factcheck, claim, claims, context_menu, factbot]

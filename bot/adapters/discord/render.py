@@ -356,7 +356,7 @@ _RENDERERS = {
 _WORDING = Wording()
 PLATFORM = Platform(name="discord", check_command="/factcheck", claim_command="/claim id:{id}",
                     watch_command="/factbot watch", digest_command="/factbot digest", moderator="manage-messages",
-                    server="server")
+                    server="server", language_command="/factbot language")
 
 
 def render_result(result: CheckResult, *, deletable: bool = True, checked_url: str | None = None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -27,6 +28,7 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -47,7 +49,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ...core.chat import Answer, Chat, Request
 from ...core.normalize import content_words
-from ...core.pacing import CheckQueue, Overloaded
+from ...core.pacing import CheckQueue
 from ...core.replies import Reply as NeutralReply
 from ...core.service import FactChecker
 from . import render
@@ -138,6 +140,24 @@ def strip_mentions(text: str, user_id: str | None) -> str:
     return re.sub(rf"<@{re.escape(user_id)}(?:\|[^>]*)?>", " ", text or "").strip()
 
 
+LOCALE_TTL = 3600.0  # seconds a user's Slack locale is kept before users.info is asked again
+
+
+@dataclass(frozen=True)
+class _Asker:
+    locale: str = ""
+    info: dict[str, Any] | None = None  # users.info's user, when it was just asked (None: cached, or it failed)
+    looked_up: bool = False
+
+
+def _language_words(args: list[str]) -> bool:
+    """``/factcheck language …`` forms that are a setting (anything else is a claim to check)."""
+    words = [a.lower() for a in args]
+    if words and words[-1] == "workspace" and words[0] in ("set", "clear"):
+        words = words[:-1]
+    return words in ([], ["show"], ["clear"]) or (len(words) == 2 and words[0] == "set")
+
+
 class SlackBot:
     """factbot on Slack: a Bolt ``AsyncApp`` and its listeners around one ``FactChecker``.
 
@@ -161,6 +181,7 @@ class SlackBot:
         self.chat = chat or Chat(checker, max_wait=float(getattr(settings, "max_wait_seconds", 30.0) or 0.0),
                                  clock=self.clock)
         self._pruned = time.monotonic()
+        self._locales: dict[tuple[str, str], tuple[str, float]] = {}  # (team, user) -> (Slack locale, until)
         self.installation_store: SQLite3InstallationStore | None = None
         self.app = self._build_app()
         self._register()
@@ -342,22 +363,42 @@ class SlackBot:
         await respond(response_type="in_channel" if public else "ephemeral", replace_original=replace,
                       **reply.kwargs())
 
-    async def is_admin(self, client: AsyncWebClient, user: str) -> bool:
+    async def _user_info(self, client: AsyncWebClient, user: str) -> dict[str, Any] | None:
+        """``users.info`` with the user's locale (None when Slack cannot say)."""
+        try:
+            info = await client.users_info(user=user, include_locale=True)
+        except SlackApiError as exc:
+            log.warning("could not look up a user: %s", slack_error(exc))
+            return None
+        return info.get("user") or {}
+
+    async def _asker(self, client: AsyncWebClient, team: str, user: str) -> _Asker:
+        """Who asked: their Slack locale (cached for ``LOCALE_TTL`` seconds), and what Slack said when it was asked."""
+        now = time.monotonic()
+        cached = self._locales.get((team, user))
+        if cached is not None and cached[1] > now:
+            return _Asker(cached[0])
+        info = await self._user_info(client, user) if user else None
+        locale = str((info or {}).get("locale") or "")
+        self._locales[(team, user)] = (locale, now + (LOCALE_TTL if info is not None else 60.0))
+        if len(self._locales) > 10_000:
+            self._locales = {k: v for k, v in self._locales.items() if v[1] > now}
+        return _Asker(locale, info, looked_up=True)
+
+    async def is_admin(self, client: AsyncWebClient, user: str, asker: _Asker | None = None) -> bool:
         """Workspace admins and owners, and the users on factbot's configured admin list."""
         if user in self.admins:
             return True
-        try:
-            info = await client.users_info(user=user)
-        except SlackApiError as exc:
-            log.warning("could not look up a user's admin rights: %s", slack_error(exc))
+        info = asker.info if asker is not None and asker.looked_up else await self._user_info(client, user)
+        if info is None:
             return False
-        u = info.get("user") or {}
-        return bool(u.get("is_admin") or u.get("is_owner") or u.get("is_primary_owner"))
+        return bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
 
     @staticmethod
-    def _request(text: str, *, workspace: str, channel: str, user: str, ts: str, source: str) -> Request:
+    def _request(text: str, *, workspace: str, channel: str, user: str, ts: str, source: str,
+                 locale: str = "") -> Request:
         return Request(platform=PLATFORM, text=text, workspace=workspace, channel=channel, user=user, message_id=ts,
-                       source=source)
+                       source=source, locale=locale)
 
     # -- mentions ---------------------------------------------------------------------------
     async def on_mention(self, event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
@@ -370,7 +411,11 @@ class SlackBot:
         channel, ts = event["channel"], event["ts"]
         thread = event.get("thread_ts") or ts
         chat = self.chat
+        locale = ""
         try:
+            asker = await self._asker(client, team, user)
+            locale = chat.locale_for(self._request("", workspace=team, channel=channel, user=user, ts=ts,
+                                                   source="mention", locale=asker.locale))
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             target = ts
             if not content_words(text):
@@ -378,15 +423,16 @@ class SlackBot:
                     parent = await self._parent(client, channel, event["thread_ts"])
                     problem = self._unreadable(parent)
                     if problem:
-                        await self._post(client, channel, render.render_reply(chat.cannot_check(problem)),
+                        await self._post(client, channel, render.render_reply(chat.cannot_check(problem, locale)),
                                          thread_ts=thread)
                         return
                     assert parent is not None
                     text, target = parent.get("text") or "", parent["ts"]
                 else:
-                    await self._post(client, channel, render.render_reply(chat.help(SLACK)), thread_ts=thread)
+                    await self._post(client, channel, render.render_reply(chat.help(SLACK, locale)), thread_ts=thread)
                     return
-            request = self._request(text, workspace=team, channel=channel, user=user, ts=target, source="mention")
+            request = self._request(text, workspace=team, channel=channel, user=user, ts=target, source="mention",
+                                    locale=asker.locale)
             limited = chat.rate_limited(request, every_time=False)
             if limited is not None:
                 if limited.body:
@@ -395,13 +441,10 @@ class SlackBot:
             answer = await chat.check(request, SLACK)
             posted = await self._post(client, channel, render.render_reply(answer.reply), thread_ts=thread)
             self._record(posted, answer, request, thread_ts=thread)
-        except Overloaded:
-            with contextlib.suppress(Exception):
-                await self._post(client, channel, render.render_reply(chat.busy()), thread_ts=thread)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the bot
             self._failed("mention", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
-                await self._post(client, channel, render.render_reply(chat.error()), thread_ts=thread)
+                await self._post(client, channel, render.render_reply(chat.error(locale)), thread_ts=thread)
 
     @staticmethod
     async def _parent(client: AsyncWebClient, channel: str, thread_ts: str) -> dict[str, Any] | None:
@@ -474,23 +517,29 @@ class SlackBot:
         team = context.team_id or command.get("team_id") or ""
         channel, user = command.get("channel_id") or "", command.get("user_id") or ""
         chat = self.chat
+        locale = ""
         try:
             if not self.accepting:
                 await self._respond(respond, render.render_reply(chat.restarting()))
-            elif not words or head == ["help"]:
-                await self._respond(respond, render.render_reply(chat.help(SLACK, admin=True)))
+                return
+            asker = await self._asker(client, team, user)
+            request = self._request("", workspace=team, channel=channel, user=user, ts="", source="command",
+                                    locale=asker.locale)
+            locale = chat.locale_for(request)
+            if not words or head == ["help"]:
+                await self._respond(respond, render.render_reply(chat.help(SLACK, locale, admin=True)))
             elif head[0] == "watch" and (len(words) == 1 or (len(words) == 2 and head[1] in ("on", "off"))):
-                await self._watch(respond, client, team=team, channel=channel, user=user,
-                                  to=None if len(words) == 1 else head[1] == "on")
+                await self._watch(respond, client, request, asker, to=None if len(words) == 1 else head[1] == "on")
+            elif head[0] == "language" and _language_words(words[1:]):
+                await self._language(respond, client, request, asker, words[1:])
             elif head[0] == "digest" and len(head) == 2 and head[1] in ("subscribe", "unsubscribe", "preview"):
-                await self._digest(respond, client, head[1], words[2:], team=team, channel=channel, user=user)
+                await self._digest(respond, client, request, asker, head[1], words[2:])
             else:
-                request = self._request(text, workspace=team, channel=channel, user=user, ts="", source="command")
-                await self._check_privately(respond, request, thread_ts="")
+                await self._check_privately(respond, dataclasses.replace(request, text=text), thread_ts="")
         except Exception as exc:  # noqa: BLE001
             self._failed("/factcheck", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
-                await self._respond(respond, render.render_reply(chat.error()))
+                await self._respond(respond, render.render_reply(chat.error(locale)))
 
     async def _answer(self, respond: Any, reply: NeutralReply) -> None:
         """Through the response_url: private replies to whoever asked, public ones in the channel."""
@@ -503,11 +552,7 @@ class SlackBot:
         if limited is not None:
             await self._answer(respond, limited)
             return
-        try:
-            answer = await chat.check(request, SLACK, private=True)
-        except Overloaded:
-            await self._answer(respond, chat.busy())
-            return
+        answer = await chat.check(request, SLACK, private=True)
         if answer.result is not None:
             key = self._remember(answer, request, thread_ts=thread_ts)
             reply = chat.result_reply(answer.result, SLACK, answer.reply.locale, private=True, share_token=key)
@@ -515,34 +560,49 @@ class SlackBot:
             reply = answer.reply
         await self._answer(respond, reply)
 
-    async def _watch(self, respond: Any, client: AsyncWebClient, *, team: str, channel: str, user: str,
+    async def _watch(self, respond: Any, client: AsyncWebClient, request: Request, asker: _Asker,
                      to: bool | None) -> None:
-        request = self._request("", workspace=team, channel=channel, user=user, ts="", source="command")
         if to is None:
             await self._answer(respond, self.chat.watch_status(request, SLACK))
-        elif not await self.is_admin(client, user):
-            await self._answer(respond, self.chat.admin_only("watch"))
+        elif not await self.is_admin(client, request.user, asker):
+            await self._answer(respond, self.chat.admin_only("watch", self.chat.locale_for(request)))
         else:
             await self._answer(respond, self.chat.set_watch(request, SLACK, to))
 
-    async def _digest(self, respond: Any, client: AsyncWebClient, action: str, args: list[str], *, team: str,
-                      channel: str, user: str) -> None:
+    async def _language(self, respond: Any, client: AsyncWebClient, request: Request, asker: _Asker,
+                        args: list[str]) -> None:
+        """``language [show]``, ``language set <language> [workspace]``, ``language clear [workspace]``."""
         chat = self.chat
-        request = self._request("", workspace=team, channel=channel, user=user, ts="", source="command")
-        if not await self.is_admin(client, user):
-            await self._answer(respond, chat.admin_only("digest"))
+        action = args[0].lower() if args else "show"
+        server = len(args) > 1 and args[-1].lower() == "workspace"
+        rest = args[1:-1] if server else args[1:]
+        if action == "show":
+            await self._answer(respond, chat.language_status(request, SLACK))
+        elif not await self.is_admin(client, request.user, asker):
+            await self._answer(respond, chat.admin_only("language", chat.locale_for(request)))
+        elif action == "set":
+            await self._answer(respond, chat.set_language(request, SLACK, rest[0], server=server))
+        else:
+            await self._answer(respond, chat.clear_language(request, SLACK, server=server))
+
+    async def _digest(self, respond: Any, client: AsyncWebClient, request: Request, asker: _Asker, action: str,
+                      args: list[str]) -> None:
+        chat = self.chat
+        locale = chat.locale_for(request)
+        if not await self.is_admin(client, request.user, asker):
+            await self._answer(respond, chat.admin_only("digest", locale))
         elif action == "subscribe" and len(args) != 3:
-            await self._answer(respond, chat.digest_usage(SLACK))
+            await self._answer(respond, chat.digest_usage(SLACK, locale))
         elif action == "subscribe":
             await self._answer(respond, chat.subscribe(request, day=args[0], time=args[1], timezone=args[2]))
         elif action == "unsubscribe":
             await self._answer(respond, chat.unsubscribe(request))
         else:
-            blocks, text = self.preview_digest(team, channel)
+            blocks, text = self.preview_digest(request.workspace, request.channel, locale=request.locale)
             await respond(response_type="ephemeral", blocks=blocks, text=text)
 
-    def preview_digest(self, team: str, channel: str) -> tuple[list[dict[str, Any]], str]:
-        request = self._request("", workspace=team, channel=channel, user="", ts="", source="command")
+    def preview_digest(self, team: str, channel: str, *, locale: str = "") -> tuple[list[dict[str, Any]], str]:
+        request = self._request("", workspace=team, channel=channel, user="", ts="", source="command", locale=locale)
         digest, footer = self.chat.preview(request, SLACK)
         return render.render_digest(digest, footer=footer)
 
@@ -560,10 +620,14 @@ class SlackBot:
         ts = message.get("ts") or ""
         thread = message.get("thread_ts") or ts
         chat = self.chat
-        request = self._request(text, workspace=team, channel=channel, user=user, ts=ts, source="shortcut")
+        locale = ""
         try:
+            asker = await self._asker(client, team, user)
+            request = self._request(text, workspace=team, channel=channel, user=user, ts=ts, source="shortcut",
+                                    locale=asker.locale)
+            locale = chat.locale_for(request)
             if not text.strip():
-                await self._answer(respond, chat.cannot_check("no-text"))
+                await self._answer(respond, chat.cannot_check("no-text", locale))
                 return
             if self.shortcut_reply == "ephemeral":
                 await self._check_privately(respond, request, thread_ts=thread)
@@ -573,24 +637,24 @@ class SlackBot:
                 await self._answer(respond, limited)
                 return
             answer = await chat.check(request, SLACK)
+            if answer.busy:  # turned away: only the asker hears it
+                await self._answer(respond, answer.reply)
+                return
             try:
                 posted = await self._post(client, channel, render.render_reply(answer.reply), thread_ts=thread)
             except SlackApiError as exc:
                 if slack_error(exc) not in _CANT_POST or answer.result is None:
                     raise
                 key = self._remember(answer, request, thread_ts=thread)
-                await self._answer(respond, chat.cannot_check("cant-post"))
+                await self._answer(respond, chat.cannot_check("cant-post", locale))
                 await self._answer(respond, chat.result_reply(answer.result, SLACK, answer.reply.locale, private=True,
                                                               share_token=key))
                 return
             self._record(posted, answer, request, thread_ts=thread)
-        except Overloaded:
-            with contextlib.suppress(Exception):
-                await self._answer(respond, chat.busy())
         except Exception as exc:  # noqa: BLE001
             self._failed("shortcut", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
-                await self._answer(respond, chat.error())
+                await self._answer(respond, chat.error(locale))
 
     # -- buttons ------------------------------------------------------------------------------
     @staticmethod
