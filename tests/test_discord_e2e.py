@@ -395,6 +395,40 @@ async def test_buttons_keep_working_after_a_restart(env: Env):
     await fake.wait_request("DELETE", f"/channels/{fake.general}/messages/{reply}", after=m)
 
 
+# -- the language of replies ----------------------------------------------------------------
+
+
+@e2e()
+async def test_factbot_language_sets_the_channels_and_the_servers_language(env: Env):
+    fake = env.fake
+    cb = await fake.wait_response(await fake.slash(fake.alice, "factbot", "language", "show"))
+    assert cb["data"]["flags"] == 64 and cb["data"]["content"] == (
+        "No language is set here: a reply follows the reader's app language, then the language of the message, then "
+        "English. Change it with `/factbot language set <language>` or `/factbot language clear`; with "
+        "`server:True` it changes the whole server. Languages: en (English), es (español), de (Deutsch), "
+        "fr (français), pt (português), ja (日本語), zh-Hans (中文 (简体)).")
+    cb = await fake.wait_response(await fake.slash(fake.alice, "factbot", "language", "set", language="es"))
+    assert cb["data"]["flags"] == 64 and "Manage Channels" in cb["data"]["content"]  # no Manage Channels
+    cb = await fake.wait_response(await fake.slash(fake.admin, "factbot", "language", "set", language="es"))
+    assert cb["type"] == 4 and "flags" not in cb["data"]
+    assert cb["data"]["content"] == "Las respuestas en este canal están en **español**."
+    assert env.checker.languages.get("discord", fake.guild_id, fake.general) == "es"
+    i = await fake.slash(fake.alice, "factcheck", text=MATCH_TEXT)  # Alice's client is in English: the channel wins
+    shown = await fake.wait_original(i)
+    assert shown["embeds"][0]["title"] == "❓ Alibaba extrajo ilícitamente los guardrails de Claude Fable."
+    assert shown["embeds"][0]["footer"]["text"].startswith("Coincidencia 100\xa0% · coincide con la formulación")
+    assert shown["embeds"][0]["fields"][0]["name"] == "Fuentes"
+    cb = await fake.wait_response(await fake.slash(fake.admin, "factbot", "language", "set", language="Deutsch",
+                                                   server=True))
+    assert cb["data"]["flags"] == 64
+    assert cb["data"]["content"] == "Necesitas el permiso Manage Server en este canal para hacerlo."
+    assert env.checker.languages.get("discord", fake.guild_id) is None
+    cb = await fake.wait_response(await fake.slash(fake.admin, "factbot", "language", "clear"))
+    assert cb["data"]["content"] == "This channel's language setting is removed."  # in the language that now holds
+    cb = await fake.wait_response(await fake.slash(fake.admin, "factbot", "language", "clear"))
+    assert cb["data"]["flags"] == 64 and cb["data"]["content"] == "There was no language setting to remove."
+
+
 # -- watch mode ------------------------------------------------------------------------------
 
 

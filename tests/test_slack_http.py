@@ -656,8 +656,9 @@ async def test_digest_subscribe_needs_rights_and_valid_times(env: Env):
     usage = await env.command("digest subscribe monday", user=ADMIN)
     assert usage.body["text"].startswith("Usage: `/factcheck digest subscribe &lt;day&gt; &lt;time&gt;")
     users_info = len(env.fake.find("users.info"))
+    env.fake.fail("users.info", "fatal_error")  # Slack cannot say who LISTED is: the configured list is enough
     ok = await env.command("digest subscribe Mon 9am europe/berlin", user=LISTED)  # on the configured list
-    assert len(env.fake.find("users.info")) == users_info  # the list is enough, Slack is not asked
+    assert len(env.fake.find("users.info")) == users_info + 1  # asked once (for the locale), not for rights
     assert ok.body["response_type"] == "in_channel"
     assert ok.body["text"] == "📰 This channel will get a weekly fact-check digest every Monday at 09:00 (Europe/Berlin)."
     sub = subs.get("slack", TEAM, CHANNEL)
@@ -673,6 +674,49 @@ async def test_digest_subscribe_needs_rights_and_valid_times(env: Env):
     assert stopped.body["text"] == "This channel's weekly digest is stopped."
     assert subs.get("slack", TEAM, CHANNEL) is None
     assert (await env.command("digest unsubscribe", user=ADMIN)).body["text"] == "This channel has no weekly digest."
+
+
+# -- the language of replies -------------------------------------------------------------------------
+
+
+@e2e()
+async def test_replies_follow_the_askers_slack_locale_then_the_channels_language_setting(env: Env):
+    rosa = env.fake.add_user("U0ROSA", locale="es-ES")
+    await env.mention(MATCH_TEXT, user=rosa)
+    await env.mention(MATCH_TEXT, user=rosa)
+    spanish, again = env.posted()
+    assert headers_of(spanish.body["blocks"]) == ["❓ Sin verificar · calificada como «Unsupported»"]
+    assert spanish.body["text"].startswith("❓ Sin verificar: Alibaba extrajo ilícitamente los guardrails de Claude "
+                                           "Fable. — Solo lo dice el agregador AgentCrunch")
+    assert again.body["blocks"] == spanish.body["blocks"]
+    lookups = env.fake.find("users.info", where=lambda c: c.body.get("user") == rosa)
+    assert [c.body.get("include_locale") for c in lookups] == ["1"]  # asked once, then kept
+    status = await env.command("language", user=rosa)
+    assert status.body["response_type"] == "ephemeral"
+    assert status.body["text"] == (
+        "Aquí no hay ningún idioma configurado: la respuesta sigue el idioma de la app de quien lee, si no el del "
+        "mensaje, y si no el inglés. Cámbialo con `/factcheck language set &lt;language&gt;` o `/factcheck language "
+        "clear`; añade `workspace` para cambiar todo el espacio de trabajo. Idiomas: en (English), es (español), "
+        "de (Deutsch), fr (français), pt (português), ja (日本語), zh-Hans (中文 (简体)).")
+    refused = await env.command("language set de", user=BOB)
+    assert refused.body["text"] == ("Only workspace admins, or people on factbot's admin list, can change the "
+                                    "language here.")
+    done = await env.command("language set de", user=ADMIN)
+    assert (done.body["response_type"], done.body["text"]) == ("in_channel",
+                                                               "Antworten in diesem Kanal sind auf *Deutsch*.")
+    await env.mention(MATCH_TEXT, user=rosa)  # the channel's setting wins over Rosa's Spanish
+    german = env.posted()[-1]
+    assert headers_of(german.body["blocks"]) == ["❓ Unbelegt · bewertet als „Unsupported“"]
+    whole = await env.command("language set ja workspace", user=ADMIN)
+    assert whole.body["text"] == "このワークスペースの返信は*日本語*です（チャンネルごとの設定がある場合を除く）。"
+    cleared = await env.command("language clear", user=ADMIN)
+    assert cleared.body["text"] == "このチャンネルの言語設定を削除しました。"
+    await env.mention(MATCH_TEXT, user=rosa)  # the workspace's setting, then, over Rosa's locale
+    assert headers_of(env.posted()[-1].body["blocks"]) == ["❓ 根拠不明 · 評価「Unsupported」"]
+    assert env.checker.languages.get("slack", TEAM) == "ja" and env.checker.languages.get("slack", TEAM, CHANNEL) is None
+    claim = await env.command("language models hallucinate", user=rosa)  # not a setting: checked as a claim
+    assert claim.body["text"] == "🔎 これに一致する検証済みの主張はありません。"
+    assert env.checker.languages.get("slack", TEAM) == "ja"
 
 
 # -- App Home --------------------------------------------------------------------------------------

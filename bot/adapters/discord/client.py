@@ -415,14 +415,16 @@ class FactbotClient(discord.Client):
 
     async def set_language(self, interaction: discord.Interaction, language: str, *, server: bool) -> None:
         if server and not self._may_set_for_server(interaction):
-            await self.tell(interaction, self.chat.needs_permission("Manage Server", _locale(interaction)))
+            await self.tell(interaction, self.chat.needs_permission(
+                "Manage Server", self.chat.locale_for(self._from_interaction(interaction))))
             return
         await self._answer(interaction, self.chat.set_language(self._from_interaction(interaction), DISCORD,
                                                                language, server=server))
 
     async def clear_language(self, interaction: discord.Interaction, *, server: bool) -> None:
         if server and not self._may_set_for_server(interaction):
-            await self.tell(interaction, self.chat.needs_permission("Manage Server", _locale(interaction)))
+            await self.tell(interaction, self.chat.needs_permission(
+                "Manage Server", self.chat.locale_for(self._from_interaction(interaction))))
             return
         await self._answer(interaction, self.chat.clear_language(self._from_interaction(interaction), DISCORD,
                                                                  server=server))
@@ -581,15 +583,14 @@ def build_commands() -> list[app_commands.Command | app_commands.Group | app_com
 
     language = app_commands.Group(name="language", description="The language factbot replies in here",
                                   parent=factbot)
-    scope = app_commands.describe(server="For the whole server (default: this channel)")
+    whole_server = "For the whole server (default: this channel)"
 
     @language.command(name="show", description="Which language replies here are in, and why")
     async def language_show(interaction: discord.Interaction) -> None:
         await _client(interaction).show_language(interaction)
 
     @language.command(name="set", description="Reply in one language in this channel (or the whole server)")
-    @app_commands.describe(language="A language tag or name, e.g. es, de, Français")
-    @scope
+    @app_commands.describe(language="A language tag or name, e.g. es, de, Français", server=whole_server)
     @manage_channels
     async def language_set(interaction: discord.Interaction, language: app_commands.Range[str, 1, 40],
                            server: bool = False) -> None:
@@ -601,7 +602,7 @@ def build_commands() -> list[app_commands.Command | app_commands.Group | app_com
         return _matching(LANGUAGE_TAGS, current)
 
     @language.command(name="clear", description="Remove this channel's (or the server's) language setting")
-    @scope
+    @app_commands.describe(server=whole_server)
     @manage_channels
     async def language_clear(interaction: discord.Interaction, server: bool = False) -> None:
         await _client(interaction).clear_language(interaction, server=server)
