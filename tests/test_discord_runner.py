@@ -122,7 +122,11 @@ def test_sync_per_guild_globally_and_clear(tmp_path):
         by_name = {c["name"]: c for c in put.json}
         assert by_name["Fact-check this message"]["type"] == 3
         assert str(by_name["factbot"]["default_member_permissions"]) == "16"  # Manage Channels
-        assert [o["name"] for o in by_name["factbot"]["options"]] == ["watch", "digest"]
+        assert [o["name"] for o in by_name["factbot"]["options"]] == ["watch", "digest", "language"]
+        language = {o["name"]: o for o in by_name["factbot"]["options"][2]["options"]}
+        assert list(language) == ["show", "set", "clear"]
+        assert [(o["name"], o.get("autocomplete", False)) for o in language["set"]["options"]] == [
+            ("language", True), ("server", False)]
         assert by_name["claim"]["options"][0]["autocomplete"] is True
 
         result = cli.invoke(discord_cli, ["sync"])
