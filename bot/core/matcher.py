@@ -73,7 +73,7 @@ class MatchConfig:
 
 
 
-EMBED_CHARS = 600  # of each text a message is embedded by (the whole and each sentence)
+EMBED_CHARS = 600  # of a message that is embedded (once per check, the whole message)
 FUZZY_HIT_WEIGHT = 0.7  # a word matched only through a typo counts for less than an exact one
 
 
@@ -210,11 +210,13 @@ class Matcher:
         language = langid.detect(strip_markup(raw)).language
         parts = segments(raw, max_segments=self.config.max_segments)
         texts = [raw] + (parts if len(parts) > 1 else [])
-        qvecs = self._embed(texts)
-        seg_results = [
-            self._check_segment(t, top=max(top, 3), qvec=None if qvecs is None else qvecs[i], language=language)
-            for i, t in enumerate(texts)
-        ]
+        # One query embedding per check: the whole message's. Its sentences are weighed by their own words
+        # against the whole message's meaning (embedding each sentence too cost one model pass per sentence,
+        # most of a check's time, and a sentence alone is close in meaning to more claims than the message).
+        qvecs = self._embed([raw])
+        qvec = None if qvecs is None else qvecs[0]
+        near = self._near(qvec, max(top, 3))
+        seg_results = [self._check_segment(t, top=max(top, 3), qvec=qvec, near=near, language=language) for t in texts]
 
         if self.semantic:
             decision, kept, ranked = self._consolidate_semantic(seg_results)
@@ -317,14 +319,20 @@ class Matcher:
                 out.append(english)
         return tuple(out)
 
-    def _check_segment(self, text: str, *, top: int, qvec=None, language: str = "und") -> SegmentResult:
+    def _near(self, qvec, top: int) -> list[VectorHit]:
+        """The claims nearest to a query vector (searched once per check, shared by its sentences)."""
+        if qvec is None or self.vectors is None or not self.config.vector_candidates:
+            return []
+        return self.vectors.search(qvec[None, :], k=max(self.config.vector_candidates, top))[0]
+
+    def _check_segment(self, text: str, *, top: int, qvec=None, near: list[VectorHit] | None = None,
+                       language: str = "und") -> SegmentResult:
         q_terms = self._query_terms(text, language)
         found = self.index.search_analysed(q_terms, limit=max(self.config.retrieve, top))
         hits = [(cid, score) for cid, score, _ in found]
         analysed = {cid: phrasings for cid, _, phrasings in found}
-        near: list[VectorHit] = []
-        if qvec is not None and self.vectors is not None and self.config.vector_candidates:
-            near = self.vectors.search(qvec[None, :], k=max(self.config.vector_candidates, top))[0]
+        if near is None:
+            near = self._near(qvec, top)
         if not hits and not near:
             return SegmentResult(text=text, decision=Decision.NONE, candidates=())
         bm25_of = dict(hits)
