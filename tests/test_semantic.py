@@ -103,8 +103,10 @@ def test_each_message_is_embedded_once(hybrid, monkeypatch):
     calls = []
     original = hybrid.vectors.embedder.encode_queries
     monkeypatch.setattr(hybrid.vectors.embedder, "encode_queries", lambda texts: calls.append(list(texts)) or original(texts))
-    hybrid.check("Big news today. Fable 5 downgrades you to Opus 4.8 on cyber questions. Also Alibaba stole Claude's guardrails")
-    assert len(calls) == 1 and len(calls[0]) >= 3  # the whole message and its sentences, in one call
+    text = "Big news today. Fable 5 downgrades you to Opus 4.8 on cyber questions. Also Alibaba stole Claude's guardrails"
+    result = hybrid.check(text)
+    assert calls == [[text]]  # the whole message, once: its sentences share that vector
+    assert len(result.segments) >= 3  # and are still checked one by one
 
 def _file_store(tmp_path: Path) -> Store:
     return Store(tmp_path / "f.db")
