@@ -52,3 +52,13 @@ def test_v7_records_the_language_of_each_check(tmp_path):
     store.log_check(query="old caller", decision="none", claim_id=None, score=None)
     assert [(r["query"], r["language"]) for r in store.checks()] == [("¿es verdad?", "es"), ("old caller", None)]
     store.close()
+
+
+def test_a_claims_last_change_is_found_by_its_index_not_a_scan_of_the_feed(store):
+    """The correction notices look up each recent reply's claim's last change; without an index on the claim id
+    that was a scan of the whole change feed per reply (minutes on a running bot after a 200,000-claim import)."""
+    plan = store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT max(seq) FROM claim_changes WHERE claim_id = ? AND op = 'update'", ["x"]
+    ).fetchall()
+    assert any("USING INDEX claim_changes_claim" in row[3] or "USING COVERING INDEX claim_changes_claim" in row[3]
+               for row in plan), [tuple(r) for r in plan]
