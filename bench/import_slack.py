@@ -27,6 +27,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -76,7 +77,7 @@ def phase(events: list[load_slack.Sent], replies: load_slack.Replies) -> dict[st
 
 
 async def drive(args: argparse.Namespace, port: int, conn: Any, env: dict[str, str], archive: Path,
-                probe: str) -> dict[str, Any]:
+                probe: str, bot_pid: int = 0) -> dict[str, Any]:
     import aiohttp
 
     from tests.fakes.slack_api import BOT_USER, TEAM, event_body
@@ -109,7 +110,7 @@ async def drive(args: argparse.Namespace, port: int, conn: Any, env: dict[str, s
         print(f"  baseline: {len(baseline)} events", file=sys.stderr, flush=True)
 
         started = time.monotonic()
-        importer = subprocess.Popen([sys.executable, "-m", "bot", "claims", "import", str(archive)], cwd=ROOT, env=env,
+        importer = subprocess.Popen([sys.executable, "-m", "bot", "-v", "claims", "import", str(archive)], cwd=ROOT, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         found: dict[str, float] = {}
         probe_n = [0]
@@ -133,13 +134,28 @@ async def drive(args: argparse.Namespace, port: int, conn: Any, env: dict[str, s
             result["import_s"] = round(time.monotonic() - started, 1)
             result["import_exit"] = importer.returncode
             result["import_output"] = importer.stdout.read().strip()[-300:]
-            result["import_stderr"] = importer.stderr.read().strip()[-300:]
+            stderr = importer.stderr.read()
+            result["import_stderr"] = stderr.strip()[-300:]
+            longest = re.search(r"longest transaction held the write lock (\d+) ms", stderr)
+            result["import_longest_tx_ms"] = int(longest.group(1)) if longest else None
             print(f"  import done in {result['import_s']} s: {result['import_output']}", file=sys.stderr, flush=True)
             deadline = time.monotonic() + args.catch_up_limit
             while "at" not in found and time.monotonic() < deadline:
                 await probe_once()
 
+        async def sample_stacks() -> None:
+            with open(args.py_spy, "a") as out:
+                while not watcher.done():
+                    dump = await asyncio.create_subprocess_exec(
+                        shutil.which("py-spy") or "py-spy", "dump", "--pid", str(bot_pid), "--nonblocking",
+                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                    text, _ = await dump.communicate()
+                    out.write(f"=== {time.monotonic() - started:.1f}\n{text.decode(errors='replace')}\n")
+                    await asyncio.sleep(1.0)
+
         watcher = asyncio.create_task(watch_import())
+        if args.py_spy:
+            tasks.append(asyncio.create_task(sample_stacks()))
         during = await send_for(None, until=lambda: watcher.done())
         during += await send_for(2.0)
         result["found_after_import_s"] = (round(found["at"] - started - result["import_s"], 1) if "at" in found
@@ -163,6 +179,8 @@ def main() -> int:
     ap.add_argument("--claims", type=int, default=200_000)
     ap.add_argument("--rate", type=float, default=20.0, help="events per second, throughout")
     ap.add_argument("--baseline", type=float, default=20.0, help="seconds of events before the import starts")
+    ap.add_argument("--py-spy", metavar="FILE", help="during the import, append the bot's threads' stacks (py-spy dump) "
+                    "to FILE every second")
     ap.add_argument("--catch-up-limit", type=float, default=180.0,
                     help="after the import, look this long at most for the bot to find an archive claim")
     args = ap.parse_args()
@@ -195,7 +213,7 @@ def main() -> int:
     results = None
     try:
         asyncio.run(load_slack.wait_healthy(f"http://127.0.0.1:{port}/healthz", bot))
-        results = asyncio.run(drive(args, port, conn, env, archive, probe))
+        results = asyncio.run(drive(args, port, conn, env, archive, probe, bot.pid))
     except Exception as exc:  # noqa: BLE001 - say what happened, show the bot's log
         print(f"benchmark failed: {exc}", file=sys.stderr)
         print(log_path.read_text()[-3000:], file=sys.stderr)
@@ -224,7 +242,8 @@ def main() -> int:
     print(f"\n## Slack acks during a {args.claims:,}-claim import ({how}, {args.rate:g} ev/s)\n")
     print(common.table(["phase", "events", "ack p50 ms", "ack p99 ms", "ack max ms", "acks > 3 s", "HTTP statuses",
                         "never answered", "error replies"], rows))
-    print(f"\nimport: {results['import_s']} s, exit code {results['import_exit']} ({results['import_output']}); "
+    print(f"\nimport: {results['import_s']} s, exit code {results['import_exit']} ({results['import_output']}; "
+          f"longest transaction {results['import_longest_tx_ms']} ms); "
           f"an archive claim was found {results['found_after_import_s']} s after the import ended")
     print(f"load average before: {load_before}; after: {load_after} ({os.cpu_count()} CPUs)")
     errors = [line for line in log_text.splitlines() if '"level": "error"' in line.lower()]
