@@ -39,15 +39,10 @@ def pending_corrections(
                                               WHERE ch.claim_id = r.claim_id AND ch.op = 'update'
                                                 AND ch.old_verdict IS NOT ch.new_verdict)
     """
-    args: list = [since]
-    if platform:
-        sql += " AND r.platform = ?"
-        args.append(platform)
-    if channel:
-        sql += " AND r.channel = ?"
-        args.append(channel)
-    where = "".join(f" AND r.{name} = ?" for name, value in (("platform", platform), ("channel", channel)) if value)
-    rows = store.db.execute(sql + " ORDER BY r.id", args).fetchall()
+    filters = [(name, value) for name, value in (("platform", platform), ("channel", channel)) if value]
+    where = "".join(f" AND r.{name} = ?" for name, _ in filters)
+    args: list = [since, *(value for _, value in filters)]
+    rows = store.db.execute(sql + where + " ORDER BY r.id", args).fetchall()
     claims = store.get_many([r["claim_id"] for r in rows])
     out = [
         Correction(
