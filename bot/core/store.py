@@ -805,6 +805,9 @@ class Store:
                 [[r.id, json.dumps(list(r.replaced_by)), r.change, r.claim, r.verdict.value, r.reason, r.retired_at]
                  for r in retired],
             )
+            # An id retired on the desk stays retired: its bundled claim is not brought back.
+            retired_here = {r[0] for r in self.db.execute("SELECT old_id FROM claim_redirects WHERE origin = 'user'")}
+            claims = [c for c in claims if c.id not in retired_here]
             stats = self.upsert_claims(claims, origin="bundled", protect_user_edits=True)
             wanted = {c.id for c in claims}
             gone = [

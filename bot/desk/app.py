@@ -32,8 +32,10 @@ from cryptography.fernet import Fernet
 from ..core import audit, review
 from ..core.accounts import ROLES, Account, AccountError, Accounts
 from ..core.corrections import pending_corrections
-from ..core.editing import Actor, claim_from_form, edit_claim, remove_claim, save_claims
-from ..core.models import ClaimError, Verdict
+from ..core.editing import (Actor, claim_from_form, edit_claim, remove_claim, remove_translation, retire_claim,
+                            save_claims, set_translation, translation_language)
+from ..core.i18n import LANGUAGES
+from ..core.models import RETIRE_CHANGES, ClaimError, Verdict
 from ..core.store import Store, StoreError
 from . import charts
 
@@ -379,16 +381,33 @@ async def claim_new(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(f"/claims/{claim.id}")
 
 
-@page("claim.html")
-async def claim_page(request: web.Request) -> dict[str, Any]:
+def _claim_context(store: Store, claim, **extra: Any) -> dict[str, Any]:
+    """What the claim page shows: the claim, its edit form, translations, retire form and history."""
+    context = {"claim": claim, "values": _form_values(claim), "errors": {},
+               "history": audit.entries(store, target=f"claim:{claim.id}", limit=50),
+               "pending": [c for c in pending_corrections(store, now=dt.datetime.now(dt.UTC))
+                           if c.claim.id == claim.id],
+               "tr_values": {"language": "", "claim": "", "summary": "", "aliases": ""}, "tr_errors": {},
+               "retire_values": {"change": "", "replaced_by": "", "reason": ""}, "retire_errors": {},
+               "stands_for": [r for r in store.redirects() if claim.id in r.replaced_by],
+               "languages": [lang for lang in LANGUAGES if lang.split("-")[0] != (claim.language or "en")],
+               "changes": RETIRE_CHANGES}
+    context.update(extra)
+    return context
+
+
+async def claim_page(request: web.Request) -> web.StreamResponse:
     store = store_of(request)
-    claim = store.get(request.match_info["id"])
+    claim_id = request.match_info["id"]
+    claim = store.get(claim_id)
     if claim is None:
-        raise web.HTTPNotFound(text="No such claim.")
-    return {"claim": claim, "values": _form_values(claim), "errors": {},
-            "history": audit.entries(store, target=f"claim:{claim.id}", limit=50),
-            "pending": [c for c in pending_corrections(store, now=dt.datetime.now(dt.UTC))
-                        if c.claim.id == claim.id]}
+        redirect = store.redirect(claim_id)
+        if redirect is None:
+            raise web.HTTPNotFound(text="No such claim.")
+        return aiohttp_jinja2.render_template("retired_claim.html", request, {
+            "r": redirect, "now": store.get_many(redirect.replaced_by),
+            "history": audit.entries(store, target=f"claim:{claim_id}", limit=50)})
+    return aiohttp_jinja2.render_template("claim.html", request, _claim_context(store, claim))
 
 
 @needs("editor")
@@ -408,9 +427,8 @@ async def claim_edit(request: web.Request) -> web.StreamResponse:
             changes["rating_text"] = ""  # the publisher's wording of the old rating no longer fits
         _, new, stats = edit_claim(store, claim_id, changes, actor(request))
     except ClaimError as exc:
-        return aiohttp_jinja2.render_template("claim.html", request, {
-            "claim": old, "values": values, "errors": _errors(exc),
-            "history": audit.entries(store, target=f"claim:{claim_id}", limit=50), "pending": []}, status=422)
+        return aiohttp_jinja2.render_template("claim.html", request, _claim_context(
+            store, old, values=values, errors=_errors(exc)), status=422)
     if not stats.updated:
         flash(request, "Nothing changed.")
     elif new.verdict != old.verdict:
@@ -429,6 +447,97 @@ async def claim_remove(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text="No such claim.")
     flash(request, f"Removed {claim_id}.")
     raise web.HTTPFound("/claims")
+
+
+def _claim_or_404(store: Store, claim_id: str):
+    claim = store.get(claim_id)
+    if claim is None:
+        raise web.HTTPNotFound(text="No such claim.")
+    return claim
+
+
+def _translation_values(form: Any, language: str = "") -> dict[str, str]:
+    return {"language": language or str(form.get("language", "")).strip(), "claim": str(form.get("claim", "")),
+            "summary": str(form.get("summary", "")), "aliases": str(form.get("aliases", ""))}
+
+
+@needs("editor")
+async def translation_add(request: web.Request) -> web.StreamResponse:
+    store = store_of(request)
+    claim = _claim_or_404(store, request.match_info["id"])
+    values = _translation_values(await request.post())
+    try:
+        _, new, _stats = set_translation(store, claim.id, values["language"], values, actor(request), new=True)
+    except ClaimError as exc:
+        return aiohttp_jinja2.render_template("claim.html", request, _claim_context(
+            store, claim, tr_values=values, tr_errors=_errors(exc)), status=422)
+    flash(request, f"Added the translation into {translation_language(values['language'])}.")
+    raise web.HTTPFound(f"/claims/{claim.id}#translations")
+
+
+async def translation_form(request: web.Request) -> web.StreamResponse:
+    store = store_of(request)
+    claim = _claim_or_404(store, request.match_info["id"])
+    lang = request.match_info["lang"]
+    t = claim.translations.get(lang)
+    if t is None:
+        raise web.HTTPNotFound(text="No such translation.")
+    return aiohttp_jinja2.render_template("translation.html", request, {
+        "claim": claim, "lang": lang, "stale": lang in claim.stale_translations(), "errors": {},
+        "values": {"language": lang, "claim": t.claim, "summary": t.summary, "aliases": "\n".join(t.aliases)}})
+
+
+@needs("editor")
+async def translation_edit(request: web.Request) -> web.StreamResponse:
+    store = store_of(request)
+    claim = _claim_or_404(store, request.match_info["id"])
+    lang = request.match_info["lang"]
+    if lang not in claim.translations:
+        raise web.HTTPNotFound(text="No such translation.")
+    values = _translation_values(await request.post(), lang)
+    try:
+        _, _new, stats = set_translation(store, claim.id, lang, values, actor(request))
+    except ClaimError as exc:
+        return aiohttp_jinja2.render_template("translation.html", request, {
+            "claim": claim, "lang": lang, "stale": lang in claim.stale_translations(), "values": values,
+            "errors": _errors(exc)}, status=422)
+    flash(request, f"Saved the translation into {lang}." if stats.updated else "Nothing changed.")
+    raise web.HTTPFound(f"/claims/{claim.id}#translations")
+
+
+@needs("editor")
+async def translation_remove(request: web.Request) -> web.StreamResponse:
+    claim_id, lang = request.match_info["id"], request.match_info["lang"]
+    if not remove_translation(store_of(request), claim_id, lang, actor(request)):
+        raise web.HTTPNotFound(text="No such translation.")
+    flash(request, f"Removed the translation into {lang}.")
+    raise web.HTTPFound(f"/claims/{claim_id}#translations")
+
+
+@needs("editor")
+async def claim_retire(request: web.Request) -> web.StreamResponse:
+    store = store_of(request)
+    claim = _claim_or_404(store, request.match_info["id"])
+    form = await request.post()
+    values = {k: str(form.get(k, "")) for k in ("change", "replaced_by", "reason")}
+    try:
+        redirect = retire_claim(store, claim.id, change=values["change"], replaced_by=values["replaced_by"],
+                                reason=values["reason"], actor=actor(request))
+    except ClaimError as exc:
+        return aiohttp_jinja2.render_template("claim.html", request, _claim_context(
+            store, claim, retire_values=values, retire_errors=_errors(exc)), status=422)
+    due = [c for c in pending_corrections(store, now=dt.datetime.now(dt.UTC)) if c.redirect and c.redirect.id == claim.id]
+    flash(request, f"Retired {claim.id} ({redirect.change} into {', '.join(redirect.replaced_by)}); "
+                   f"{len(due)} earlier repl{'y' if len(due) == 1 else 'ies'} will get a correction.")
+    raise web.HTTPFound(f"/claims/{claim.id}")
+
+
+@page("retired.html")
+async def retired(request: web.Request) -> dict[str, Any]:
+    store = store_of(request)
+    redirects = store.redirects()
+    live = store.get_many([t for r in redirects for t in r.replaced_by])
+    return {"redirects": redirects, "live": live}
 
 
 # -- feedback, corrections, digests, audit -------------------------------------------------
@@ -576,6 +685,12 @@ def create_app(settings: Any, store: Store, *, checker: Callable[[], Any] | None
     r.add_get("/claims/{id}", claim_page)
     r.add_post("/claims/{id}", claim_edit)
     r.add_post("/claims/{id}/remove", claim_remove)
+    r.add_post("/claims/{id}/retire", claim_retire)
+    r.add_post("/claims/{id}/translations", translation_add)
+    r.add_get("/claims/{id}/translations/{lang}", translation_form)
+    r.add_post("/claims/{id}/translations/{lang}", translation_edit)
+    r.add_post("/claims/{id}/translations/{lang}/remove", translation_remove)
+    r.add_get("/retired", retired)
     r.add_get("/feedback", feedback)
     r.add_post("/feedback/review", feedback_review)
     r.add_get("/corrections", corrections)
