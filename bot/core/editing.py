@@ -25,8 +25,15 @@ from typing import Any
 
 from . import audit
 from .index import ClaimIndex
-from .models import (RETIRE_CHANGES, Claim, ClaimError, Redirect, claim_from_dict, language_problem,
-                     translation_from_dict)
+from .models import (
+    RETIRE_CHANGES,
+    Claim,
+    ClaimError,
+    Redirect,
+    claim_from_dict,
+    language_problem,
+    translation_from_dict,
+)
 from .store import Store, WriteStats
 
 

@@ -32,8 +32,17 @@ from cryptography.fernet import Fernet
 from ..core import audit, review
 from ..core.accounts import ROLES, Account, AccountError, Accounts
 from ..core.corrections import pending_corrections
-from ..core.editing import (Actor, claim_from_form, edit_claim, remove_claim, remove_translation, retire_claim,
-                            save_claims, set_translation, translation_language)
+from ..core.editing import (
+    Actor,
+    claim_from_form,
+    edit_claim,
+    remove_claim,
+    remove_translation,
+    retire_claim,
+    save_claims,
+    set_translation,
+    translation_language,
+)
 from ..core.i18n import LANGUAGES
 from ..core.models import RETIRE_CHANGES, ClaimError, Verdict
 from ..core.store import Store, StoreError
