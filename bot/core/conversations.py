@@ -16,7 +16,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from .models import CheckResult, Decision, utcnow
+from .models import CheckResult, Decision, iso, utcnow
 from .normalize import fold
 from .store import Store
 
@@ -59,11 +59,6 @@ def _reply(r) -> ReplyRecord:
         thread_id=r["thread_id"] or "", requester=r["requester"] or "", claim_id=r["claim_id"] or "",
         verdict=r["verdict"] or "", decision=r["decision"], source=r["source"], at=r["at"], deleted_at=r["deleted_at"] or "",
     )
-
-
-def _iso(t: dt.datetime | None) -> str:
-    t = t or dt.datetime.now(dt.UTC)
-    return t.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
 class Conversations:
@@ -114,7 +109,7 @@ class Conversations:
         best = result.matches[0]
         if best.score < min_score:
             return False
-        since = _iso((now or dt.datetime.now(dt.UTC)) - cooldown)
+        since = iso((now or dt.datetime.now(dt.UTC)) - cooldown)
         recent = self.store.db.execute(
             """SELECT 1 FROM replies WHERE platform = ? AND workspace = ? AND channel = ? AND claim_id = ?
                AND source = 'watch' AND at >= ? AND deleted_at IS NULL LIMIT 1""",
@@ -150,7 +145,7 @@ class Conversations:
                ON CONFLICT(platform, channel, message_id) DO NOTHING""",
             [platform, workspace, channel, message_id, thread_id, requester,
              claim_id or (best.claim.id if best else None), verdict or (best.claim.verdict.value if best else None),
-             decision, source, _iso(at), self.store.last_change_seq()],
+             decision, source, iso(at), self.store.last_change_seq()],
         )])
         return int(written or 0)
 
@@ -252,13 +247,13 @@ class Conversations:
         best = result.matches[0] if result.matches else None
         token = secrets.token_urlsafe(12)
         self.store.give_way([  # the answer goes out either way; the button works once this is written
-            ("DELETE FROM pending_shares WHERE at < ?", [_iso(now - ttl)]),
+            ("DELETE FROM pending_shares WHERE at < ?", [iso(now - ttl)]),
             ("""INSERT INTO pending_shares(platform, token, workspace, channel, thread_id, requester, payload,
                                            claim_id, verdict, decision, at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
              [platform, token, workspace, channel, thread_id, requester, payload,
               best.claim.id if best else None, best.claim.verdict.value if best else None,
-              result.decision.value, _iso(now)]),
+              result.decision.value, iso(now)]),
         ])
         return token
 
@@ -275,7 +270,7 @@ class Conversations:
             claimed = self.store.db.conn.execute(
                 """UPDATE pending_shares SET taken_at = ?
                    WHERE platform = ? AND token = ? AND taken_at IS NULL AND at >= ?""",
-                [_iso(now), platform, token, _iso(now - ttl)],
+                [iso(now), platform, token, iso(now - ttl)],
             ).rowcount
         if not claimed:
             return None
@@ -296,5 +291,5 @@ class Conversations:
     def prune_events(self, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
         with self.store.transaction():
             return self.store.db.conn.execute(
-                "DELETE FROM processed_events WHERE at < ?", [_iso(dt.datetime.now(dt.UTC) - older_than)]
+                "DELETE FROM processed_events WHERE at < ?", [iso(dt.datetime.now(dt.UTC) - older_than)]
             ).rowcount

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .models import Correction, Verdict
+from .models import Correction, Verdict, iso
 from .store import Store
 
 
@@ -29,7 +29,7 @@ def pending_corrections(
     channel: str | None = None,
 ) -> list[Correction]:
     """Replies from the last ``window`` whose verdict is no longer the claim's verdict."""
-    since = (now - window).astimezone(dt.UTC).replace(microsecond=0).isoformat()
+    since = iso(now - window)
     sql = """
         SELECT r.*, c.verdict AS current_verdict,
                (SELECT max(seq) FROM claim_changes ch WHERE ch.claim_id = r.claim_id) AS head_seq

@@ -29,7 +29,7 @@ from typing import Protocol
 
 from .corrections import mark_corrected, pending_corrections
 from .digest import build_digest, covers_since
-from .models import Correction, Digest
+from .models import Correction, Digest, iso
 from .store import Store
 from .subscriptions import Subscription, Subscriptions
 
@@ -56,10 +56,6 @@ class Poster(Protocol):
 
     async def post_correction(self, correction: Correction) -> None:
         """Tell the thread of an earlier reply that its verdict changed, and mark that reply as updated."""
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
 class DigestService:
@@ -129,7 +125,7 @@ class DigestService:
     async def send_now(self, sub: Subscription) -> str:
         """``factbot digest send-now``: post the current digest outside the schedule (not recorded as a period)."""
         digest = self.build(sub, since=self._since(sub, self.clock()), now=self.clock())
-        message_id = await self.posters[sub.platform].post_digest(sub, digest, period="manual-" + _iso(self.clock()))
+        message_id = await self.posters[sub.platform].post_digest(sub, digest, period="manual-" + iso(self.clock()))
         mark_corrected(self.store, list(digest.corrections))
         return message_id
 
@@ -183,12 +179,12 @@ class DigestService:
 
     def _claim(self, sub: Subscription, scheduled: dt.datetime, period: str) -> str | None:
         """Win the right to send this period: "new", "retry", "recover" (a stale claim by a dead process), or None."""
-        now = _iso(self.clock())
+        now = iso(self.clock())
         with self.store.transaction():
             cur = self.store.db.conn.execute(
                 """INSERT INTO digests_sent(subscription_id, period, scheduled_for, status, claimed_by, attempts, at)
                    VALUES (?, ?, ?, 'sending', ?, 1, ?) ON CONFLICT DO NOTHING""",
-                [sub.id, period, _iso(scheduled), self.instance, now],
+                [sub.id, period, iso(scheduled), self.instance, now],
             )
             if cur.rowcount:
                 return "new"
@@ -211,7 +207,7 @@ class DigestService:
         with self.store.transaction():
             self.store.db.conn.execute(
                 "UPDATE digests_sent SET status = ?, message_id = ?, error = ?, at = ? WHERE subscription_id = ? AND period = ?",
-                [status, message_id or None, error or None, _iso(self.clock()), sub.id, period],
+                [status, message_id or None, error or None, iso(self.clock()), sub.id, period],
             )
 
     def _observe(self, status: str, lag_seconds: float | None = None) -> None:
@@ -225,7 +221,7 @@ class DigestService:
                 """INSERT INTO digests_sent(subscription_id, period, scheduled_for, status, claimed_by, attempts, at, error)
                    VALUES (?, ?, ?, 'skipped', ?, 0, ?, 'missed by more than the grace period')
                    ON CONFLICT DO NOTHING""",
-                [sub.id, period, _iso(scheduled), self.instance, _iso(self.clock())],
+                [sub.id, period, iso(scheduled), self.instance, iso(self.clock())],
             )
         if cur.rowcount:
             self._observe("skipped")

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from .corrections import pending_corrections
-from .models import CountedClaim, Digest, DigestChange, DigestTotals, UnmatchedQuestion, Verdict
+from .models import CountedClaim, Digest, DigestChange, DigestTotals, UnmatchedQuestion, Verdict, iso
 from .store import Store
 
 if TYPE_CHECKING:
@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 # Every posted digest carries this tag and its period (a footer on Discord, a context block on Slack): after a
 # crash between posting and recording, the poster finds the digest it already sent by it instead of sending twice.
 DIGEST_TAG = "factbot weekly digest · "
-
-
-def _iso(t: dt.datetime) -> str:
-    if t.tzinfo is None:
-        raise ValueError("digest times must be timezone-aware")
-    return t.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def _iso_z(t: dt.datetime) -> str:
@@ -38,7 +32,7 @@ def covers_since(store: Store, sub: Subscription, until: dt.datetime) -> dt.date
     """Where a subscription's next digest starts: the last one sent before ``until`` (or when it began, at most 7 days back)."""
     row = store.db.execute(
         "SELECT max(scheduled_for) FROM digests_sent WHERE subscription_id = ? AND status = 'sent' AND scheduled_for < ?",
-        [sub.id, _iso(until)],
+        [sub.id, iso(until)],
     ).fetchone()
     if row and row[0]:
         return dt.datetime.fromisoformat(row[0])
@@ -65,7 +59,7 @@ def build_digest(
     correction_window: dt.timedelta = dt.timedelta(days=30),
 ) -> Digest:
     """The digest of [since, now) for one channel."""
-    start, end = _iso(since), _iso(now)
+    start, end = iso(since), iso(now)
     db = store.db
 
     # Claims added or changed: the change feed, folded per claim (first old verdict, current state).

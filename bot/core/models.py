@@ -656,8 +656,20 @@ def verdict_table() -> Iterable[tuple[str, str, str, str]]:
         yield v.value, v.label, v.emoji, v.hex
 
 
+def iso(t: dt.datetime | None = None) -> str:
+    """The one stored form of a moment: ISO 8601 in UTC, whole seconds (``2026-03-12T09:00:00+00:00``).
+
+    ``None`` is now.  A naive datetime is refused: what it means depends on the machine's time zone."""
+    if t is None:
+        t = dt.datetime.now(dt.UTC)
+    elif t.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return t.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+
 def utcnow() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    """Now, as stored (``iso``)."""
+    return iso()
 
 
 # -- weekly digests ------------------------------------------------------------------
