@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
+from .config import Settings
 from .core.service import FactChecker
 from .exitcodes import EXIT_CONFIG
 from .runtime import Adapter, serve
@@ -42,7 +43,7 @@ class Plan:
         return " and ".join(parts)
 
 
-def plan(settings: Any, *, slack_http: bool | None = None) -> tuple[Plan | None, str | None]:
+def plan(settings: Settings, *, slack_http: bool | None = None) -> tuple[Plan | None, str | None]:
     """(what to start, None) or (None, the one-line reason it cannot start)."""
     from .adapters.slack.runner import missing_settings
 
@@ -62,7 +63,7 @@ def plan(settings: Any, *, slack_http: bool | None = None) -> tuple[Plan | None,
     return chosen, None
 
 
-def run_all(settings: Any, *, slack_http: bool | None = None, slack_port: int = 3000, slack_host: str = "0.0.0.0",
+def run_all(settings: Settings, *, slack_http: bool | None = None, slack_port: int = 3000, slack_host: str = "0.0.0.0",
             metrics_host: str = "127.0.0.1", metrics_port: int | None = 9100, scheduler: bool = True,
             stderr: TextIO | None = None, desk: bool | None = None) -> int:
     """``factbot run all``: every configured platform and the digest scheduler in one process (and the review
@@ -99,7 +100,7 @@ class SendNowError(Exception):
     """Why a digest could not be sent now, as one line for the operator."""
 
 
-async def send_now(checker: FactChecker, settings: Any, platform: str, workspace: str, channel: str) -> str:
+async def send_now(checker: FactChecker, settings: Settings, platform: str, workspace: str, channel: str) -> str:
     """Post one channel's digest outside its schedule through the platform's REST API; the message id.
 
     No gateway or socket connection is opened: Discord is reached over REST after a login, Slack through

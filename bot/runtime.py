@@ -12,11 +12,12 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from .config import Settings
 from .core.service import FactChecker, checker_for, open_store
 from .core.store import StoreError
 from .exitcodes import EXIT_CONFIG, EXIT_OK
@@ -197,7 +198,7 @@ class Runtime:
         return EXIT_OK
 
 
-def serve(settings: Any, make_adapters: Callable[[FactChecker], list[Adapter]], *, metrics_host: str = "127.0.0.1",
+def serve(settings: Settings, make_adapters: Callable[[FactChecker], list[Adapter]], *, metrics_host: str = "127.0.0.1",
           metrics_port: int | None = 9100, scheduler: bool = True, stderr: TextIO | None = None) -> int:
     """The one start-up path: open the database, start the adapters in one ``Runtime``, run until SIGTERM/SIGINT.
 

@@ -24,6 +24,7 @@ import discord
 import yarl
 from discord import app_commands
 
+from ...config import Settings
 from ...core import i18n
 from ...core.chat import Answer, Chat, Request
 from ...core.normalize import content_words
@@ -57,9 +58,9 @@ def default_intents(*, message_content: bool = True) -> discord.Intents:
     return intents
 
 
-def configure_endpoints(settings: Any) -> None:
+def configure_endpoints(settings: Settings) -> None:
     """Point discord.py's REST client at ``settings.discord_api_base`` (tests and private proxies)."""
-    base = (getattr(settings, "discord_api_base", "") or "https://discord.com/api/v10").rstrip("/")
+    base = (settings.discord_api_base or Settings.discord_api_base).rstrip("/")
     discord.http.Route.BASE = base
 
 
@@ -121,7 +122,7 @@ class FactbotClient(discord.Client):
         self,
         checker: FactChecker | None,
         *,
-        settings: Any = None,
+        settings: Settings | None = None,
         intents: discord.Intents | None = None,
         clock: Callable[[], dt.datetime] | None = None,
         chat: Chat | None = None,
@@ -130,14 +131,14 @@ class FactbotClient(discord.Client):
         options.setdefault("chunk_guilds_at_startup", False)
         super().__init__(intents=intents or default_intents(), allowed_mentions=NO_MENTIONS, **options)
         self.checker = checker
-        self.settings = settings
+        self.settings = settings or Settings()
         self.clock = clock or _utcnow
         self.tree = FactbotTree(self)
         for command in build_commands():
             self.tree.add_command(command)
         # The conversation layer: every decision and every word; one per process when the runtime shares it.
         if chat is None and checker is not None:
-            chat = Chat(checker, max_wait=float(getattr(settings, "max_wait_seconds", 30.0) or 0.0), clock=self.clock)
+            chat = Chat(checker, max_wait=self.settings.max_wait_seconds, clock=self.clock)
         self._chat = chat
 
     @property
@@ -164,7 +165,7 @@ class FactbotClient(discord.Client):
 
     async def _choose_gateway(self) -> None:
         """``discord_gateway_url`` when configured, else the URL Discord's ``/gateway/bot`` gives."""
-        url = getattr(self.settings, "discord_gateway_url", "") or ""
+        url = self.settings.discord_gateway_url
         if not url:
             try:
                 _, url, _ = await self.http.get_bot_gateway()

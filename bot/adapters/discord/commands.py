@@ -17,6 +17,7 @@ import aiohttp
 import click
 import discord
 
+from ...config import ConfigError, Settings, load_settings
 from ...exitcodes import EXIT_CONFIG, EXIT_NOT_FOUND
 from .client import FactbotClient, configure_endpoints
 
@@ -50,28 +51,25 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def _settings() -> Any:
+def _settings() -> Settings:
     obj = click.get_current_context().find_root().obj
-    settings = getattr(obj, "settings", None)
-    if settings is None:
-        from ...config import ConfigError, load_settings
-
-        try:
-            settings = load_settings()
-        except ConfigError as exc:
-            _fail(str(exc), EXIT_CONFIG)
-    return settings
+    if obj is not None:
+        return obj.settings
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_CONFIG)
 
 
-def _token(settings: Any, purpose: str) -> str:
-    token = (getattr(settings, "discord_token", "") or "").strip()
+def _token(settings: Settings, purpose: str) -> str:
+    token = settings.discord_token.strip()
     if not token:
         _fail(f"{purpose} needs the bot token: set DISCORD_TOKEN, or token in the [discord] section of the config file",
               EXIT_CONFIG)
     return token
 
 
-async def logged_in(settings: Any, token: str) -> FactbotClient:
+async def logged_in(settings: Settings, token: str) -> FactbotClient:
     """A client that has logged in over REST only (no gateway connection)."""
     configure_endpoints(settings)
     client = FactbotClient(None, settings=settings)

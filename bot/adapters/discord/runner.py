@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from ...config import Settings
 from ...core.delivery import DeliveryGone
 from ...core.digest import DIGEST_TAG
 from ...core.models import Correction, Digest
@@ -41,7 +42,7 @@ class DiscordAdapter:
 
     name = "discord"
 
-    def __init__(self, checker: FactChecker, settings: Any, *, clock: Callable[[], dt.datetime] | None = None,
+    def __init__(self, checker: FactChecker, settings: Settings, *, clock: Callable[[], dt.datetime] | None = None,
                  ready_timeout: float = 60.0, **client_options: Any):
         self.checker = checker
         self.settings = settings
@@ -56,16 +57,16 @@ class DiscordAdapter:
         return self._poster
 
     async def start(self) -> None:
-        token = (getattr(self.settings, "discord_token", "") or "").strip()
+        token = self.settings.discord_token.strip()
         if not token:
             raise StartupError(f"discord: {MISSING_TOKEN}")
         configure_endpoints(self.settings)
         warmed = False
         # Ask for the message-content intent (watch mode, @factbot as a reply); if the application
         # is not allowed it (developer portal switch off), run without it and say what that costs.
-        shards = int(getattr(self.settings, "discord_shard_count", 0) or 0)
+        shards = self.settings.discord_shard_count
         if shards:  # this process opens one shard; the others run elsewhere (docs/scaling.md)
-            self.client_options.setdefault("shard_id", int(getattr(self.settings, "discord_shard_id", 0) or 0))
+            self.client_options.setdefault("shard_id", self.settings.discord_shard_id)
             self.client_options.setdefault("shard_count", shards)
         for message_content in (True, False):
             client = FactbotClient(self.checker, settings=self.settings, clock=self.clock,
@@ -205,11 +206,11 @@ class DiscordPoster:
             pass  # the reply was removed meanwhile: the correction itself is what matters
 
 
-def run(settings: Any, *, port: int | None = 9100, scheduler: bool = True, metrics_host: str = "127.0.0.1",
+def run(settings: Settings, *, port: int | None = 9100, scheduler: bool = True, metrics_host: str = "127.0.0.1",
         stderr=None) -> int:
     """``factbot run discord``: run until SIGTERM/SIGINT; 0 on a clean stop, 4 for a token or database problem."""
     stderr = stderr or sys.stderr
-    if not (getattr(settings, "discord_token", "") or "").strip():
+    if not settings.discord_token.strip():
         print(f"Error: {MISSING_TOKEN}", file=stderr)
         return EXIT_CONFIG
     return serve(settings, lambda checker: [DiscordAdapter(checker, settings)], metrics_host=metrics_host,

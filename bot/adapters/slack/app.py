@@ -47,6 +47,7 @@ from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ...config import Settings
 from ...core.chat import Answer, Chat, Request
 from ...core.normalize import content_words
 from ...core.pacing import CheckQueue
@@ -59,7 +60,6 @@ from .render import Reply
 log = logging.getLogger("factbot.slack")
 
 PLATFORM = SLACK.name
-DEFAULT_API_URL = "https://slack.com/api/"
 
 # What the bot token needs (deploy/slack-manifest.yml lists the same; a test keeps them equal).
 BOT_SCOPES = (
@@ -91,19 +91,19 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def api_url(settings: Any) -> str:
-    url = (getattr(settings, "slack_api_url", "") or DEFAULT_API_URL).strip()
+def api_url(settings: Settings) -> str:
+    url = (settings.slack_api_url or Settings.slack_api_url).strip()
     return url if url.endswith("/") else url + "/"
 
 
-def authorize_url(settings: Any) -> str:
+def authorize_url(settings: Settings) -> str:
     """Where the install button sends people: next to the Web API (``…/api/`` → ``…/oauth/v2/authorize``)."""
     base = api_url(settings)
     base = base[: -len("api/")] if base.endswith("/api/") else base
     return base + "oauth/v2/authorize"
 
 
-def web_client(settings: Any, token: str | None) -> AsyncWebClient:
+def web_client(settings: Settings, token: str | None) -> AsyncWebClient:
     """A Web API client for ``settings.slack_api_url``: waits out 429s (Retry-After), retries lost connections."""
     return AsyncWebClient(
         token=token or None,
@@ -165,21 +165,20 @@ class SlackBot:
     otherwise the app is driven by Socket Mode.  ``clock`` is replaceable for tests of cooldowns.
     """
 
-    def __init__(self, checker: FactChecker, settings: Any, *, http: bool,
+    def __init__(self, checker: FactChecker, settings: Settings, *, http: bool,
                  clock: Callable[[], dt.datetime] | None = None, chat: Chat | None = None):
         self.checker = checker
         self.settings = settings
         self.http = http
         self.clock = clock or _utcnow
-        self.admins = frozenset(getattr(settings, "slack_admin_ids", ()) or ())
-        self.shortcut_reply = getattr(settings, "slack_shortcut_reply", "thread") or "thread"
+        self.admins = settings.slack_admin_ids
+        self.shortcut_reply = settings.slack_shortcut_reply
         self.oauth = http and bool(settings.slack_client_id and settings.slack_client_secret)
         self.client = web_client(settings, None if self.oauth else settings.slack_bot_token)
         # The conversation layer: every decision and every word; one per process when the runtime shares it.
         # (Its check queue runs checks one at a time: Bolt starts each listener after the ack, and a burst run back
         # to back would keep new requests from being acknowledged.)
-        self.chat = chat or Chat(checker, max_wait=float(getattr(settings, "max_wait_seconds", 30.0) or 0.0),
-                                 clock=self.clock)
+        self.chat = chat or Chat(checker, max_wait=settings.max_wait_seconds, clock=self.clock)
         self._pruned = time.monotonic()
         self._locales: dict[tuple[str, str], tuple[str, float]] = {}  # (team, user) -> (Slack locale, until)
         self.installation_store: SQLite3InstallationStore | None = None

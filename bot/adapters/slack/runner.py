@@ -28,6 +28,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ...config import Settings
 from ...core.delivery import DeliveryGone
 from ...core.digest import DIGEST_TAG
 from ...core.models import Correction, Digest
@@ -50,7 +51,7 @@ _GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive
          "restricted_action", "team_access_not_granted", "missing_scope"}
 
 
-def missing_settings(settings: Any, *, http: bool) -> str | None:
+def missing_settings(settings: Settings, *, http: bool) -> str | None:
     """What is missing to start in this mode, as one sentence an operator can act on (None: all there)."""
     bot = (settings.slack_bot_token or "").strip()
     if http:
@@ -77,7 +78,7 @@ class SlackAdapter:
 
     name = "slack"
 
-    def __init__(self, checker: FactChecker, settings: Any, *, http: bool = False, port: int = DEFAULT_PORT,
+    def __init__(self, checker: FactChecker, settings: Settings, *, http: bool = False, port: int = DEFAULT_PORT,
                  host: str = "0.0.0.0", clock: Callable[[], dt.datetime] | None = None,
                  ping_interval: float = 10.0, drain_timeout: float = 10.0):
         self.checker = checker
@@ -284,7 +285,7 @@ def _is_updated_note(block: dict[str, Any]) -> bool:
     return block.get("type") == "context" and first.startswith("✏️ Updated:")
 
 
-def run(settings: Any, *, http: bool = False, port: int = DEFAULT_PORT, host: str = "0.0.0.0",
+def run(settings: Settings, *, http: bool = False, port: int = DEFAULT_PORT, host: str = "0.0.0.0",
         metrics_port: int | None = 9100, metrics_host: str = "127.0.0.1", scheduler: bool = True, stderr=None) -> int:
     """``factbot run slack [--http] [--port N]``: run until SIGTERM/SIGINT.
 
