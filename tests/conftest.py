@@ -53,9 +53,40 @@ def sample_claims():
     return [claim_from_dict(d) for d in SAMPLE]
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the whole session (see tests/pgserver.py)."""
+    from pgserver import start_or_skip
+
+    server = start_or_skip()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def store():
-    s = Store()
+def pg_url(pg_server):
+    """A URL to an empty schema of its own on the session's PostgreSQL server."""
+    from pgserver import fresh_schema
+
+    schema = fresh_schema()
+    pg_server.execute(f"CREATE SCHEMA {schema}")
+    yield pg_server.url_for(schema)
+    pg_server.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def db_engine():
+    """The engine ``store`` runs on: SQLite here; a module runs on both by overriding this fixture with
+    ``params=ENGINES`` (tests/test_store.py does)."""
+    return "sqlite"
+
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture
+def store(db_engine, request):
+    s = Store(request.getfixturevalue("pg_url")) if db_engine == "postgresql" else Store()
     yield s
     s.close()
 

@@ -62,3 +62,68 @@ def test_a_claims_last_change_is_found_by_its_index_not_a_scan_of_the_feed(store
     ).fetchall()
     assert any("USING INDEX claim_changes_claim" in row[3] or "USING COVERING INDEX claim_changes_claim" in row[3]
                for row in plan), [tuple(r) for r in plan]
+
+
+# -- PostgreSQL: the same steps, a version table, one upgrade at a time --------------------------------------
+def test_postgresql_database_is_created_at_the_latest_version_with_a_version_table(pg_url):
+    import psycopg
+
+    store = Store(pg_url)
+    assert store.engine == "postgresql" and store.created
+    assert store.schema_version == migrations.LATEST
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(migrations.LATEST,)]
+    store.close()
+    again = Store(pg_url)
+    assert not again.created and again.schema_version == migrations.LATEST
+    again.close()
+
+
+def test_older_postgresql_database_is_upgraded_in_place(pg_url):
+    from bot.core.engine import PgDatabase
+
+    db = PgDatabase(pg_url)
+    migrations.migrate(db, target=1)
+    db.execute("INSERT INTO claims(id, claim, verdict, summary, sources, origin) VALUES (?, ?, ?, ?, ?, ?)",
+               ["old-claim", "An old claim about guardrails", "true", "s", '[{"title": "t"}]', "user"])
+    assert db.execute("SELECT to_regclass('checks')").fetchone()[0] is None
+    db.close()
+    store = Store(pg_url)
+    assert store.schema_version == migrations.LATEST and not store.created
+    assert store.get("old-claim").claim == "An old claim about guardrails"
+    assert [c.id for c, _ in store.search_fts("guardrails")] == ["old-claim"]
+    store.close()
+
+
+def test_newer_postgresql_database_is_refused(pg_url):
+    Store(pg_url).close()
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_version SET version = %s", [migrations.LATEST + 1])
+    with pytest.raises(migrations.SchemaTooNew, match="upgrade factbot"):
+        Store(pg_url)
+
+
+def test_instances_starting_together_upgrade_a_postgresql_database_once(pg_url):
+    import threading
+
+    stores, errors = [], []
+
+    def open_one():
+        try:
+            stores.append(Store(pg_url))
+        except Exception as exc:  # noqa: BLE001 - the failure this test exists to catch
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(stores) == 4
+    assert {s.schema_version for s in stores} == {migrations.LATEST}
+    assert sum(s.created for s in stores) == 1
+    assert len({s.get_meta("db_id") for s in stores}) == 1
+    for s in stores:
+        s.close()

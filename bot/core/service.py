@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .conversations import Conversations
+from .engine import is_url
 from .i18n import Translator, translator
 from .index import ClaimIndex
 from .knowledge import load_knowledge
@@ -241,8 +242,10 @@ def open_store(path: str | Path, *, sync_knowledge: bool = True, knowledge: Path
     imported or edited as it is.
     """
     is_memory = str(path) == ":memory:"
-    created = is_memory or not Path(path).expanduser().exists()
+    url = is_url(path)
+    created = is_memory or (not url and not Path(path).expanduser().exists())
     store = Store(None if is_memory else path)
+    created = created or store.created
     stats = None
     if sync_knowledge and not store.readonly:  # a read-only database is checked against as it is
         bundle = load_knowledge(knowledge)

@@ -28,6 +28,7 @@ from typing import Any
 import sqlite_utils
 
 from . import migrations
+from .engine import POSTGRESQL, SQLITE, PgDatabase, is_url, pg_error_kind, redact
 from .models import Claim, ClaimTranslation, Redirect, Source, Verdict, utcnow
 from .normalize import fold, tokens
 
@@ -89,8 +90,11 @@ def store_error(exc: BaseException, path: str | Path | None = None) -> StoreErro
     """The ``StoreError`` an SQLite (or file system) error amounts to."""
     if isinstance(exc, StoreError):
         return exc
+    where = f"the database {redact(path)}" if path else "the database"
+    pg = pg_error_kind(exc)
+    if pg is not None:
+        return StoreError(f"{where} {pg[1]}", pg[0])
     text = str(exc).lower()
-    where = f"the database {path}" if path else "the database"
     for needle, kind, what in _DB_ERRORS:
         if needle in text:
             return StoreError(f"{where} {what}", kind)
@@ -171,7 +175,10 @@ class Store:
     """Claims, their change feed and the check log, in one SQLite file."""
 
     def __init__(self, path: str | Path | None = None, *, busy_timeout_ms: int = 5000, readonly: bool = False):
-        self.path: Path | None = None if path in (None, ":memory:") else Path(path).expanduser()
+        # ``path`` is an SQLite file (None or ":memory:" for one in memory) or a ``postgresql://`` URL.
+        self.url: str | None = str(path) if is_url(path) else None
+        self.engine = POSTGRESQL if self.url else SQLITE
+        self.path: Path | None = None if path in (None, ":memory:") or self.url else Path(path).expanduser()
         self.readonly = False
         self._busy_ms = int(busy_timeout_ms)
         self._tx_depth = 0
@@ -183,6 +190,10 @@ class Store:
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._writer: threading.Thread | None = None
+        self.created = False  # PostgreSQL: whether this open made the schema (a file says so by not existing)
+        if self.url is not None:
+            self._open_postgresql(self.url, busy_timeout_ms)
+            return
         if self.path is None:
             self.db = sqlite_utils.Database(memory=True)
             self._prepare()
@@ -252,6 +263,33 @@ class Store:
         self.db.conn.row_factory = sqlite3.Row
         log.info("the database %s is read-only here: checks work, nothing is recorded", self.path)
 
+    def _open_postgresql(self, url: str, busy_timeout_ms: int) -> None:
+        """A PostgreSQL database through a connection pool; the schema is migrated as for a file."""
+        try:
+            self.db = PgDatabase(url, timeout=max(busy_timeout_ms / 1000, 1.0))  # type: ignore[assignment]
+        except Exception as exc:  # noqa: BLE001 - psycopg's and the pool's errors, each said as one line
+            raise store_error(exc, url) from None
+        try:
+            applied = migrations.migrate(self.db)
+            self.created = applied[:1] == [1]
+            if not self.get_meta("db_id"):
+                self.set_meta("db_id", uuid.uuid4().hex)
+        except migrations.SchemaTooNew:
+            self.db.close()
+            raise
+        except Exception as exc:  # noqa: BLE001 - re-raised unless it is about the database itself
+            self.db.close()
+            if pg_error_kind(exc) is None:
+                raise
+            raise store_error(exc, url) from None
+
+    @property
+    def location(self) -> str:
+        """Where the data is, as it may be shown: the file, ":memory:", or the URL with its password hidden."""
+        if self.url is not None:
+            return redact(self.url)
+        return str(self.path) if self.path is not None else ":memory:"
+
     def _prepare(self) -> None:
         self.db.conn.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -265,6 +303,9 @@ class Store:
         self._wake.set()
         if self._writer is not None and self._writer is not threading.current_thread():
             self._writer.join(2.0)
+        if self.engine == POSTGRESQL:
+            self.db.close()
+            return
         with contextlib.suppress(sqlite3.ProgrammingError):
             self.db.conn.close()
 
@@ -287,6 +328,15 @@ class Store:
         if self.readonly:
             raise StoreError(f"the database {self.path} is read-only here (file, folder or disk); nothing was changed",
                              "readonly")
+        if self.engine == POSTGRESQL:
+            try:
+                with self.db.transaction():  # type: ignore[attr-defined]
+                    yield
+            except Exception as exc:  # noqa: BLE001 - re-raised unless it is about the database itself
+                if pg_error_kind(exc) is None:
+                    raise
+                raise store_error(exc, self.url) from exc
+            return
         self._tx_depth = 1
         try:
             with self.db.conn:
@@ -360,6 +410,11 @@ class Store:
             self._failed(exc)
             return None
         except sqlite3.DatabaseError as exc:  # a statement that can never succeed must not hold back the rest
+            log.error("kept writes dropped: %s", exc)
+            rowcount = 0
+        except Exception as exc:  # noqa: BLE001 - a statement PostgreSQL refuses, as sqlite3.DatabaseError above
+            if self.engine != POSTGRESQL or not type(exc).__module__.startswith("psycopg"):
+                raise
             log.error("kept writes dropped: %s", exc)
             rowcount = 0
         self._written(len(batch))
@@ -505,6 +560,8 @@ class Store:
             )
 
     def size_bytes(self) -> int:
+        if self.engine == POSTGRESQL:
+            return int(self.db.execute("SELECT pg_database_size(current_database())").fetchone()[0])
         if self.path is None:
             return self.db.execute("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size").fetchone()[0]
         return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
@@ -623,6 +680,8 @@ class Store:
 
     def search_fts(self, text: str, limit: int = 10, *, prefix: bool = False) -> list[tuple[Claim, float]]:
         """Claims whose text or aliases contain the words (FTS5, BM25-ranked): for autocomplete and listing."""
+        if self.engine == POSTGRESQL:
+            return self._search_text_pg(text, limit, prefix=prefix)
         query = fts_query(text, prefix=prefix)
         if not query:
             return []
@@ -634,6 +693,23 @@ class Store:
         ).fetchall()
         claims = self._translated([row_to_claim(r) for r in rows])
         return [(claim, -float(r["rank"])) for claim, r in zip(claims, rows, strict=True)]
+
+    def _search_text_pg(self, text: str, limit: int, *, prefix: bool) -> list[tuple[Claim, float]]:
+        """``search_fts`` on PostgreSQL: its own text search over the same words (the GIN index of migration 1)."""
+        words = list(dict.fromkeys(tokens(text)))[:32]
+        if not words:
+            return []
+        terms = ["'" + w.replace("\\", "\\\\").replace("'", "''") + "'" for w in words]
+        if prefix:
+            terms[-1] += ":*"
+        rows = self.db.execute(
+            f"""SELECT claims.*, ts_rank({migrations.PG_CLAIM_TEXT}, q) AS rank
+                FROM claims, to_tsquery('english', ?) AS q WHERE {migrations.PG_CLAIM_TEXT} @@ q
+                ORDER BY rank DESC, claims.id LIMIT ?""",
+            [" | ".join(terms), int(limit)],
+        ).fetchall()
+        claims = self._translated([row_to_claim(r) for r in rows])
+        return [(claim, float(r["rank"])) for claim, r in zip(claims, rows, strict=True)]
 
     # -- writing claims -------------------------------------------------
     def upsert_claims(
@@ -658,7 +734,7 @@ class Store:
         claim is validated and the ids checked before the first commit; an import interrupted between two
         commits leaves the claims committed so far, and running it again completes it.
         """
-        if commit_every and not self._tx_depth:
+        if commit_every and not self._tx_depth and not getattr(self.db, "depth", 0):
             claims = list(claims)
             seen_ids: set[str] = set()
             for claim in claims:
@@ -800,8 +876,11 @@ class Store:
         with self.transaction():
             self.db.conn.execute("DELETE FROM claim_redirects WHERE origin = 'bundled'")
             self.db.conn.executemany(
-                "INSERT OR REPLACE INTO claim_redirects(old_id, replaced_by, change, claim, verdict, reason, retired_at, origin)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'bundled')",
+                "INSERT INTO claim_redirects(old_id, replaced_by, change, claim, verdict, reason, retired_at, origin)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'bundled') ON CONFLICT(old_id) DO UPDATE SET"
+                " replaced_by = excluded.replaced_by, change = excluded.change, claim = excluded.claim,"
+                " verdict = excluded.verdict, reason = excluded.reason, retired_at = excluded.retired_at,"
+                " origin = excluded.origin",
                 [[r.id, json.dumps(list(r.replaced_by)), r.change, r.claim, r.verdict.value, r.reason, r.retired_at]
                  for r in retired],
             )
