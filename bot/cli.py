@@ -20,6 +20,7 @@ from .adapters.console import render_claim, render_text, run_repl
 from .config import ConfigError, Settings, load_settings
 from .core import queries
 from .core.editing import Actor, remove_claim, save_claims
+from .core.engine import redact
 from .core.formats import parse_batch_line
 from .core.index import ClaimIndex
 from .core.knowledge import KnowledgeError, load_knowledge
@@ -54,7 +55,7 @@ class Context:
                 fail(str(store_error(exc, self.settings.database)), EXIT_DB)
             self._store.prune_checks(self.settings.check_retention_days)
             if report.created and self.settings.database != ":memory:":
-                click.echo(f"Created {self.settings.database} with {self._store.count()} bundled claims.", err=True)
+                click.echo(f"Created {self._store.location} with {self._store.count()} bundled claims.", err=True)
         return self._store
 
     @property
@@ -108,7 +109,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--db", "db_path", envvar="FACTBOT_DB", metavar="PATH", help="Database file (default: in your user data directory; env FACTBOT_DB).")
+@click.option("--db", "db_path", envvar="FACTBOT_DB", metavar="PATH|URL", help="Database file, or a postgresql:// URL (default: a file in your user data directory; env FACTBOT_DB).")
 @click.option("--config", "config_path", metavar="FILE", help="Settings file (TOML; env FACTBOT_CONFIG).")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
 @click.version_option(__version__, prog_name="factbot")
@@ -546,8 +547,8 @@ def db() -> None:
 @db.command("path")
 @pass_ctx
 def db_path_cmd(c: Context) -> None:
-    """Print where the database is."""
-    click.echo(c.settings.database)
+    """Print where the database is (a URL without its password)."""
+    click.echo(redact(c.settings.database))
 
 
 @db.command("info")
@@ -558,8 +559,11 @@ def db_info(c: Context, as_json: bool) -> None:
     store = c.store
     index = ClaimIndex(store)
     index.ensure_current()
+    engine = queries.engine_info(store)
     info = {
-        "path": c.settings.database,
+        "engine": engine["engine"],
+        "path": store.location,
+        "server": engine["server_version"],
         "schema_version": store.schema_version,
         "claims": store.count(),
         "by_verdict": {v.value: store.count(v.value) for v in Verdict if store.count(v.value)},
@@ -598,7 +602,7 @@ def db_rebuild(c: Context, yes: bool) -> None:
         store.delete_all_claims()
         store.sync_bundled(bundle.claims, bundle.fingerprint, retired=bundle.retired, force=True)
     n = ClaimIndex(store).rebuild()
-    click.echo(f"Rebuilt {c.settings.database}: {store.count()} claims from knowledge/, {n} indexed.")
+    click.echo(f"Rebuilt {store.location}: {store.count()} claims from knowledge/, {n} indexed.")
 
 
 # -- digest --------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 
 import platformdirs
 
+from .core.engine import redact, url_password
 from .core.matcher import MatchConfig
 
 APP = "factbot"
@@ -135,7 +136,9 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret value set, for the log filter that blanks them."""
-        return [getattr(self, k.attr) for k in KEYS if k.secret and getattr(self, k.attr)]
+        found = [getattr(self, k.attr) for k in KEYS if k.secret and getattr(self, k.attr)]
+        password = url_password(self.db_path)  # a postgresql:// URL may carry one
+        return [*found, password] if password else found
 
     def redacted(self) -> dict[str, Any]:
         secrets = {k.attr for k in KEYS if k.secret}
@@ -144,6 +147,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in secrets:
                 value = "(set)" if value else "(not set)"
+            elif f.name == "db_path":
+                value = redact(value)
             elif isinstance(value, MatchConfig):
                 value = {g.name: getattr(value, g.name) for g in fields(value)}
             out[f.name] = value

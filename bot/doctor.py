@@ -36,6 +36,8 @@ class _NotChecked(Exception):
 
 def check_database(store: Store) -> list[Finding]:
     out = []
+    engine = queries.engine_info(store)
+    out.append(Finding(True, "database", f"{engine['engine']} ({engine['server_version']}) at {engine['location']}"))
     version = store.schema_version
     out.append(Finding(version == migrations.LATEST, "schema", f"version {version} (this factbot: {migrations.LATEST})"))
     if store.readonly:
@@ -45,7 +47,8 @@ def check_database(store: Store) -> list[Finding]:
         if store.readonly:  # the integrity check is a write to SQLite; a read-only file cannot run it
             raise _NotChecked
         queries.check_fulltext_integrity(store)
-        out.append(Finding(True, "full-text index", "in sync with the claims table"))
+        out.append(Finding(True, "full-text index", "in sync with the claims table" if store.engine == "sqlite"
+                           else "PostgreSQL's text search index on the claims table"))
     except _NotChecked:
         out.append(Finding(None, "full-text index", "not checked: the database is read-only here"))
     except Exception as exc:  # noqa: BLE001

@@ -18,6 +18,7 @@ from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
 from .config import Settings
+from .core.engine import redact
 from .core.service import FactChecker, checker_for, open_store
 from .core.store import StoreError
 from .exitcodes import EXIT_CONFIG, EXIT_OK
@@ -213,11 +214,11 @@ def serve(settings: Settings, make_adapters: Callable[[FactChecker], list[Adapte
         print(f"Error: {exc}", file=stderr)
         return EXIT_CONFIG
     except Exception as exc:  # noqa: BLE001 - any reason, one line
-        print(f"Error: cannot open the database {settings.database}: {exc}", file=stderr)
+        print(f"Error: cannot open the database {redact(settings.database)}: {exc}", file=stderr)
         return EXIT_CONFIG
     if store.readonly:  # a running bot records what it answered (event ids, replies, shares): it must write
         store.close()
-        print(f"Error: the database {settings.database} is read-only here (file, folder or disk): a running bot must "
+        print(f"Error: the database {redact(settings.database)} is read-only here (file, folder or disk): a running bot must "
               "be able to write it", file=stderr)
         return EXIT_CONFIG
     store.prune_checks(settings.check_retention_days)

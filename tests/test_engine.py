@@ -120,3 +120,43 @@ def test_writes_that_give_way_land_on_postgresql(pg_url):
     assert store.give_way([("INSERT INTO meta(key, value) VALUES (?, ?)", ["k", "v"])]) == 1
     assert store.get_meta("k") == "v" and store.pending == []
     store.close()
+
+
+def _cli(db, *args):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    return CliRunner().invoke(cli, ["--db", db, *args], catch_exceptions=False)
+
+
+def test_db_info_and_doctor_show_the_engine_and_never_the_password(pg_server, pg_url, monkeypatch, tmp_path):
+    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    # The embedded server trusts local connections: any password is accepted, and none may be shown.
+    url = pg_url.replace("postgres:@", "postgres:s3cretpw@")
+    first = _cli(url, "db", "info", "--json")
+    assert first.exit_code == 0, first.output
+    import json
+
+    info = json.loads(first.stdout)
+    assert info["engine"] == "postgresql" and info["claims"] > 0 and info["schema_version"] > 0
+    assert info["index_synced_to"] == info["changes"]
+    assert "s3cretpw" not in first.output and info["path"].startswith("postgresql://postgres:***@")
+    doctor = _cli(url, "doctor", "--offline")
+    assert "✅ database: postgresql (" in doctor.output and "s3cretpw" not in doctor.output
+    assert "✅ search index:" in doctor.output and f"synced to change {info['changes']}" in doctor.output
+    shown = _cli(url, "db", "path")
+    assert shown.stdout.strip().startswith("postgresql://postgres:***@") and "s3cretpw" not in shown.output
+    checked = _cli(url, "check", "Alibaba stole the guardrails")
+    assert checked.exit_code == 0 and "s3cretpw" not in checked.output
+    sqlite = _cli(str(tmp_path / "f.db"), "db", "info", "--json")
+    assert json.loads(sqlite.stdout)["engine"] == "sqlite"
+
+
+def test_the_log_filter_and_config_check_hide_a_database_password():
+    from bot.config import Settings
+
+    settings = Settings(db_path="postgresql://factbot:s3cretpw@db.example/factbot")
+    assert "s3cretpw" in settings.secrets()
+    assert settings.redacted()["db_path"] == "postgresql://factbot:***@db.example/factbot"

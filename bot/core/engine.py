@@ -53,6 +53,18 @@ def redact(target: object) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def url_password(target: object) -> str:
+    """The password a URL carries ("" for none, or for a file), for the log filter that blanks secrets."""
+    if not is_url(target):
+        return ""
+    try:
+        parts = urllib.parse.urlsplit(str(target))
+    except ValueError:
+        return ""
+    found = [v for k, v in urllib.parse.parse_qsl(parts.query) if k.lower() == "password"]
+    return urllib.parse.unquote(parts.password or "") or (found[0] if found else "")
+
+
 class Row(tuple):  # noqa: SLOT001 - a value type, like sqlite3.Row
     """A result row read by position (``row[0]``) or by column name (``row["id"]``), like ``sqlite3.Row``."""
 
@@ -116,6 +128,11 @@ class Result:
             return None
         self._at += 1
         return self._rows[self._at - 1]
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        rows = self._rows[self._at:self._at + size]
+        self._at += len(rows)
+        return rows
 
     def fetchall(self) -> list[Any]:
         rows, self._at = self._rows[self._at:], len(self._rows)

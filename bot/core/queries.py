@@ -9,6 +9,16 @@ from __future__ import annotations
 from .store import Store
 
 
+def engine_info(store: Store) -> dict[str, str]:
+    """Which engine holds the data, where (a URL without its password), and the server's version."""
+    info = {"engine": store.engine, "location": store.location}
+    if store.engine == "postgresql":
+        info["server_version"] = str(store.db.execute("SHOW server_version").fetchone()[0])
+    else:
+        info["server_version"] = "SQLite " + str(store.db.execute("SELECT sqlite_version()").fetchone()[0])
+    return info
+
+
 def claims_by_origin(store: Store) -> dict[str, int]:
     """Claims per origin (``bundled``, ``import``, ``manual``…)."""
     return {r[0]: r[1] for r in store.db.execute("SELECT origin, count(*) FROM claims GROUP BY origin")}
