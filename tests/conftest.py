@@ -76,9 +76,10 @@ def pg_url(pg_server):
 
 @pytest.fixture
 def db_engine():
-    """The engine ``store`` runs on: SQLite here; a module runs on both by overriding this fixture with
+    """The engine ``store`` runs on: SQLite, or the one ``FACTBOT_TEST_ENGINE`` names (``postgresql`` runs every
+    test on ``store`` against PostgreSQL); a module runs on both by overriding this fixture with
     ``params=ENGINES`` (tests/test_store.py does)."""
-    return "sqlite"
+    return os.environ.get("FACTBOT_TEST_ENGINE", "sqlite")
 
 
 ENGINES = ("sqlite", "postgresql")

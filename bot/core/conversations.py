@@ -87,7 +87,7 @@ class Conversations:
     def watched_channels(self, platform: str, workspace: str) -> list[str]:
         """The channels of one workspace/server with watch mode on, for the settings overview (Slack's App Home)."""
         rows = self.store.db.execute(
-            "SELECT channel FROM channel_settings WHERE platform = ? AND workspace = ? AND watch ORDER BY channel",
+            "SELECT channel FROM channel_settings WHERE platform = ? AND workspace = ? AND watch != 0 ORDER BY channel",
             [platform, workspace],
         ).fetchall()
         return [r[0] for r in rows]

@@ -95,6 +95,9 @@ _CODE_REWRITES = (
     (re.compile(r"\bREAL\b|\bFLOAT\b", re.I), "DOUBLE PRECISION"),
     (re.compile(r"(?<![.\w])user\b(?!\s*\()", re.I), '"user"'),
     (re.compile(r"\bchar\(", re.I), "chr("),
+    # SQLite's ``a IS b`` / ``a IS NOT b`` compare any two values, NULL included.
+    (re.compile(r"\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b|UNKNOWN\b)", re.I), "IS DISTINCT FROM "),
+    (re.compile(r"\bIS\s+(?!NOT\b|NULL\b|TRUE\b|FALSE\b|DISTINCT\b|UNKNOWN\b)", re.I), "IS NOT DISTINCT FROM "),
 )
 
 
@@ -225,6 +228,9 @@ class PgDatabase:
                 yield
             finally:
                 self._local.conn, self._local.depth = None, 0
+
+    def commit(self) -> None:
+        """Statements outside a transaction are committed as they run (what ``sqlite3``'s commit catches up on)."""
 
     def close(self) -> None:
         self.pool.close()

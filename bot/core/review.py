@@ -242,4 +242,4 @@ def top_claims(store: Store, *, days: int = 30, limit: int = 10, now: dt.datetim
     return [dict(r) for r in store.db.execute(
         """SELECT k.claim_id, count(*) AS n, c.claim, c.verdict FROM checks k LEFT JOIN claims c ON c.id = k.claim_id
            WHERE k.at >= ? AND k.claim_id IS NOT NULL AND k.decision IN ('match', 'possible')
-           GROUP BY k.claim_id ORDER BY n DESC, k.claim_id LIMIT ?""", [since, limit])]
+           GROUP BY k.claim_id, c.claim, c.verdict ORDER BY n DESC, k.claim_id LIMIT ?""", [since, limit])]
