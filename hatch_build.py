@@ -1,4 +1,4 @@
-"""Build hook: compile the message catalogs (bot/locale/*/LC_MESSAGES/factbot.po) into the wheel as .mo files.
+"""Build hook: compile the message catalogs (bot/locale/*/LC_MESSAGES/*.po: the bot's factbot.po, the desk's desk.po) into the wheel as .mo files.
 
 A wheel carries only the compiled catalogs; an editable install reads the .po files, compiled in
 memory at first use (bot/core/i18n.py), so an edited translation shows without a rebuild.

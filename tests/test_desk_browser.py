@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.accounts import Accounts
+from bot.core.chat import CONSOLE, Wording
 from bot.core.conversations import Conversations
 from bot.core.models import IncomingMessage, claim_from_dict
 
@@ -29,6 +30,21 @@ CHROMIUM = next((p for p in (os.environ.get("FACTBOT_CHROMIUM"), shutil.which("c
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (the test extra has it)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium: install Debian's chromium package "
                                                         "(apt-get install chromium) to run the browser tests")
+
+
+desk_bot: list = []  # the FactChecker the desk under test searches with (the bot's own index)
+
+
+def launch(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+
+
+def sign_in(page, desk_url: str, name: str = "eddie") -> None:
+    page.goto(desk_url + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(desk_url + "/")
 
 
 def free_port() -> int:
@@ -74,6 +90,7 @@ def desk_url(tmp_path):
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     assert ready.wait(10)
+    desk_bot.append(bot)
     yield f"http://127.0.0.1:{port}"
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
@@ -148,4 +165,72 @@ def test_an_editor_works_a_question_into_a_claim_and_corrects_a_verdict(desk_url
         page.screenshot(path=str(shots / "overview.png"), full_page=True)
         # no script ran from chat text (no dialog), and the CSP refused nothing the desk itself needs
         assert [e for e in errors if "dialog" in e or "Content Security Policy" in e or "Refused" in e] == []
+        browser.close()
+
+
+ES_CLAIM = "Claude Fable 5 te pasa en silencio a Opus 4.8 en las preguntas de ciberseguridad"
+ES_SUMMARY = "La ficha del sistema dice que las peticiones marcadas las atiende Opus 4.8."
+
+
+def test_an_editor_translates_a_claim_and_the_bot_answers_in_that_language(desk_url, tmp_path):
+    shots = Path(os.environ.get("FACTBOT_DESK_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    asked = "¿Fable 5 te cambia a Opus 4.8 en preguntas de ciberseguridad?"
+    bot = desk_bot[-1]
+    before = Wording().result_reply(bot.check(IncomingMessage(asked, platform="discord")), CONSOLE, "es").summary
+    assert ES_CLAIM not in before
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_context(locale="es-ES", viewport={"width": 1200, "height": 900}).new_page()
+        sign_in(page, desk_url)
+        assert page.locator("html").get_attribute("lang") == "es" and "Resumen general" in page.inner_text("nav")
+        page.goto(desk_url + "/claims/opus-fallback")
+        page.click("summary:has-text('Añadir una traducción')")
+        form = page.locator("form[action$='/translations']")
+        form.locator("input[name=language]").fill("es")
+        form.locator("textarea[name=claim]").fill(ES_CLAIM)
+        form.locator("button[type=submit]").click()
+        # what is missing is said next to its field, in Spanish around the core's words
+        assert page.locator("#err-tr-summary").is_visible()
+        assert "Corrige el campo marcado abajo." in page.inner_text("main")
+        form = page.locator("form[action$='/translations']")
+        form.locator("textarea[name=summary]").fill(ES_SUMMARY)
+        form.locator("textarea[name=aliases]").fill("fable 5 te cambia a opus 4.8 en preguntas de ciberseguridad")
+        form.locator("button[type=submit]").click()
+        page.wait_for_url(desk_url + "/claims/opus-fallback#translations")
+        assert "Traducción añadida: español." in page.inner_text(".flash")
+        row = page.locator("tr.translation[data-lang=es]")
+        assert ES_CLAIM in row.inner_text() and "al día" in row.inner_text()
+        page.screenshot(path=str(shots / "translations.png"), full_page=True)
+        browser.close()
+    # the bot, searching the same index, now answers the Spanish question with the Spanish words
+    result = bot.check(IncomingMessage(asked, platform="discord"))
+    reply = Wording().result_reply(result, CONSOLE, "es").summary
+    assert result.best.claim.id == "opus-fallback" and ES_CLAIM in reply and ES_SUMMARY in reply
+
+
+def test_dismiss_works_in_place_with_the_script_and_by_reload_without_it(desk_url):
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        for scripts in (True, False):
+            context = browser.new_context(java_script_enabled=scripts)
+            page = context.new_page()
+            blocked: list[str] = []
+            page.on("console", lambda m, seen=blocked: seen.append(m.text) if "Content Security Policy" in m.text else None)
+            sign_in(page, desk_url)
+            page.goto(desk_url + "/questions")
+            before = page.locator("li.question").count()
+            if scripts:
+                page.evaluate("window.deskMarker = 1")
+            item = page.locator("li.question").first
+            item.locator("input[name=reason]").fill("not a factual claim")
+            item.locator("button:has-text('Dismiss')").click()
+            page.wait_for_function("n => document.querySelectorAll('li.question').length === n", arg=before - 1) \
+                if scripts else page.wait_for_url(desk_url + "/questions")
+            assert "Dismissed" in page.inner_text("#flashes")
+            assert page.locator("li.question").count() == before - 1
+            if scripts:
+                assert page.evaluate("window.deskMarker") == 1  # the same page: no reload
+            assert blocked == []
+            context.close()
         browser.close()

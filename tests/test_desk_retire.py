@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.core import audit
-from bot.core.chat import CONSOLE, Wording
+from bot.core.chat import Wording
 from bot.core.conversations import Conversations
 from bot.core.corrections import pending_corrections
 from bot.core.digest import build_digest
@@ -68,7 +68,7 @@ def test_retire_from_the_desk_redirects_and_queues_the_correction(desk_store):
         assert (entry.action, entry.actor, entry.via) == ("claim.retire", "eddie", "desk")
         assert entry.before["verdict"] == "true" and entry.after["replaced_by"] == ["opus-fallback-cyber"]
         successor = await (await client.get("/claims/opus-fallback-cyber")).text()
-        assert "Stands for the retired id" in successor
+        assert "Stands for the retired ids" in successor
 
     run(desk_store, scenario)
 

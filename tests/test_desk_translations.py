@@ -33,7 +33,7 @@ def test_add_edit_and_remove_a_translation(desk_store):
         assert r.status == 302, await r.text()
         assert desk_store.get("opus-fallback").translations["es"].claim == ES["claim"]
         html = await (await client.get("/claims/opus-fallback")).text()
-        assert "Added the translation into es" in html and ES["claim"] in html and "current" in html
+        assert "Added the translation into Spanish" in html and ES["claim"] in html and "current" in html
         # the bot now answers a Spanish question with the Spanish words
         assert ES["claim"] in spanish_reply(desk_store) and "peticiones marcadas" in spanish_reply(desk_store)
         entry = audit.entries(desk_store, target="claim:opus-fallback")[0]

@@ -100,12 +100,30 @@ class Accounts:
             audit.record(self.store, actor=actor, via=via, action="user.role", target=f"user:{name}",
                          before={"role": old.role}, after={"role": role})
 
+    # The desk's language for an account (docs/desk.md), kept in ``meta`` under ``desk.language:NAME``;
+    # "" means "as the browser asks".
+    def language(self, name: str) -> str:
+        return self.store.get_meta(f"desk.language:{name}") or ""
+
+    def set_language(self, name: str, language: str, *, actor: str, via: str) -> None:
+        old = self.get(name)
+        if old is None:
+            raise AccountError(f"no account named {name!r}")
+        before = self.language(name)
+        if before == language:
+            return
+        with self.store.transaction():
+            self.store.set_meta(f"desk.language:{name}", language)
+            audit.record(self.store, actor=actor, via=via, action="user.language", target=f"user:{name}",
+                         before={"language": before}, after={"language": language})
+
     def remove(self, name: str, *, actor: str, via: str) -> bool:
         old = self.get(name)
         if old is None:
             return False
         with self.store.transaction():
             self.store.db.conn.execute("DELETE FROM desk_users WHERE name = ?", [name])
+            self.store.db.conn.execute("DELETE FROM meta WHERE key = ?", [f"desk.language:{name}"])
             audit.record(self.store, actor=actor, via=via, action="user.remove", target=f"user:{name}",
                          before={"name": name, "role": old.role})
         return True

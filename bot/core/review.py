@@ -151,10 +151,17 @@ def resolve_question(store: Store, key: str, claim_id: str, *, actor: str, via: 
 
 # -- feedback ------------------------------------------------------------------
 def feedback(store: Store, *, reviewed: bool | None = False, limit: int = 200) -> list[dict[str, Any]]:
-    """👎 votes, newest first, with the reply's claim and where it was (``reviewed_by`` set once marked)."""
+    """👎 votes, newest first, with the reply's claim and where it was (``reviewed_by`` set once marked).
+
+    ``asked`` is the message the reply answered, as the bot checked it: the last check of that claim in that
+    channel up to the reply (None when only a hash of the words was kept, or the check was pruned)."""
     sql = """
         SELECT f.platform, f.reply_message_id, f.user, f.claim_id, f.workspace, f.channel, f.at,
-               r.thread_id, r.verdict, r.source, c.claim AS claim_text, fr.by AS reviewed_by, fr.at AS reviewed_at
+               r.thread_id, r.verdict, r.source, c.claim AS claim_text, fr.by AS reviewed_by, fr.at AS reviewed_at,
+               (SELECT ch.query FROM checks ch
+                 WHERE r.id IS NOT NULL AND ch.platform = r.platform AND ch.workspace = r.workspace
+                   AND ch.channel = r.channel AND ch.claim_id = r.claim_id AND ch.at <= r.at
+                 ORDER BY ch.at DESC LIMIT 1) AS asked
         FROM feedback f
         LEFT JOIN replies r ON r.platform = f.platform AND r.message_id = f.reply_message_id
         LEFT JOIN claims c ON c.id = f.claim_id

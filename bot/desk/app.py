@@ -27,9 +27,12 @@ from aiohttp import web
 from aiohttp_session import Session, get_session
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from babel import Locale
+from babel.dates import get_day_names
 from cryptography.fernet import Fernet
 
 from ..core import audit, review
+from ..core import i18n as core_i18n
 from ..core.accounts import ROLES, Account, AccountError, Accounts
 from ..core.corrections import pending_corrections
 from ..core.editing import (
@@ -47,12 +50,14 @@ from ..core.i18n import LANGUAGES
 from ..core.models import RETIRE_CHANGES, ClaimError, Verdict
 from ..core.store import Store, StoreError
 from . import charts
+from .i18n import L_, DeskTranslator, choose, nL_
+from .i18n import translator as desk_translator
 
 log = logging.getLogger("factbot.desk")
 HERE = Path(__file__).parent
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -60,7 +65,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-PUBLIC = {"/login", "/static/desk.css", "/healthz"}
+PUBLIC = {"/login", "/static/desk.css", "/static/desk.js", "/healthz"}
 STORE = web.AppKey("store", Store)
 SETTINGS: web.AppKey[Any] = web.AppKey("settings")
 LIMITER: web.AppKey[LoginLimiter] = web.AppKey("limiter")
@@ -68,6 +73,7 @@ CHECKER: web.AppKey[Callable[[], Any]] = web.AppKey("checker")
 # Typed request keys where aiohttp has them (3.12 and later), plain names before.
 USER: Any = web.RequestKey("user", object) if hasattr(web, "RequestKey") else "user"
 SESSION: Any = web.RequestKey("session", object) if hasattr(web, "RequestKey") else "session"
+LANG: Any = web.RequestKey("lang", str) if hasattr(web, "RequestKey") else "lang"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -155,17 +161,22 @@ async def auth_and_csrf(request: web.Request, handler: Handler) -> web.StreamRes
                 session.pop("user", None)
     request[USER] = user
     request[SESSION] = session
+    setting = Accounts(request.app[STORE]).language(user.name) if user is not None else ""
+    request[LANG] = choose(setting, request.headers.get("Accept-Language", ""))
+    t = tr(request)
     if request.method not in ("GET", "HEAD"):
         form = await request.post()
         token = form.get("csrf", "")
         if not isinstance(token, str) or not hmac.compare_digest(token, session["csrf"]):
-            raise web.HTTPForbidden(text="This form has expired or did not come from the desk (CSRF token missing "
-                                         "or wrong): reload the page and try again.")
+            raise web.HTTPForbidden(text=t.render(L_("This form has expired or did not come from the desk (CSRF token "
+                                                     "missing or wrong): reload the page and try again.")))
     if user is None and request.path not in PUBLIC:
         if request.method in ("GET", "HEAD"):
             raise web.HTTPFound(f"/login?next={request.rel_url.path_qs}" if request.path != "/" else "/login")
-        raise web.HTTPUnauthorized(text="Sign in first.")
-    return await handler(request)
+        raise web.HTTPUnauthorized(text=t.render(L_("Sign in first.")))
+    response = await handler(request)
+    response.headers.setdefault("Content-Language", request[LANG])
+    return response
 
 
 def needs(role: str) -> Callable[[Handler], Handler]:
@@ -174,7 +185,9 @@ def needs(role: str) -> Callable[[Handler], Handler]:
         async def inner(request: web.Request) -> web.StreamResponse:
             user = request[USER]
             if user is None or not user.may(role):
-                raise web.HTTPForbidden(text=f"This needs the {role} role.")
+                t = tr(request)
+                raise web.HTTPForbidden(text=t.render(L_("This needs the %(role)s role.",
+                                                         role=t.gettext(ROLE_LABELS[role]))))
             return await handler(request)
 
         return inner
@@ -183,7 +196,34 @@ def needs(role: str) -> Callable[[Handler], Handler]:
 
 
 # -- helpers ------------------------------------------------------------------------
-def flash(request: web.Request, message: str) -> None:
+ROLE_LABELS: dict[str, str] = {"viewer": L_("viewer")["m"], "editor": L_("editor")["m"], "admin": L_("admin")["m"]}
+CHANGE_LABELS: dict[str, str] = {"split": L_("split into two or more claims")["m"], "merged": L_("merged into another claim")["m"],
+                 "renamed": L_("renamed (a new id)")["m"]}
+
+
+def tr(request: web.Request) -> DeskTranslator:
+    """The desk's words in this reader's language."""
+    return desk_translator(request.get(LANG) or "en")
+
+
+def not_found(request: web.Request, what: dict[str, Any]) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=tr(request).render(what))
+
+
+def wants_json(request: web.Request) -> bool:
+    """A form sent in the background by desk.js (it asks for JSON); without scripts, forms get a redirect."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def done(request: web.Request, message: dict[str, Any], location: str) -> web.StreamResponse:
+    """The answer to a form that worked: for desk.js the message as JSON, else the message and a redirect."""
+    if wants_json(request):
+        return web.json_response({"message": tr(request).render(message)})
+    flash(request, message)
+    raise web.HTTPFound(location)
+
+
+def flash(request: web.Request, message: dict[str, Any]) -> None:
     session = session_of(request)
     session.setdefault("flash", []).append(message)
     session.changed()
@@ -208,8 +248,24 @@ async def ctx(request: web.Request) -> dict[str, Any]:
     """What every page gets: the account, the CSRF token, the messages left for it, the verdicts and roles."""
     session = request.get(SESSION)
     messages = session.pop("flash", []) if session is not None else []
+    lang = request.get(LANG) or "en"
+    t = desk_translator(lang)
+    bot_words = core_i18n.translator(lang)
+
+    def verdict_label(v: str) -> str:
+        return Verdict(v).label_in(bot_words) if v in {x.value for x in Verdict} else (v or "")
+
+    def role_label(role: str) -> str:
+        return t.gettext(ROLE_LABELS.get(role, role))
+
+    def change_label(change: str) -> str:
+        return t.gettext(CHANGE_LABELS.get(change, change))
+
     return {"user": request.get(USER), "csrf": session["csrf"] if session is not None else "",
-            "flashes": messages, "path": request.path, "verdicts": list(Verdict), "roles": ROLES}
+            "flashes": [t.render(m) for m in messages], "path": request.path, "verdicts": list(Verdict),
+            "roles": ROLES, "lang": lang, "gettext": t.gettext, "ngettext": t.ngettext, "_": t.gettext,
+            "verdict_label": verdict_label, "role_label": role_label, "change_label": change_label,
+            "language_label": t.name_of}
 
 
 def page(template: str) -> Callable[[Callable[[web.Request], Awaitable[dict[str, Any]]]], Handler]:
@@ -239,7 +295,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     context = {"next": _safe_next(str(form.get("next", "/"))), "error": ""}
     if wait:
         log.warning("desk sign-in refused: too many failed attempts (%s)", request.remote)
-        context["error"] = f"Too many failed sign-ins. Try again in {wait // 60 + 1} minute(s)."
+        context["error"] = tr(request).render(nL_("Too many failed sign-ins. Try again in %(n)s minute.",
+                                                  "Too many failed sign-ins. Try again in %(n)s minutes.",
+                                                  wait // 60 + 1))
         response = aiohttp_jinja2.render_template("login.html", request, context, status=429)
         response.headers["Retry-After"] = str(wait)
         return response
@@ -247,7 +305,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     if account is None:
         limiter.failed(*keys)
         log.info("desk sign-in failed for a name of %d characters from %s", len(name), request.remote)
-        context["error"] = "Wrong name or password."
+        context["error"] = tr(request).render(L_("Wrong name or password."))
         return aiohttp_jinja2.render_template("login.html", request, context, status=401)
     limiter.succeeded(*keys)
     session = session_of(request)
@@ -295,13 +353,16 @@ async def dismiss(request: web.Request) -> web.StreamResponse:
     reason = str(form.get("reason", "")).strip()
     key = request.match_info["key"]
     if not reason:
-        flash(request, "Say why the question is dismissed (for example: not a factual claim).")
+        why = L_("Say why the question is dismissed (for example: not a factual claim).")
+        if wants_json(request):
+            return web.json_response({"error": tr(request).render(why)}, status=422)
+        flash(request, why)
         raise web.HTTPFound("/questions")
     group = review.dismiss(store_of(request), key, reason[:500], actor=me(request).name)
     if group is None:
-        raise web.HTTPNotFound(text="No such question.")
-    flash(request, f"Dismissed: {group.text or 'a question kept only as a hash'}")
-    raise web.HTTPFound("/questions")
+        raise not_found(request, L_("No such question."))
+    return done(request, L_("Dismissed: %(question)s", question=group.text) if group.text else
+                L_("Dismissed a question kept only as a hash."), "/questions")
 
 
 # -- claims ------------------------------------------------------------------------------
@@ -386,7 +447,7 @@ async def claim_new(request: web.Request) -> web.StreamResponse:
     save_claims(store, [claim], actor(request))
     if key:
         review.resolve_question(store, key, claim.id, actor=me(request).name)
-    flash(request, f"Added {claim.id}.")
+    flash(request, L_("Added %(id)s.", id=claim.id))
     raise web.HTTPFound(f"/claims/{claim.id}")
 
 
@@ -412,7 +473,7 @@ async def claim_page(request: web.Request) -> web.StreamResponse:
     if claim is None:
         redirect = store.redirect(claim_id)
         if redirect is None:
-            raise web.HTTPNotFound(text="No such claim.")
+            raise not_found(request, L_("No such claim."))
         return aiohttp_jinja2.render_template("retired_claim.html", request, {
             "r": redirect, "now": store.get_many(redirect.replaced_by),
             "history": audit.entries(store, target=f"claim:{claim_id}", limit=50)})
@@ -425,7 +486,7 @@ async def claim_edit(request: web.Request) -> web.StreamResponse:
     claim_id = request.match_info["id"]
     old = store.get(claim_id)
     if old is None:
-        raise web.HTTPNotFound(text="No such claim.")
+        raise not_found(request, L_("No such claim."))
     form = await request.post()
     values = {k: str(form.get(k, "")) for k in _form_values()}
     values["id"] = claim_id
@@ -439,13 +500,15 @@ async def claim_edit(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template("claim.html", request, _claim_context(
             store, old, values=values, errors=_errors(exc)), status=422)
     if not stats.updated:
-        flash(request, "Nothing changed.")
+        flash(request, L_("Nothing changed."))
     elif new.verdict != old.verdict:
         due = [c for c in pending_corrections(store, now=dt.datetime.now(dt.UTC)) if c.claim.id == claim_id]
-        flash(request, f"Updated {claim_id} ({old.verdict.label} → {new.verdict.label}); "
-                       f"{len(due)} earlier repl{'y' if len(due) == 1 else 'ies'} will get a correction.")
+        flash(request, nL_("Updated %(id)s (%(old)s → %(new)s); %(n)s earlier reply will get a correction.",
+                           "Updated %(id)s (%(old)s → %(new)s); %(n)s earlier replies will get a correction.",
+                           len(due), id=claim_id, old=old.verdict.label_in(core_i18n.translator(request[LANG])),
+                           new=new.verdict.label_in(core_i18n.translator(request[LANG]))))
     else:
-        flash(request, f"Updated {claim_id}.")
+        flash(request, L_("Updated %(id)s.", id=claim_id))
     raise web.HTTPFound(f"/claims/{claim_id}")
 
 
@@ -453,15 +516,15 @@ async def claim_edit(request: web.Request) -> web.StreamResponse:
 async def claim_remove(request: web.Request) -> web.StreamResponse:
     claim_id = request.match_info["id"]
     if not remove_claim(store_of(request), claim_id, actor(request)):
-        raise web.HTTPNotFound(text="No such claim.")
-    flash(request, f"Removed {claim_id}.")
+        raise not_found(request, L_("No such claim."))
+    flash(request, L_("Deleted %(id)s.", id=claim_id))
     raise web.HTTPFound("/claims")
 
 
-def _claim_or_404(store: Store, claim_id: str):
+def _claim_or_404(request: web.Request, store: Store, claim_id: str):
     claim = store.get(claim_id)
     if claim is None:
-        raise web.HTTPNotFound(text="No such claim.")
+        raise not_found(request, L_("No such claim."))
     return claim
 
 
@@ -473,44 +536,46 @@ def _translation_values(form: Any, language: str = "") -> dict[str, str]:
 @needs("editor")
 async def translation_add(request: web.Request) -> web.StreamResponse:
     store = store_of(request)
-    claim = _claim_or_404(store, request.match_info["id"])
+    claim = _claim_or_404(request, store, request.match_info["id"])
     values = _translation_values(await request.post())
     try:
         _, new, _stats = set_translation(store, claim.id, values["language"], values, actor(request), new=True)
     except ClaimError as exc:
         return aiohttp_jinja2.render_template("claim.html", request, _claim_context(
             store, claim, tr_values=values, tr_errors=_errors(exc)), status=422)
-    flash(request, f"Added the translation into {translation_language(values['language'])}.")
+    flash(request, L_("Added the translation into %(language)s.",
+                      language=tr(request).name_of(translation_language(values["language"]))))
     raise web.HTTPFound(f"/claims/{claim.id}#translations")
 
 
 async def translation_form(request: web.Request) -> web.StreamResponse:
     store = store_of(request)
-    claim = _claim_or_404(store, request.match_info["id"])
+    claim = _claim_or_404(request, store, request.match_info["id"])
     lang = request.match_info["lang"]
     t = claim.translations.get(lang)
     if t is None:
-        raise web.HTTPNotFound(text="No such translation.")
+        raise not_found(request, L_("No such translation."))
     return aiohttp_jinja2.render_template("translation.html", request, {
-        "claim": claim, "lang": lang, "stale": lang in claim.stale_translations(), "errors": {},
+        "claim": claim, "lang_code": lang, "stale": lang in claim.stale_translations(), "errors": {},
         "values": {"language": lang, "claim": t.claim, "summary": t.summary, "aliases": "\n".join(t.aliases)}})
 
 
 @needs("editor")
 async def translation_edit(request: web.Request) -> web.StreamResponse:
     store = store_of(request)
-    claim = _claim_or_404(store, request.match_info["id"])
+    claim = _claim_or_404(request, store, request.match_info["id"])
     lang = request.match_info["lang"]
     if lang not in claim.translations:
-        raise web.HTTPNotFound(text="No such translation.")
+        raise not_found(request, L_("No such translation."))
     values = _translation_values(await request.post(), lang)
     try:
         _, _new, stats = set_translation(store, claim.id, lang, values, actor(request))
     except ClaimError as exc:
         return aiohttp_jinja2.render_template("translation.html", request, {
-            "claim": claim, "lang": lang, "stale": lang in claim.stale_translations(), "values": values,
+            "claim": claim, "lang_code": lang, "stale": lang in claim.stale_translations(), "values": values,
             "errors": _errors(exc)}, status=422)
-    flash(request, f"Saved the translation into {lang}." if stats.updated else "Nothing changed.")
+    flash(request, L_("Saved the translation into %(language)s.", language=tr(request).name_of(lang)) if stats.updated else
+          L_("Nothing changed."))
     raise web.HTTPFound(f"/claims/{claim.id}#translations")
 
 
@@ -518,15 +583,15 @@ async def translation_edit(request: web.Request) -> web.StreamResponse:
 async def translation_remove(request: web.Request) -> web.StreamResponse:
     claim_id, lang = request.match_info["id"], request.match_info["lang"]
     if not remove_translation(store_of(request), claim_id, lang, actor(request)):
-        raise web.HTTPNotFound(text="No such translation.")
-    flash(request, f"Removed the translation into {lang}.")
+        raise not_found(request, L_("No such translation."))
+    flash(request, L_("Removed the translation into %(language)s.", language=tr(request).name_of(lang)))
     raise web.HTTPFound(f"/claims/{claim_id}#translations")
 
 
 @needs("editor")
 async def claim_retire(request: web.Request) -> web.StreamResponse:
     store = store_of(request)
-    claim = _claim_or_404(store, request.match_info["id"])
+    claim = _claim_or_404(request, store, request.match_info["id"])
     form = await request.post()
     values = {k: str(form.get(k, "")) for k in ("change", "replaced_by", "reason")}
     try:
@@ -536,8 +601,9 @@ async def claim_retire(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template("claim.html", request, _claim_context(
             store, claim, retire_values=values, retire_errors=_errors(exc)), status=422)
     due = [c for c in pending_corrections(store, now=dt.datetime.now(dt.UTC)) if c.redirect and c.redirect.id == claim.id]
-    flash(request, f"Retired {claim.id} ({redirect.change} into {', '.join(redirect.replaced_by)}); "
-                   f"{len(due)} earlier repl{'y' if len(due) == 1 else 'ies'} will get a correction.")
+    flash(request, nL_("Retired %(id)s (now checked as %(ids)s); %(n)s earlier reply will get a correction.",
+                       "Retired %(id)s (now checked as %(ids)s); %(n)s earlier replies will get a correction.",
+                       len(due), id=claim.id, ids=", ".join(redirect.replaced_by)))
     raise web.HTTPFound(f"/claims/{claim.id}")
 
 
@@ -565,9 +631,8 @@ async def feedback_review(request: web.Request) -> web.StreamResponse:
     ok = review.review_feedback(store_of(request), str(form.get("platform", "")), str(form.get("message", "")),
                                 str(form.get("voter", "")), actor=me(request).name)
     if not ok:
-        raise web.HTTPNotFound(text="No such feedback.")
-    flash(request, "Marked as reviewed.")
-    raise web.HTTPFound("/feedback")
+        raise not_found(request, L_("No such feedback."))
+    return done(request, L_("Marked as reviewed."), "/feedback")
 
 
 @page("corrections.html")
@@ -580,8 +645,9 @@ async def corrections(request: web.Request) -> dict[str, Any]:
 @page("digests.html")
 async def digests(request: web.Request) -> dict[str, Any]:
     store = store_of(request)
+    names = get_day_names("abbreviated", locale=Locale.parse(request[LANG], sep="-"))
     return {"subs": review.digest_runs(store), "failures": review.digest_failures(store),
-            "weekdays": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+            "weekdays": [names[i] for i in range(7)]}
 
 
 @page("audit.html")
@@ -590,6 +656,27 @@ async def audit_log(request: web.Request) -> dict[str, Any]:
     who = request.query.get("actor", "").strip() or None
     return {"entries": audit.entries(store_of(request), target=target, actor=who, limit=200),
             "target": target or "", "actor": who or ""}
+
+
+# -- one's own account ------------------------------------------------------------------------
+@page("account.html")
+async def account(request: web.Request) -> dict[str, Any]:
+    t = tr(request)
+    return {"setting": Accounts(store_of(request)).language(me(request).name),
+            "choices": [(tag, t.language_name(tag)) for tag in LANGUAGES]}
+
+
+async def account_save(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    language = str(form.get("language", ""))
+    if language and language not in LANGUAGES:
+        raise web.HTTPBadRequest(text=tr(request).render(L_("The desk does not speak %(language)s.",
+                                                            language=language[:20])))
+    Accounts(store_of(request)).set_language(me(request).name, language, actor=me(request).name, via="desk")
+    request[LANG] = choose(language, request.headers.get("Accept-Language", ""))
+    flash(request, L_("Saved: the desk speaks %(language)s to you.", language=tr(request).language_name(request[LANG]))
+          if language else L_("Saved: the desk speaks the language your browser asks for."))
+    raise web.HTTPFound("/account")
 
 
 # -- users (admins) ----------------------------------------------------------------------------
@@ -609,7 +696,7 @@ async def user_add(request: web.Request) -> web.StreamResponse:
     except AccountError as exc:
         return aiohttp_jinja2.render_template("users.html", request, {
             "accounts": accounts.list(), "error": str(exc)}, status=422)
-    flash(request, f"Added the account {str(form.get('name', '')).strip()}.")
+    flash(request, L_("Added the account %(name)s.", name=str(form.get("name", "")).strip()))
     raise web.HTTPFound("/users")
 
 
@@ -621,13 +708,14 @@ async def user_change(request: web.Request) -> web.StreamResponse:
     try:
         if form.get("action") == "remove":
             if name == me(request).name:
-                raise AccountError("you cannot remove your own account here (use factbot desk user remove)")
+                raise AccountError(tr(request).render(L_("You cannot remove your own account here (use factbot "
+                                                         "desk user remove).")))
             if not accounts.remove(name, actor=me(request).name, via="desk"):
-                raise web.HTTPNotFound(text="No such account.")
-            flash(request, f"Removed the account {name}.")
+                raise not_found(request, L_("No such account."))
+            flash(request, L_("Removed the account %(name)s.", name=name))
         else:
             accounts.set_role(name, str(form.get("role", "")), actor=me(request).name, via="desk")
-            flash(request, f"{name} is now {str(form.get('role', ''))}.")
+            flash(request, L_("%(name)s is now %(role)s.", name=name, role=str(form.get("role", ""))))
     except AccountError as exc:
         return aiohttp_jinja2.render_template("users.html", request, {
             "accounts": accounts.list(), "error": str(exc)}, status=422)
@@ -636,7 +724,8 @@ async def user_change(request: web.Request) -> web.StreamResponse:
 
 async def on_store_error(request: web.Request, exc: StoreError) -> web.Response:
     log.warning("desk: database error: %s", exc)
-    return web.Response(status=503, text=f"The database could not be written now: {exc}")
+    return web.Response(status=503, text=tr(request).render(L_("The database could not be written now: %(error)s",
+                                                               error=str(exc))))
 
 
 @web.middleware
@@ -661,8 +750,10 @@ def create_app(settings: Any, store: Store, *, checker: Callable[[], Any] | None
     setup_session(app, storage)
     app.middlewares.append(auth_and_csrf)
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
-                               undefined=jinja2.StrictUndefined, context_processors=[ctx])
-    env.globals["verdict_label"] = lambda v: Verdict(v).label if v in {x.value for x in Verdict} else (v or "")
+                               undefined=jinja2.StrictUndefined, context_processors=[ctx],
+                               extensions=["jinja2.ext.i18n"])
+    # The words come from each request's own gettext and ngettext (ctx); the extraction is trimmed the same way.
+    env.policies["ext.i18n.trimmed"] = True
     app[STORE] = store
     app[SETTINGS] = settings
     app[LIMITER] = limiter or LoginLimiter()
@@ -705,6 +796,8 @@ def create_app(settings: Any, store: Store, *, checker: Callable[[], Any] | None
     r.add_get("/corrections", corrections)
     r.add_get("/digests", digests)
     r.add_get("/audit", audit_log)
+    r.add_get("/account", account)
+    r.add_post("/account", account_save)
     r.add_get("/users", users)
     r.add_post("/users", user_add)
     r.add_post("/users/{name}", user_change)

@@ -22,6 +22,8 @@ class Bar:
     h: float
     series: str
     label: str  # the tooltip (<title>), escaped by the template
+    day: str = ""
+    count: int = 0
 
 
 def _nice_max(value: int) -> int:
@@ -47,7 +49,7 @@ def daily_bars(days: Sequence[dict[str, Any]], *, width: int = 640, height: int 
             if h:
                 y -= h
                 bars.append(Bar(round(x, 1), round(y, 1), round(slot * 0.7, 1), round(h, 1), s,
-                                f"{d['day']}: {d[s]} {s}"))
+                                f"{d['day']}: {d[s]} {s}", d["day"], d[s]))
         if len(days) <= 16 or i % 2 == 0:
             ticks.append({"x": round(x + slot * 0.35, 1), "label": d["day"][5:]})
     grid = [{"y": round(top + plot_h - plot_h * k / 4, 1), "label": peak * k // 4} for k in range(5)]
