@@ -80,6 +80,33 @@ def test_every_page_needs_a_session_and_sends_the_security_headers(desk_store):
     run(desk_store, scenario)
 
 
+FORMS = ["/claims/new", "/claims/opus-fallback", "/claims/opus-fallback/remove", "/claims/opus-fallback/retire",
+         "/claims/opus-fallback/translations", "/claims/opus-fallback/translations/es",
+         "/claims/opus-fallback/translations/es/remove", "/questions/abc/dismiss", "/feedback/review", "/account",
+         "/users", "/users/vera"]
+
+
+def test_every_form_needs_a_session_and_its_csrf_token(desk_store):
+    async def scenario(client):
+        for path in ["/retired", "/account", "/claims/opus-fallback/translations/es"]:
+            r = await client.get(path, allow_redirects=False)
+            assert r.status == 302 and r.headers["Location"].startswith("/login"), path
+        login = await (await client.get("/login")).text()
+        for path in FORMS:  # signed out, with the sign-in page's token: sign in first
+            r = await client.post(path, data={"csrf": csrf_of(login)}, allow_redirects=False)
+            assert r.status == 401, path
+        await sign_in(client, "ada")
+        for path in FORMS:  # signed in, without a token or with another's
+            for data in ({}, {"csrf": "forged"}):
+                r = await client.post(path, data={**data, "change": "merged", "replaced_by": "ford-inspectors",
+                                                  "reason": "x", "language": "es", "claim": "x", "summary": "y"},
+                                      allow_redirects=False)
+                assert r.status == 403, path
+        assert desk_store.get("opus-fallback") is not None and desk_store.get("opus-fallback").translations == {}
+
+    run(desk_store, scenario)
+
+
 def test_sign_in_shows_every_page_and_wrong_passwords_are_refused(desk_store):
     async def scenario(client):
         page = await (await client.get("/login")).text()
@@ -283,6 +310,25 @@ def test_feedback_is_listed_with_a_link_and_can_be_marked_reviewed(desk_store):
         await client.post("/feedback/review", data={"csrf": token, "platform": "discord", "message": "333",
                                                     "voter": "u9"})
         assert review.feedback(desk_store) == [] and len(review.feedback(desk_store, reviewed=True)) == 1
+
+    run(desk_store, scenario)
+
+
+def test_feedback_shows_the_message_the_bot_answered(desk_store):
+    asked = 'does fable 5 downgrade you to opus 4.8 on cyber questions "><img src=x onerror=alert(1)>'
+    result = checker(desk_store).check(IncomingMessage(asked, platform="slack", workspace="T1", channel="C1"))
+    assert result.best and result.best.claim.id == "opus-fallback"
+    conv = Conversations(desk_store)
+    conv.record_reply(platform="slack", workspace="T1", channel="C1", message_id="1700000000.0001",
+                      thread_id="1699999999.0001", requester="U1", result=result, source="mention")
+    conv.vote(platform="slack", reply_message_id="1700000000.0001", user="U2", vote=-1, claim_id="opus-fallback",
+              workspace="T1", channel="C1")
+
+    async def scenario(client):
+        await sign_in(client)
+        html = await (await client.get("/feedback")).text()
+        assert "does fable 5 downgrade you to opus 4.8 on cyber questions &#34;&gt;&lt;img" in html
+        assert "<img" not in html and "slack T1/C1" in html
 
     run(desk_store, scenario)
 
