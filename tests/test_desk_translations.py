@@ -39,6 +39,9 @@ def test_add_edit_and_remove_a_translation(desk_store):
         entry = audit.entries(desk_store, target="claim:opus-fallback")[0]
         assert (entry.action, entry.actor, entry.via) == ("claim.translate", "eddie", "desk")
         assert "translations" in entry.changed_fields()
+        assert [c[0] for c in entry.changes() if c[0].startswith("translations")] == ["translations.es"]
+        page = await (await client.get("/audit?target=claim:opus-fallback")).text()
+        assert "<b>translations.es</b>: <ins>" + ES["claim"] in page  # one language, as words, not a dict
         assert "es" not in (entry.before or {}).get("translations", {}) and entry.after["translations"]["es"]["claim"] == ES["claim"]
 
         # a second translation into the same language is refused next to the field

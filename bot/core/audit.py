@@ -35,6 +35,29 @@ class AuditEntry:
         before, after = self.before or {}, self.after or {}
         return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
+    def changes(self) -> list[tuple[str, Any, Any]]:
+        """(field, before, after) for each changed field, as a reader compares them: a claim's translations one
+        language at a time (``translations.es``), each as its claim and summary."""
+        before, after = self.before or {}, self.after or {}
+        out: list[tuple[str, Any, Any]] = []
+        for name in self.changed_fields():
+            old, new = before.get(name), after.get(name)
+            if name == "translations" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
+                old, new = old or {}, new or {}
+                for lang in sorted(set(old) | set(new)):
+                    if old.get(lang) != new.get(lang):
+                        out.append((f"translations.{lang}", _translation_text(old.get(lang)),
+                                    _translation_text(new.get(lang))))
+                continue
+            out.append((name, old, new))
+        return out
+
+
+def _translation_text(t: Any) -> str | None:
+    if not isinstance(t, dict):
+        return None
+    return " — ".join(x for x in (t.get("claim"), t.get("summary"), " | ".join(t.get("aliases") or [])) if x)
+
 
 def cli_actor() -> str:
     """Who runs a command-line change: the operating-system user, as the audit log names it."""
