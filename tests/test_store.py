@@ -269,3 +269,65 @@ def test_a_bounded_import_checks_every_id_before_the_first_commit(tmp_path):
     with pytest.raises(ValueError, match="'bulk-10' appears twice in one write"):
         store.upsert_claims(claims, commit_every=1000)
     assert store.count() == 0
+
+
+class _LateTurn:
+    """``Store._writing`` as a loaded machine schedules it: the caller's thread gets its turn only after the writer
+    thread has made every kept write itself (the real writer thread, on its own connection)."""
+
+    def __init__(self, store: Store):
+        import threading
+
+        self.store, self.lock, self.caller = store, store._writing, threading.current_thread()
+
+    def acquire(self, timeout: float = -1) -> bool:
+        import threading
+        import time
+
+        if threading.current_thread() is self.caller and self.store.pending:
+            self.store._wake.set()
+            deadline = time.monotonic() + 10
+            while self.store.pending and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert not self.store.pending, "the writer thread did not make the kept writes"
+        return self.lock.acquire(timeout=timeout)
+
+    def release(self) -> None:
+        self.lock.release()
+
+
+def test_an_event_id_the_writer_thread_wrote_while_the_caller_waited_for_its_turn_is_answered(tmp_path):
+    """Under load the writer thread can take an event's seen-id write between the caller keeping it and the caller's
+    own attempt: the caller then found nothing left to write (row count 0, "another instance wrote it") and the
+    event was acknowledged but never answered."""
+    from bot.core.conversations import Conversations
+
+    store = Store(tmp_path / "f.db")
+    conversations = Conversations(store)
+    store._writing = _LateTurn(store)  # type: ignore[assignment]
+    assert conversations.first_delivery("slack", "Ev1")
+    assert conversations.first_delivery("slack", "Ev2")
+    assert not conversations.first_delivery("slack", "Ev1")  # a retry is still dropped
+    seen = {r[0] for r in store.db.execute("SELECT event_id FROM processed_events")}
+    assert seen == {"Ev1", "Ev2"}
+    store.close()
+    assert not Conversations(Store(tmp_path / "f.db")).first_delivery("slack", "Ev2")  # and after a restart
+
+
+def test_a_kept_write_that_can_never_be_made_is_dropped_alone(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "f.db"
+    bot = Store(db)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    assert bot.give_way([("INSERT INTO meta(key, value) VALUES ('a', '1')", [])]) is None
+    assert bot.give_way([("INSERT INTO meta(key, value) VALUES ('a', 'again')", [])]) is None  # a duplicate key
+    assert bot.give_way([("INSERT INTO meta(key, value) VALUES ('b', '2')", [])]) is None
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert _drained(bot)
+    assert bot.get_meta("a") == "1" and bot.get_meta("b") == "2"  # the others were made, in order
+    assert bot.give_way([("INSERT INTO meta(key, value) VALUES ('b', '3')", [])]) == 0  # now, on the caller's thread
+    assert bot.give_way([("INSERT INTO meta(key, value) VALUES ('c', '3')", [])]) == 1
+    bot.close()

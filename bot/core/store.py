@@ -186,6 +186,10 @@ class Store:
         self.pending: list[tuple[str, Sequence[Any]]] = []
         self.write_problem = ""
         self._pending_lock = threading.Lock()  # guards ``pending`` between the caller's and the writer thread
+        # Statements ever kept, and ever settled (made or dropped): the n-th kept is settled once ``_settled >= n``,
+        # whichever thread made it.
+        self._kept = 0
+        self._settled = 0
         self._writing = threading.Lock()  # one attempt at the kept writes at a time, on either connection
         self._wake = threading.Event()
         self._closing = threading.Event()
@@ -370,18 +374,22 @@ class Store:
         """
         with self._pending_lock:
             self.pending.extend(statements)
+            self._kept += len(statements)
+            mine = self._kept  # the number of the last of these statements
         if self.path is None or self.readonly:
-            return self._flush()
+            return self._flush(want=mine)
         self._start_writer()
         # The writer thread may be in the middle of an attempt (milliseconds): then it takes these too.
         if not self._writing.acquire(timeout=0.05):
             self._wake.set()
             return None
         try:
-            rowcount = self._flush(wait=False)
+            # While this thread waited for its turn, the writer thread may have made these statements itself: their
+            # row count is then not known here (None, as for writes kept for later), never 0 ("nothing written").
+            rowcount = None if self._settled >= mine else self._flush(wait=False, want=mine)
         finally:
             self._writing.release()
-        if rowcount is None:
+        if self.pending:
             self._wake.set()
         return rowcount
 
@@ -398,27 +406,26 @@ class Store:
         finally:
             self._writing.release()
 
-    def _flush(self, *, wait: bool = True) -> int | None:
-        """One attempt at the kept writes on this connection (the caller holds ``_writing`` for a file)."""
+    def _flush(self, *, wait: bool = True, want: int | None = None) -> int | None:
+        """One attempt at the kept writes on this connection (the caller holds ``_writing`` for a file); the row
+        count of kept statement number ``want`` (default: the last), None when the attempt failed."""
         with self._pending_lock:
-            batch = list(self.pending)
+            batch, first = list(self.pending), self._settled + 1
         if not batch:
             return 0
         try:
-            rowcount = self._write_soon(batch, self.db.conn, wait_ms=self.GIVE_WAY_MS if wait else 0)
+            counts = self._write_soon(batch, self.db.conn, wait_ms=self.GIVE_WAY_MS if wait else 0)
         except StoreError as exc:
             self._failed(exc)
             return None
-        except sqlite3.DatabaseError as exc:  # a statement that can never succeed must not hold back the rest
-            log.error("kept writes dropped: %s", exc)
-            rowcount = 0
-        except Exception as exc:  # noqa: BLE001 - a statement PostgreSQL refuses, as sqlite3.DatabaseError above
+        except Exception as exc:  # noqa: BLE001 - a statement PostgreSQL refuses (SQLite's are dropped alone, in _each)
             if self.engine != POSTGRESQL or not type(exc).__module__.startswith("psycopg"):
                 raise
             log.error("kept writes dropped: %s", exc)
-            rowcount = 0
+            counts = []
         self._written(len(batch))
-        return rowcount
+        at = len(batch) - 1 if want is None else want - first
+        return counts[at] if 0 <= at < len(counts) else None
 
     def _failed(self, exc: StoreError) -> None:
         if exc.kind != "busy":
@@ -429,17 +436,19 @@ class Store:
             if len(self.pending) > self.MAX_PENDING:
                 dropped = len(self.pending) - self.MAX_PENDING
                 del self.pending[:dropped]
+                self._settled += dropped
                 log.warning("%d kept write(s) dropped: the database has not taken writes for a while", dropped)
 
     def _written(self, n: int) -> None:
         with self._pending_lock:
             del self.pending[:n]
+            self._settled += n
         if self.write_problem:
             log.warning("the database takes writes again; %d kept write(s) made", n)
             self.write_problem = ""
 
     def _write_soon(self, batch: Sequence[tuple[str, Sequence[Any]]], conn: sqlite3.Connection, *,
-                    wait_ms: int) -> int:
+                    wait_ms: int) -> list[int]:
         """One transaction of these statements on ``conn``, trying for the write lock every 2 ms for at most
         ``wait_ms`` (0: once).  SQLite's own busy wait polls ever more slowly, and would miss the short pauses
         a large import leaves between its commits."""
@@ -452,24 +461,21 @@ class Store:
                     raise
                 time.sleep(0.002)
 
-    def _write_now(self, batch: Sequence[tuple[str, Sequence[Any]]], conn: sqlite3.Connection) -> int:
-        """The statements in one transaction if the write lock is free now; StoreError "busy" if it is not."""
+    def _write_now(self, batch: Sequence[tuple[str, Sequence[Any]]], conn: sqlite3.Connection) -> list[int]:
+        """The statements in one transaction if the write lock is free now (StoreError "busy" if it is not); each
+        statement's row count.  A statement that can never succeed (a constraint it breaks) is dropped alone, with
+        an error line: it must not take the others with it."""
         if conn is self.db.conn:
-            rowcount = 0
             with self._short_wait(), self.transaction():
-                for sql, args in batch:
-                    rowcount = conn.execute(sql, list(args)).rowcount
-            return rowcount
+                return self._each(batch, conn)
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise store_error(exc, self.path) from exc
         try:
-            rowcount = 0
-            for sql, args in batch:
-                rowcount = conn.execute(sql, list(args)).rowcount
+            counts = self._each(batch, conn)
             conn.execute("COMMIT")
-            return rowcount
+            return counts
         except sqlite3.OperationalError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -478,6 +484,32 @@ class Store:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _each(batch: Sequence[tuple[str, Sequence[Any]]], conn: sqlite3.Connection) -> list[int]:
+        """Each statement's row count, in the transaction ``conn`` is in. If one breaks a constraint (it can never
+        succeed), the batch is made again one statement at a time and only the failing ones are dropped."""
+        conn.execute("SAVEPOINT kept")
+        try:
+            counts = [conn.execute(sql, list(args)).rowcount for sql, args in batch]
+        except sqlite3.OperationalError:
+            raise  # busy, full, read-only: the whole transaction waits for another attempt
+        except sqlite3.DatabaseError:
+            conn.execute("ROLLBACK TO kept")
+            counts = []
+            for sql, args in batch:
+                conn.execute("SAVEPOINT one")
+                try:
+                    counts.append(conn.execute(sql, list(args)).rowcount)
+                except sqlite3.OperationalError:
+                    raise
+                except sqlite3.DatabaseError as exc:
+                    conn.execute("ROLLBACK TO one")
+                    log.error("a kept write was dropped: %s", exc)
+                    counts.append(0)
+                conn.execute("RELEASE one")
+        conn.execute("RELEASE kept")
+        return counts
 
     # -- the writer thread: kept writes and checkpoints, off the caller's thread ---------------------------------
     def _start_writer(self) -> None:
@@ -519,8 +551,9 @@ class Store:
                             if exc.kind != "busy":
                                 break  # a full disk, a read-only file: try again in RETRY_S
                             continue
-                        except sqlite3.DatabaseError as exc:
-                            log.error("kept writes dropped: %s", exc)
+                        except sqlite3.DatabaseError as exc:  # the file itself (damaged): as a failed write
+                            self._failed(store_error(exc, self.path))
+                            break
                         self._written(len(batch))
                     finally:
                         self._writing.release()
