@@ -81,6 +81,8 @@ class Runtime:
                    else DigestService(checker.store, posters))
         service.observers.append(self.metrics.observe_digest)
         self.digests = DigestScheduler(service) if scheduler and posters else None
+        if self.digests is not None:
+            service.in_thread()  # the scheduler's queries and writes never hold the loop that acknowledges requests
         self._runner: web.AppRunner | None = None
         self._exposition = make_aiohttp_handler(self.metrics.registry)
         self.bound_port: int | None = None
@@ -171,6 +173,7 @@ class Runtime:
                 log.exception("%s adapter did not stop cleanly", adapter.name)
         if self.digests is not None:
             self.digests.shutdown(wait=False)
+            self.digests.service.close()
         if self._runner is not None:
             await self._runner.cleanup()
         for task in (self._flusher, self._clock_watch):

@@ -105,7 +105,7 @@ class DigestScheduler:
     async def tick(self) -> None:
         """Every minute: pick up subscription changes made by any process, catch up, send corrections."""
         try:
-            self.reconcile()
+            self.reconcile(await self.service.active())
             await self.service.catch_up()
             await self.service.send_corrections()
         except Exception:  # noqa: BLE001 - a bad tick must not stop the next one
@@ -116,10 +116,13 @@ class DigestScheduler:
         hour, minute = map(int, sub.time.split(":"))
         return CronTrigger(day_of_week=DAYS[sub.weekday], hour=hour, minute=minute, timezone=ZoneInfo(sub.timezone))
 
-    def reconcile(self) -> None:
-        """Make the jobs match the active subscriptions (added, changed, removed, disabled)."""
+    def reconcile(self, active: list[Subscription] | None = None) -> None:
+        """Make the jobs match the active subscriptions (added, changed, removed, disabled); ``active``: as read
+        by ``DigestService.active`` off the event loop (None: read them here)."""
+        if active is None:
+            active = self.service.subscriptions.list(active_only=True)
         wanted: dict[str, Subscription] = {
-            f"digest:{s.id}": s for s in self.service.subscriptions.list(active_only=True) if s.platform in self.service.posters
+            f"digest:{s.id}": s for s in active if s.platform in self.service.posters
         }
         for job_id in list(self._signatures):
             if job_id not in wanted:

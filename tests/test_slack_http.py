@@ -1058,3 +1058,47 @@ def test_an_import_beside_the_running_bot_is_indexed_off_the_event_loop(tmp_path
         assert "archive-1234" in json.dumps(reply.body["blocks"])
 
     asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", body, caplog, rate_limit_per_minute=0), 120))
+
+
+def test_an_event_is_acknowledged_and_answered_while_a_digest_query_waits_for_another_process(tmp_path, caplog):
+    """The digest scheduler's queries and writes ran on the event loop: a digest due while an import held the write
+    lock waited there for the lock (up to the 5 s busy timeout), and no request was acknowledged meanwhile. Now they
+    run on the scheduler's own thread and connection: the ack comes while the scheduler still waits."""
+    import sqlite3
+
+    from bot.scheduler import DigestScheduler, DigestService
+
+    async def body(env: Env) -> None:
+        now = dt.datetime.now(dt.timezone.utc)
+        sub = env.checker.subscriptions.subscribe(
+            platform="slack", workspace=TEAM, channel="C0DIGEST",
+            weekday=("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()],
+            time=(now - dt.timedelta(minutes=5)).strftime("%H:%M"), timezone="UTC")
+        with env.checker.store.transaction():
+            env.checker.store.db.conn.execute("UPDATE subscriptions SET created_at = ? WHERE id = ?",
+                                              [(now - dt.timedelta(days=10)).isoformat(), sub.id])
+        service = DigestService(env.checker.store, {"slack": env.adapter.poster()})
+        service.in_thread()  # as the runtime sets it up
+        holder = sqlite3.connect(env.db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # an import's transaction: the digest's claim on its period must wait
+        try:
+            tick = asyncio.create_task(DigestScheduler(service).tick())
+            await asyncio.sleep(0)  # the tick starts first, and reaches its write
+            status, _, message = await _timed_mention(env, MATCH_TEXT, event_id="Ev0DIGESTQ")
+            assert status == 200
+            assert not tick.done(), "the ack came only after the scheduler's query"
+            await env.settle()
+            (reply,) = _replies_to(env, message)
+            assert reply.body["blocks"] == expected(env, MATCH_TEXT).blocks
+            assert not tick.done() and [c for c in env.posted() if c.body["channel"] == "C0DIGEST"] == []
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        await tick
+        (digest,) = [c for c in env.posted() if c.body["channel"] == "C0DIGEST"]
+        row = env.checker.store.db.execute("SELECT status FROM digests_sent WHERE subscription_id = ?",
+                                           [sub.id]).fetchone()
+        assert row[0] == "sent"
+        service.close()
+
+    asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", body, caplog), 60))

@@ -289,7 +289,7 @@ class Conversations:
             self.store.db.conn.execute("DELETE FROM pending_shares WHERE platform = ? AND token = ?", [platform, token])
 
     def prune_events(self, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
-        with self.store.transaction():
-            return self.store.db.conn.execute(
-                "DELETE FROM processed_events WHERE at < ?", [iso(dt.datetime.now(dt.UTC) - older_than)]
-            ).rowcount
+        """Forget event ids older than ``older_than``; housekeeping that gives way: while another process holds
+        the write lock (an import), or the database cannot be written, it is left for the next time."""
+        cutoff = iso(dt.datetime.now(dt.UTC) - older_than)
+        return int(self.store.give_way([("DELETE FROM processed_events WHERE at < ?", [cutoff])]) or 0)

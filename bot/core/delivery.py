@@ -21,11 +21,14 @@ provides a ``Poster``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 from .corrections import mark_corrected, pending_corrections
 from .digest import build_digest, covers_since
@@ -34,6 +37,8 @@ from .store import Store
 from .subscriptions import Subscription, Subscriptions
 
 log = logging.getLogger("factbot.digest")
+
+T = TypeVar("T")
 
 RECOVER_MARK = "before posting, could not ask whether it was posted: "  # such a failure asks again when retried
 BACKOFF = (dt.timedelta(minutes=1), dt.timedelta(minutes=5), dt.timedelta(minutes=15), dt.timedelta(hours=1))
@@ -83,17 +88,52 @@ class DigestService:
         # observer(status, lag_seconds) for each scheduled digest settled: "sent" (with how long after its
         # scheduled time), "failed" (retried later) or "skipped" (missed, or the channel is gone); metrics hook in.
         self.observers: list[Callable[[str, float | None], None]] = []
+        self._thread: ThreadPoolExecutor | None = None
+        self._own_store: Store | None = None
+
+    # -- where the database work runs ------------------------------------------------
+    def in_thread(self) -> None:
+        """Do this service's database work on a thread of its own, over a connection of its own (a running bot's
+        scheduler): a slow query, or a write waiting for another process's lock (a large import), then never holds
+        the event loop that acknowledges requests. The posts themselves stay on the loop. An in-memory database has
+        one connection only: its work stays where it is."""
+        if self._thread is not None:
+            return
+        own = self.store.reopen()
+        if own is None:
+            return
+        self.store, self._own_store = own, own
+        self.subscriptions = Subscriptions(own)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="factbot-digests")
+
+    def close(self) -> None:
+        """End the database thread (after the one query it runs, if any) and its connection."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.shutdown(wait=True, cancel_futures=True)
+        if self._own_store is not None:
+            self._own_store.close()
+
+    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)``: on the service's database thread when it has one, else here."""
+        if self._thread is None:
+            return fn(*args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, functools.partial(fn, *args, **kwargs))
+
+    async def active(self) -> list[Subscription]:
+        """The active subscriptions (read where the service's database work runs)."""
+        return await self._db(self.subscriptions.list, active_only=True)
 
     # -- digests -------------------------------------------------------------------
     async def run_due(self, sub_id: int) -> str | None:
         """Send the digest of the period that is due now for this subscription (the cron job's body)."""
-        sub = self.subscriptions.by_id(sub_id)
+        sub = await self._db(self.subscriptions.by_id, sub_id)
         if sub is None or not sub.active or sub.platform not in self.posters:
             return None
         now = self.clock()
         scheduled = sub.previous_run(now + dt.timedelta(seconds=1))
         if now - scheduled > self.grace:
-            self._record_skip(sub, scheduled)
+            await self._db(self._record_skip, sub, scheduled)
             return None
         return await self._send(sub, scheduled)
 
@@ -101,17 +141,17 @@ class DigestService:
         """At start and every minute: send what is due and unsent (missed runs, failed sends) within the grace period."""
         sent = []
         now = self.clock()
-        for sub in self.subscriptions.list(active_only=True):
+        for sub in await self.active():
             if sub.platform not in self.posters:
                 continue
             scheduled = sub.previous_run(now)
             if scheduled < self._created(sub):
                 continue  # subscribed after that run: nothing was due
-            row = self._row(sub, scheduled)
+            row = await self._db(self._row, sub, scheduled)
             if row is not None and row["status"] in ("sent", "skipped"):
                 continue
             if now - scheduled > self.grace:
-                self._record_skip(sub, scheduled)
+                await self._db(self._record_skip, sub, scheduled)
                 continue
             if row is not None and row["status"] == "failed":
                 wait = BACKOFF[min(row["attempts"] - 1, len(BACKOFF) - 1)]
@@ -124,9 +164,9 @@ class DigestService:
 
     async def send_now(self, sub: Subscription) -> str:
         """``factbot digest send-now``: post the current digest outside the schedule (not recorded as a period)."""
-        digest = self.build(sub, since=self._since(sub, self.clock()), now=self.clock())
+        digest = await self._db(self._built, sub, self.clock(), self.clock())
         message_id = await self.posters[sub.platform].post_digest(sub, digest, period="manual-" + iso(self.clock()))
-        mark_corrected(self.store, list(digest.corrections))
+        await self._db(mark_corrected, self.store, list(digest.corrections))
         return message_id
 
     def build(self, sub: Subscription, *, since: dt.datetime, now: dt.datetime) -> Digest:
@@ -135,13 +175,17 @@ class DigestService:
             since=since, now=now, correction_window=self.correction_window,
         )
 
+    def _built(self, sub: Subscription, until: dt.datetime, now: dt.datetime) -> Digest:
+        """The digest of everything since the last one sent, up to ``now``."""
+        return self.build(sub, since=self._since(sub, until), now=now)
+
     def preview(self, sub: Subscription) -> Digest:
         now = self.clock() + dt.timedelta(seconds=1)  # the period is end-exclusive; include this very second
         return self.build(sub, since=self._since(sub, now), now=now)
 
     async def _send(self, sub: Subscription, scheduled: dt.datetime) -> str | None:
         period = sub.period(scheduled)
-        claim = self._claim(sub, scheduled, period)
+        claim = await self._db(self._claim, sub, scheduled, period)
         if claim is None:
             return None
         poster = self.posters[sub.platform]
@@ -154,26 +198,26 @@ class DigestService:
                 existing = await poster.find_digest(sub, period=period)
                 asking = False
                 if existing:
-                    self._finish(sub, period, "sent", message_id=existing)
+                    await self._db(self._finish, sub, period, "sent", message_id=existing)
                     log.info("digest %s/%s was already posted before a restart; not posting again", sub.id, period)
                     return None
-            digest = self.build(sub, since=self._since(sub, scheduled), now=scheduled)
+            digest = await self._db(self._built, sub, scheduled, scheduled)
             message_id = await poster.post_digest(sub, digest, period=period)
         except DeliveryGone as exc:
-            self._finish(sub, period, "skipped", error=str(exc))
+            await self._db(self._finish, sub, period, "skipped", error=str(exc))
             self._observe("skipped")
-            self.subscriptions.disable(sub.id, str(exc))
+            await self._db(self.subscriptions.disable, sub.id, str(exc))
             log.warning("digest subscription %s disabled: %s", sub.id, exc)
             return None
         except Exception as exc:  # noqa: BLE001 - any failure of the platform is retried later
             error = f"{type(exc).__name__}: {exc}"
-            self._finish(sub, period, "failed", error=RECOVER_MARK + error if asking else error)
+            await self._db(self._finish, sub, period, "failed", error=RECOVER_MARK + error if asking else error)
             self._observe("failed")
             log.warning("digest %s/%s failed (%s); will retry", sub.id, period, type(exc).__name__)
             return None
-        self._finish(sub, period, "sent", message_id=message_id)
+        await self._db(self._finish, sub, period, "sent", message_id=message_id)
         self._observe("sent", (self.clock() - scheduled).total_seconds())
-        mark_corrected(self.store, list(digest.corrections))
+        await self._db(mark_corrected, self.store, list(digest.corrections))
         log.info("digest %s/%s sent to %s %s", sub.id, period, sub.platform, sub.channel)
         return message_id
 
@@ -243,21 +287,20 @@ class DigestService:
     async def send_corrections(self) -> int:
         """Post due corrections in the threads of earlier replies; channels with a digest get them in the digest."""
         now = self.clock()
-        digest_channels = {
-            (s.platform, s.workspace, s.channel) for s in self.subscriptions.list(active_only=True)
-        }
+        digest_channels = {(s.platform, s.workspace, s.channel) for s in await self.active()}
         sent = 0
-        for correction in pending_corrections(self.store, now=now, window=self.correction_window):
+        due = await self._db(lambda: list(pending_corrections(self.store, now=now, window=self.correction_window)))
+        for correction in due:
             if correction.platform not in self.posters:
                 continue
             if (correction.platform, correction.workspace, correction.channel) in digest_channels:
                 continue  # folded into that channel's next digest
-            if not self._claim_correction(correction):
+            if not await self._db(self._claim_correction, correction):
                 continue
             try:
                 await self.posters[correction.platform].post_correction(correction)
             except Exception as exc:  # noqa: BLE001
-                self._release_correction(correction)
+                await self._db(self._release_correction, correction)
                 log.warning("correction for reply %s failed (%s); will retry", correction.reply_id, type(exc).__name__)
                 continue
             sent += 1

@@ -313,6 +313,12 @@ class Store:
         with contextlib.suppress(sqlite3.ProgrammingError):
             self.db.conn.close()
 
+    def reopen(self) -> Store | None:
+        """Another connection to the same database, for work on a thread of its own (None for an in-memory one)."""
+        if self.path is None:
+            return None
+        return Store(self.path, busy_timeout_ms=self._busy_ms, readonly=self.readonly)
+
     def __enter__(self) -> Store:
         return self
 
