@@ -259,7 +259,25 @@ def test_an_import_shortens_its_transactions_when_they_take_long(tmp_path, monke
     monkeypatch.setattr(Store, "upsert_claims", counting)
     store.upsert_claims(_many(3000), commit_every=1000)
     assert store.count() == 3000
-    assert sizes[0] == 1000 and sizes[1] == 50 and sum(sizes) == 3000
+    assert sizes[0] == 50 and set(sizes[1:-1]) == {10} and sum(sizes) == 3000  # it starts small, and shrinks
+
+
+def test_an_import_lengthens_its_transactions_while_they_are_quick_up_to_its_limit(tmp_path, monkeypatch):
+    store = Store(tmp_path / "f.db")
+    monkeypatch.setattr(Store, "IMPORT_TX_S", 1e9)  # every transaction is quick
+    sizes: list[int] = []
+    real = Store.upsert_claims
+
+    def counting(self, claims, **kw):
+        claims = list(claims)
+        if not kw.get("commit_every"):
+            sizes.append(len(claims))
+        return real(self, claims, **kw)
+
+    monkeypatch.setattr(Store, "upsert_claims", counting)
+    store.upsert_claims(_many(3000), commit_every=1000)
+    assert store.count() == 3000
+    assert sizes == [50, 100, 200, 400, 800, 1000, 450]
 
 
 def test_a_bounded_import_checks_every_id_before_the_first_commit(tmp_path):

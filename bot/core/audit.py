@@ -67,17 +67,24 @@ def cli_actor() -> str:
         return "unknown"
 
 
-def record(store: Store, *, actor: str, via: str, action: str, target: str,
-           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+INSERT = "INSERT INTO audit_log(at, actor, via, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+def entry_row(*, actor: str, via: str, action: str, target: str, before: dict[str, Any] | None = None,
+              after: dict[str, Any] | None = None) -> list[Any]:
+    """One entry as the row ``INSERT`` writes (made before the write transaction, which then only inserts it)."""
     if via not in VIAS:
         raise ValueError(f"via must be one of {', '.join(VIAS)}")
+    return [utcnow(), actor, via, action, target,
+            None if before is None else json.dumps(before, ensure_ascii=False, sort_keys=True),
+            None if after is None else json.dumps(after, ensure_ascii=False, sort_keys=True)]
+
+
+def record(store: Store, *, actor: str, via: str, action: str, target: str,
+           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+    row = entry_row(actor=actor, via=via, action=action, target=target, before=before, after=after)
     with store.transaction():
-        store.db.conn.execute(
-            "INSERT INTO audit_log(at, actor, via, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [utcnow(), actor, via, action, target,
-             None if before is None else json.dumps(before, ensure_ascii=False, sort_keys=True),
-             None if after is None else json.dumps(after, ensure_ascii=False, sort_keys=True)],
-        )
+        store.db.conn.execute(INSERT, row)
 
 
 def entries(store: Store, *, target: str | None = None, action_prefix: str | None = None, actor: str | None = None,

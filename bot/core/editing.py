@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +36,7 @@ from .models import (
     language_problem,
     translation_from_dict,
 )
-from .store import Store, WriteStats
+from .store import Store, TxPacer, WriteStats
 
 
 @dataclass(frozen=True)
@@ -58,17 +60,31 @@ def save_claims(store: Store, claims: Iterable[Claim], actor: Actor, *, commit_e
     before = store.get_many([c.id for c in claims])
     stats = store.upsert_claims(claims, progress=progress, commit_every=commit_every)
     changed = sorted({*stats.inserted, *stats.updated})
-    step = commit_every or len(changed) or 1  # a large import's audit is written in transactions as short as its own
-    for start in range(0, len(changed), step):
-        part = changed[start : start + step]
-        after = store.get_many(part)
-        with store.transaction():
+
+    def entries() -> Iterator[list[Any]]:
+        for start in range(0, len(changed), 1000):
+            part = changed[start : start + 1000]
+            after = store.get_many(part)
             for cid in part:
                 old = before.get(cid)
-                audit.record(store, actor=actor.name, via=actor.via,
-                             action=(action or "claim.edit") if old is not None else "claim.add", target=f"claim:{cid}",
-                             before=None if old is None else old.to_dict(include_meta=True),
-                             after=after[cid].to_dict(include_meta=True) if cid in after else None)
+                yield audit.entry_row(actor=actor.name, via=actor.via,
+                                      action=(action or "claim.edit") if old is not None else "claim.add", target=f"claim:{cid}",
+                                      before=None if old is None else old.to_dict(include_meta=True),
+                                      after=after[cid].to_dict(include_meta=True) if cid in after else None)
+
+    # The entries are made before each transaction, which only inserts them. A large import's audit is written in
+    # transactions paced as its claims were (``TxPacer``), so a running bot never waits long for the lock.
+    pacer = TxPacer(commit_every, target=store.IMPORT_TX_S) if commit_every and len(changed) > commit_every else None
+    pending = entries()
+    while rows := list(itertools.islice(pending, pacer.size if pacer else None)):
+        began = time.monotonic()
+        with store.transaction():
+            store.db.conn.executemany(audit.INSERT, rows)
+        if pacer is not None:
+            pacer.held(time.monotonic() - began)
+            time.sleep(store.IMPORT_PAUSE)
+    if pacer is not None:
+        stats.longest_tx_s = max(stats.longest_tx_s, pacer.longest)
     if reindex:
         ClaimIndex(store).ensure_current()
     return stats
