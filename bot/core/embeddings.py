@@ -36,6 +36,7 @@ claim embeddings, and changed weights under the same name recompute them.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import logging
@@ -263,6 +264,17 @@ class Embedder:
         # in this process, and a chat message repeated in a thread is embedded once.
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
+
+    def twin(self) -> Embedder:
+        """The same engine and weights with a model instance, lock and cache of its own, for a background thread:
+        a bulk batch there (seconds on a busy machine) then never holds the lock a chat message's query waits for."""
+        other = copy.copy(self)
+        other._lock = threading.RLock()
+        other._cache = OrderedDict()
+        for name in ("_model", "_gomp"):
+            if hasattr(other, name):
+                setattr(other, name, None)  # loaded again, on first use
+        return other
 
     @property
     def dim(self) -> int:

@@ -29,6 +29,7 @@ explain, a torn write) and the graph is built again from the stored vectors.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -53,6 +54,7 @@ META_MODEL = "vectors_model"
 META_SEQ = "vectors_seq"
 DEFAULT_HNSW_ABOVE = 300_000
 INLINE_LIMIT = 500
+BACKGROUND_NICE = 10  # how much lower the background embedding thread runs than the rest of the bot
 
 
 def embed_text(text: str) -> str:
@@ -440,9 +442,14 @@ class VectorIndex:
             worker.join(timeout)
 
     def _background(self, interval: float) -> None:
+        # Embedding is the bot's least urgent work: this thread (and the threads its engine starts) yields the cores
+        # to the event loop and to the checks (Linux sets the priority per thread), and it has its own model
+        # instance, so a check's query never waits for a batch of claims to be encoded.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
         own = Store(self.store.path)
         try:
-            helper = VectorIndex(own, self.embedder, hnsw_above=self.hnsw_above, batch=64)
+            helper = VectorIndex(own, self.embedder.twin(), hnsw_above=self.hnsw_above, batch=64)
             while not self._stop.is_set():
                 self._wake.wait(interval)
                 self._wake.clear()
