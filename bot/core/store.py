@@ -336,6 +336,8 @@ class Store:
 
     def reopen(self) -> Store | None:
         """Another connection to the same database, for work on a thread of its own (None for an in-memory one)."""
+        if self.url is not None:
+            return Store(self.url, busy_timeout_ms=self._busy_ms)
         if self.path is None:
             return None
         return Store(self.path, busy_timeout_ms=self._busy_ms, readonly=self.readonly)
