@@ -279,6 +279,20 @@ def test_write_a_claim_from_a_question_then_change_its_verdict(desk_store):
     run(desk_store, scenario)
 
 
+def test_a_claim_written_from_a_question_starts_in_the_language_it_was_asked_in(desk_store):
+    checker(desk_store).check(IncomingMessage("¿El agua del grifo de Springfield está envenenada?", platform="discord"))
+    group = review.unanswered(desk_store)[0]
+    assert group.language == "es"
+
+    async def scenario(client):
+        await sign_in(client)
+        assert "Spanish" in await (await client.get("/questions")).text()
+        form = await (await client.get(f"/claims/new?from={group.key}")).text()
+        assert 'name="language" value="es"' in form
+
+    run(desk_store, scenario)
+
+
 def test_dismiss_needs_a_reason_and_takes_the_question_off_the_queue(desk_store):
     checker(desk_store).check(IncomingMessage("what is the weather like", platform="discord"))
     key = review.unanswered(desk_store)[0].key

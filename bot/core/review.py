@@ -36,6 +36,7 @@ class QuestionGroup:
     places: set[tuple[str, str, str]] = field(default_factory=set)  # (platform, workspace, channel)
     first_at: str = ""
     last_at: str = ""
+    language: str = ""  # the language the matcher detected in its most asked wording ("" when it could not tell)
 
     @property
     def place_list(self) -> list[str]:
@@ -54,12 +55,14 @@ def unanswered(store: Store, *, days: int = 30, limit: int = 100, now: dt.dateti
     rows: list[dict[str, Any]] = []
     for r in store.db.execute(
         """SELECT query_hash, max(query) AS query, count(*) AS n, 0 AS s, min(at) AS first_at, max(at) AS last_at,
+                  max(language) AS language,
                   group_concat(DISTINCT platform || char(31) || coalesce(workspace, '') || char(31) || coalesce(channel, ''))
                   AS places
            FROM checks WHERE decision = 'none' AND at >= ? GROUP BY query_hash""", [since]):
         rows.append(dict(r))
     for r in store.db.execute(
         """SELECT query_hash, max(query) AS query, 0 AS n, count(*) AS s, min(at) AS first_at, max(at) AS last_at,
+                  NULL AS language,
                   group_concat(DISTINCT platform || char(31) || coalesce(workspace, '') || char(31) || coalesce(channel, ''))
                   AS places
            FROM suggestions WHERE at >= ? GROUP BY query_hash""", [since]):
@@ -77,6 +80,7 @@ def unanswered(store: Store, *, days: int = 30, limit: int = 100, now: dt.dateti
         have["n"] += r["n"]
         have["s"] += r["s"]
         have["query"] = have["query"] or r["query"]
+        have["language"] = have["language"] or r["language"]
         have["first_at"] = min(have["first_at"], r["first_at"])
         have["last_at"] = max(have["last_at"], r["last_at"])
         have["places"] |= set((r["places"] or "").split(",")) - {""}
@@ -96,6 +100,8 @@ def unanswered(store: Store, *, days: int = 30, limit: int = 100, now: dt.dateti
             groups.append(target)
             folded.append(f)
         target.asked += r["n"] + r["s"]
+        if not target.language and r["language"] not in (None, "", "und"):
+            target.language = r["language"]
         target.suggested += r["s"]
         target.hashes.add(r["query_hash"])
         if text and text not in target.wordings:

@@ -409,6 +409,7 @@ def _form_values(claim=None, question: review.QuestionGroup | None = None) -> di
     values["language"] = "en"
     if question is not None:
         values["claim"] = question.text
+        values["language"] = question.language or "en"  # a claim in the words people asked it in
         values["aliases"] = "\n".join(w for w in question.wordings if w != question.text)
     return values
 
