@@ -14,9 +14,12 @@ What it learns from, all public or written for this project:
 For every message, the matcher's own candidate generation (BM25 and the nearest claims by meaning) gives the
 candidates and ``Candidate.features`` their evidence; a logistic regression (scikit-learn, standardised
 features, chat lines weighted up so the small chat sets count beside 800 tweets) learns P(this candidate is
-the claim the message makes). Two sets of weights: ``semantic`` (every feature) and ``lexical`` (the
-features a lexical matcher has). The thresholds are then chosen on the training lines: ``match_at`` the
-lowest probability at which the chat lines' verdicts are all right and the chatter gets none (plus a margin),
+the claim the message makes): the ranking. Three sets of weights: ``semantic`` (every feature), ``generic``
+(the cosine only relative to the other candidates') and ``lexical`` (the features a lexical matcher has). Then,
+for each set, the decision stage (``decide`` in bot/core/decision.py): a logistic regression over the chat tune
+lines' best candidates alone, with the ranking's log-odds and margin among its inputs, labelled by whether the
+line makes that claim. Its thresholds are chosen on the training lines: ``match_at`` the lowest probability at
+which the chat lines' verdicts are at least 98.5 % right and the chatter gets none (plus a margin),
 ``possible_at`` the lowest at which at most 4 % of the chatter would get a "did you mean".
 
 Prints the held-out figures (CLEF MAP@5, chat precision/recall per language, chatter verdicts and
@@ -44,7 +47,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from bot.core import langid  # noqa: E402
-from bot.core.decision import FEATURES, DecisionModel, Weights, load_model  # noqa: E402
+from bot.core.decision import FEATURES, INDEX, RANK_FEATURES, DecisionModel, Weights, decide, load_model, logit  # noqa: E402
 from bot.core.index import ClaimIndex  # noqa: E402
 from bot.core.matcher import MatchConfig, Matcher  # noqa: E402
 from bot.core.normalize import clean, strip_markup  # noqa: E402
@@ -54,9 +57,18 @@ from bot.core.store import Store  # noqa: E402
 DATA = ROOT / "tests" / "data"
 # The two coverages enter through lex_conf (their F-measure) only: on their own they are collinear with it, and
 # the fit gave claim coverage a negative weight, which made a short question that names a claim's words a match.
-SEMANTIC_FEATURES = tuple(f for f in FEATURES if f not in ("coverage", "claim_coverage"))
+# The ranking weights never see the decision stage's inputs (the ranking's own output) nor whether the message
+# is a question: CLEF tweets that ask "why…?" still have their fact-check, so the ranking would learn nothing
+# from it there but noise.
+SEMANTIC_FEATURES = tuple(f for f in FEATURES if f not in ("coverage", "claim_coverage", "wh_question", *RANK_FEATURES))
 LEXICAL_FEATURES = tuple(f for f in SEMANTIC_FEATURES if not f.startswith("cos"))
 GENERIC_FEATURES = tuple(f for f in SEMANTIC_FEATURES if f not in ("cos", "cos_x_spaceless", "cos_claim", "cos_mean"))
+# The decision stage (bot/core/decision.py ``decide``): trained on the chat sets' tune lines alone, over the best
+# candidate's evidence, whether the message asks a wh-question, and the ranking's log-odds and margin.
+DECIDE_SEMANTIC = ("lex_conf", "evidence", "bm25_rel", "fuzzy", "cos", "cos_gap", "cos_claim", "cos_mean", "english",
+                   "spaceless", "query_terms", "number_clash", "wh_question", *RANK_FEATURES)
+DECIDE_GENERIC = tuple(f for f in DECIDE_SEMANTIC if f not in ("cos", "cos_claim", "cos_mean"))
+DECIDE_LEXICAL = tuple(f for f in DECIDE_SEMANTIC if not f.startswith("cos"))
 CHAT_WEIGHT = 20.0  # a chat line counts this many CLEF tweets: the chat sets are small, and decisions are made there
 MARGIN = 0.03
 
@@ -144,20 +156,21 @@ def fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, names: tuple[str, ...]) -> 
                    match_at=0.5, possible_at=0.3)
 
 
-def best_p(weights: Weights, rows) -> tuple[float, str | None, int]:
-    """The best candidate's probability, its id and label."""
+def best_p(weights: Weights, rows, decider: Weights | None = None) -> tuple[float, str | None, int]:
+    """The best candidate's deciding probability, its id and label (the best by the ranking weights)."""
     if not rows:
         return 0.0, None, 0
-    scored = [(weights.probability(f), cid, y) for f, y, cid, _ in rows]
-    p, cid, y = max(scored, key=lambda t: t[0])
-    return p, cid, y
+    scored = decide(weights, decider, [f for f, _, _, _ in rows])
+    i = max(range(len(rows)), key=lambda j: scored[j][0])
+    return scored[i][1], rows[i][2], rows[i][1]
 
 
-def thresholds(weights: Weights, chat: dict[str, list], lines: dict[str, dict]) -> Weights:
+def thresholds(weights: Weights, chat: dict[str, list], lines: dict[str, dict], decider: Weights | None = None) -> Weights:
     """``match_at``: the lowest probability at which the training lines' verdicts are at least 98.5 % right
     and no chatter line gets one (with a margin above the most likely chatter); ``possible_at``: the lowest
-    at which at most 4 % of the chatter would get a "did you mean"."""
-    best = [(best_p(weights, rows), lines[qid]) for qid, rows in chat.items()]
+    at which at most 4 % of the chatter would get a "did you mean". Chosen for ``decider`` when given (the
+    probability that decides), else for ``weights``; returns that set with its thresholds."""
+    best = [(best_p(weights, rows, decider), lines[qid]) for qid, rows in chat.items()]
     chatter = sorted(p for (p, _, _), line in best if line["expected"] is None)
     floor = (chatter[-1] if chatter else 0.5) + MARGIN
     match_at = 0.95
@@ -169,7 +182,57 @@ def thresholds(weights: Weights, chat: dict[str, list], lines: dict[str, dict]) 
     match_at = min(max(match_at, floor, 0.5), 0.95)
     k = int(len(chatter) * 0.96)
     possible_at = min(max(chatter[k] + 1e-3 if chatter and k < len(chatter) else 0.3, 0.2), match_at)
-    return replace(weights, match_at=round(match_at, 4), possible_at=round(possible_at, 4))
+    return replace(decider or weights, match_at=round(match_at, 4), possible_at=round(possible_at, 4))
+
+
+def fit_decider(ranker: Weights, chat: dict[str, list], lines: dict[str, dict], names: tuple[str, ...]) -> Weights:
+    """The decision stage: a logistic regression over each chat line's best candidate (by ``ranker``), labelled
+    1 when the line makes a claim and that candidate is it; its thresholds are chosen by ``thresholds``."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = [], []
+    for qid, rows in chat.items():
+        if not rows:
+            continue
+        ps = [ranker.probability(f) for f, _, _, _ in rows]
+        order = sorted(range(len(rows)), key=lambda i: ps[i], reverse=True)
+        f = list(rows[order[0]][0])
+        f[INDEX["rank_logit"]] = logit(ps[order[0]])
+        f[INDEX["rank_margin"]] = ps[order[0]] - (ps[order[1]] if len(order) > 1 else 0.0)
+        X.append([f[INDEX[n]] for n in names])
+        y.append(int(bool(lines[qid]["expected"]) and rows[order[0]][1]))
+    Xa = np.asarray(X, dtype=np.float64)
+    mean, scale = Xa.mean(axis=0), Xa.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=5000)
+    model.fit((Xa - mean) / scale, np.asarray(y))
+    fitted = Weights(features=names, mean=tuple(map(float, mean)), scale=tuple(map(float, scale)),
+                     coef=tuple(map(float, model.coef_[0])), intercept=float(model.intercept_[0]),
+                     match_at=0.5, possible_at=0.3)
+    return thresholds(ranker, chat, lines, fitted)
+
+
+def found(weights: Weights, chat: dict[str, list], lines: dict[str, dict], decider: Weights | None = None) -> dict:
+    """Per language, how many claim-bearing lines get a verdict on their claim; ``chatter``: verdicts on lines
+    that make no claim."""
+    judge = decider or weights
+    out: dict[str, int] = defaultdict(int)
+    for qid, rows in chat.items():
+        p, _, y = best_p(weights, rows, decider)
+        if p >= judge.match_at:
+            line = lines[qid]
+            if line["expected"]:
+                out[line["lang"]] += bool(y)
+            else:
+                out["chatter"] += 1
+    return dict(out)
+
+
+def better_or_level(staged: dict, alone: dict) -> bool:
+    """The decision stage finds, on the tune lines, at least what the ranking alone finds in every language
+    with a target (en, es, de, fr, pt, ja, zh), and gives chatter no more verdicts."""
+    return (staged.get("chatter", 0) <= alone.get("chatter", 0)
+            and all(staged.get(lang, 0) >= alone.get(lang, 0) for lang in ("en", "es", "de", "fr", "pt", "ja", "zh")))
 
 
 def rank_map5(weights: Weights, data: dict[str, list], qrels: dict[str, set[str]], ids) -> float:
@@ -186,14 +249,16 @@ def rank_map5(weights: Weights, data: dict[str, list], qrels: dict[str, set[str]
     return total / max(n, 1)
 
 
-def chat_report(weights: Weights, chat: dict[str, list], lines: dict[str, dict], split: str) -> dict:
+def chat_report(weights: Weights, chat: dict[str, list], lines: dict[str, dict], split: str,
+                decider: Weights | None = None) -> dict:
     per: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for qid, rows in chat.items():
         line = lines[qid]
         if line["split"] != split:
             continue
-        p, cid, y = best_p(weights, rows)
-        decision = "match" if p >= weights.match_at else "possible" if p >= weights.possible_at else "none"
+        p, cid, y = best_p(weights, rows, decider)
+        judge = decider or weights
+        decision = "match" if p >= judge.match_at else "possible" if p >= judge.possible_at else "none"
         key = "chatter" if line["set"] == "chatter" else line["lang"]
         d = per[key]
         d["n"] += 1
@@ -271,19 +336,23 @@ def main() -> None:
         args.clef_db = work / "clef.db"
     tune_q, held_q = semantic.split(queries)
     lines = {f"chat-{i}": line for i, line in enumerate(chat_lines())}
-    chat_key = content_key(ROOT / "knowledge", DATA, ROOT / "bot" / "core" / "matcher.py",
-                           ROOT / "bot" / "core" / "normalize.py", ROOT / "bot" / "core" / "index.py")
+    code = [ROOT / "bot" / "core" / n for n in ("matcher.py", "normalize.py", "index.py", "decision.py", "langid.py")]
+    chat_key = content_key(ROOT / "knowledge", DATA, *code)
+    clef_key = content_key(*code)  # the CLEF claims live in the database given
 
     clef_store = Store(args.clef_db)
     bundled, _ = open_store(":memory:")
     shipped = load_model()
     report: dict = {"date": dt.date.today().isoformat(), "machine": semantic.machine()}
     model: dict[str, Weights] = {}
+    deciders: dict[str, Weights] = {}
+    engine = ""
     for mode in ("semantic", "lexical"):
         cfg = MatchConfig(semantic="on" if mode == "semantic" else "off")
         clef_m = Matcher(clef_store, ClaimIndex(clef_store), cfg)
         chat_m = Matcher(bundled, ClaimIndex(bundled), cfg)
-        clef = cached(args.features, f"clef.{mode}", lambda: collect(
+        engine = engine or (clef_m.semantic_status if mode == "semantic" else "")
+        clef = cached(args.features, f"clef.{mode}.{clef_key}", lambda: collect(
             clef_m, [(q, t, qrels.get(q, set())) for q, t in queries], f"{mode} CLEF"))
         chat = cached(args.features, f"chat.{mode}.{chat_key}", lambda: collect(
             chat_m, [(k, l["text"], l["expected"] or set()) for k, l in lines.items()],
@@ -292,36 +361,54 @@ def main() -> None:
         tune_chat = [k for k, l in lines.items() if l["split"] == "tune"]
         X2, y2, w2 = stack(chat, tune_chat, CHAT_WEIGHT)
         X = np.asarray(X1 + X2, dtype=np.float64)
-        for name, names in ((("semantic", SEMANTIC_FEATURES), ("generic", GENERIC_FEATURES)) if mode == "semantic"
-                            else (("lexical", LEXICAL_FEATURES),)):
+        sets = ((("semantic", SEMANTIC_FEATURES, DECIDE_SEMANTIC), ("generic", GENERIC_FEATURES, DECIDE_GENERIC))
+                if mode == "semantic" else (("lexical", LEXICAL_FEATURES, DECIDE_LEXICAL),))
+        tune_rows = {k: chat[k] for k in tune_chat}
+        kept = {}
+        for name, names, decide_names in sets:
             fitted = fit(X, np.asarray(y1 + y2), np.asarray(w1 + w2), names)
-            model[name] = thresholds(fitted, {k: chat[k] for k in tune_chat}, lines)
-        weights = model[mode]
+            model[name] = thresholds(fitted, tune_rows, lines)
+            stage = fit_decider(model[name], tune_rows, lines, decide_names)
+            # The stage ships only where, on the tune lines, it finds at least what the ranking probability
+            # finds with its own thresholds in every language with a target (without meaning it lost English).
+            alone, staged = found(model[name], tune_rows, lines), found(model[name], tune_rows, lines, stage)
+            kept[name] = {"tune lines found, ranking decides": alone, "with the decision stage": staged,
+                          "shipped": better_or_level(staged, alone)}
+            if better_or_level(staged, alone):
+                deciders[name] = stage
+        weights, decider = model[mode], deciders.get(mode)
         old = shipped.weights(mode == "semantic")
+        old_decider = shipped.decider(mode == "semantic")
         report[mode] = {
             "weights": dict(zip(weights.features, weights.coef)),
-            "thresholds": {"match_at": weights.match_at, "possible_at": weights.possible_at},
+            "decision stage": kept,
+            "decider weights": dict(zip(decider.features, decider.coef, strict=True)) if decider else None,
+            "thresholds": {"match_at": (decider or weights).match_at, "possible_at": (decider or weights).possible_at},
+            "chat held out (ranking probability alone decides)": chat_report(weights, chat, lines, "held-out"),
             "CLEF MAP@5 (learned)": {"tune": rank_map5(weights, clef, qrels, tune_q),
                                       "held out": rank_map5(weights, clef, qrels, held_q),
                                       "all": rank_map5(weights, clef, qrels, [q for q, _ in queries])},
             "CLEF MAP@5 (shipped model, same run)": {"held out": rank_map5(old, clef, qrels, held_q),
                                                      "all": rank_map5(old, clef, qrels, [q for q, _ in queries])},
-            "chat held out (learned)": chat_report(weights, chat, lines, "held-out"),
-            "chat tune (learned)": chat_report(weights, chat, lines, "tune"),
-            "chat held out (shipped model, same run)": chat_report(old, chat, lines, "held-out"),
+            "chat held out (learned)": chat_report(weights, chat, lines, "held-out", decider),
+            "chat tune (learned)": chat_report(weights, chat, lines, "tune", decider),
+            "chat held out (shipped model, same run)": chat_report(old, chat, lines, "held-out", old_decider),
+            "chat tune (shipped model, same run)": chat_report(old, chat, lines, "tune", old_decider),
         }
         print(json.dumps(report[mode], indent=1, ensure_ascii=False))
     result = DecisionModel(model["semantic"], model["lexical"], model["generic"], {
         "by": "bench/train_decision.py", "date": report["date"],
-        "data": "CLEF 2020 task 2 training split (even tweet ids), tests/data chat sets (tune lines)",
-        "chat_weight": CHAT_WEIGHT, "engine": clef_m.semantic_status,
-    })
+        "data": "CLEF 2020 task 2 training split (even tweet ids), tests/data chat sets (tune lines); "
+                "the decision stage on the chat tune lines alone",
+        "chat_weight": CHAT_WEIGHT, "engine": engine,
+    }, deciders)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
     if args.write:
         target = ROOT / "bot" / "core" / "decision_model.json"
         target.write_text(json.dumps({"semantic": result.semantic.to_dict(), "lexical": result.lexical.to_dict(),
-                                      "generic": result.generic.to_dict(), "trained": dict(result.trained)},
+                                      "generic": result.generic.to_dict(), "trained": dict(result.trained),
+                                      "decide": {k: v.to_dict() for k, v in result.deciders.items()}},
                                      indent=1) + "\n", encoding="utf-8")
         print(f"wrote {target}", file=sys.stderr)
 

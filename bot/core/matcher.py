@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from . import langid
-from .decision import FEATURES, load_model, shipped_model
+from .decision import FEATURES, INDEX, decide, load_model, shipped_model, wh_question
 from .i18n import N_
 from .index import ClaimIndex, phrasing_key, phrasings
 from .models import Candidate, CheckResult, Claim, Decision, SegmentResult
@@ -137,6 +137,10 @@ def _claim_vocabulary(claim: Claim, analysed: dict[int, str] | None = None) -> t
     for text, lang in phrasings(claim):
         words.update(dict.fromkeys(_phrasing_terms(text, analysed, lang)[1]))
     return frozenset(words), tuple(words)
+
+
+def lex_conf_of(features: Sequence[float]) -> float:
+    return features[INDEX["lex_conf"]]
 
 
 class Matcher:
@@ -433,7 +437,8 @@ class Matcher:
         english, undetermined = language == "en", language == "und"
         q_numbers = _numbers(query_text)
         spaceless = langid.is_spaceless(language)
-        out = []
+        asks = float(wh_question(query_text, language))
+        rows = []
         for c in scored:
             lex_conf, coverage, claim_cov, evidence = c.features[:4] if c.features else (0.0, 0.0, 0.0, 0.0)
             cosine, variant = cos.get(c.claim.id, (0.0, 0))
@@ -445,7 +450,7 @@ class Matcher:
                 lex_rank=0.0 if rank is None else 1.0 / (1 + rank), fuzzy=c.fuzzy / 100.0,
                 english=float(english), undetermined=float(undetermined), spaceless=float(spaceless),
                 query_terms=math.log1p(n_terms), lex_x_english=lex_conf * english,
-                number_clash=float(_number_clash(q_numbers, c.claim)),
+                number_clash=float(_number_clash(q_numbers, c.claim)), wh_question=asks,
             )
             texts = [t for t, _ in phrasings(c.claim)]
             if semantic:
@@ -460,10 +465,14 @@ class Matcher:
                 )
             else:
                 f.update(same_language=float(self._phrasing_language(c.claim, 0) == language))
-            features = tuple(f[name] for name in FEATURES)
-            p = weights.probability(features)
+            rows.append((c, tuple(f[name] for name in FEATURES), cosine, variant, texts))
+        decider = self.decision_model.decider(semantic, self.vectors.embedder.engine if self.vectors else "")
+        scale = decider or weights
+        out = []
+        for (c, features, cosine, variant, texts), (_, q) in zip(rows, decide(weights, decider, [r[1] for r in rows]),
+                                                                strict=True):
             out.append(replace(
-                c, score=weights.to_scale(p), features=features, lexical_score=lex_conf if semantic else None,
+                c, score=scale.to_scale(q), features=features, lexical_score=lex_conf_of(features) if semantic else None,
                 vector=cosine if semantic else None,
                 vector_text=(texts[variant] if variant < len(texts) else c.claim.claim) if semantic else "",
             ))
