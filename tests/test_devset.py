@@ -62,5 +62,7 @@ def test_precision_and_recall(bundled_checker, capsys):
     with capsys.disabled():
         print(f"\ndev set: {len(rows)} messages, precision {precision:.3f}, recall {recall:.3f}")
     detail = "\n".join(map(str, wrong))
-    assert precision >= 0.95, detail
-    assert recall >= 0.85, detail
+    # By meaning (the default install) it measured precision 1.000 and recall 0.972 with the decision stage;
+    # words alone (an engine that cannot load) 1.000 and 0.872.
+    assert precision >= 0.98, detail
+    assert recall >= (0.95 if bundled_checker.matcher.semantic else 0.85), detail

@@ -52,7 +52,8 @@ def test_lexical_and_semantic_on_the_dev_set(bundled_store, index, capsys):
         if "semantic" not in results:
             print('dev set (semantic): skipped; pip install "factbot[semantic]"')
     for name, (p, r, wrong, chatter) in results.items():
-        assert p >= 0.95 and r >= 0.85, (name, wrong)
+        # Measured: lexical precision 1.000, recall 0.872; by meaning 1.000 and 0.972 (with the decision stage).
+        assert p >= 0.98 and r >= (0.95 if name == "semantic" else 0.85), (name, wrong)
         assert chatter == [], (name, chatter)  # off-topic chatter gets "none" in both modes
     if "semantic" in results:
         assert results["semantic"][1] >= results["lexical"][1]  # meaning finds at least what words find
