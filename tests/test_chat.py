@@ -78,9 +78,9 @@ def test_one_reply_in_three_languages(chat):
         seen[locale] = (reply.locale, item.label, item.facts[0].plain(), item.method.plain(),
                         item.language_note.plain())
     assert seen == {
-        "es-ES": ("es", "Falso", "Coincidencia 100\xa0%", "Cómo se eligen los veredictos", "(en inglés)"),
-        "de": ("de", "Falsch", "Übereinstimmung 100\xa0%", "Wie Urteile gefällt werden", "(auf Englisch)"),
-        "ja-JP": ("ja", "誤り", "一致度 100%", "判定の決め方", "（英語）"),
+        "es-ES": ("es", "Falso", "Coincidencia 99\xa0%", "Cómo se eligen los veredictos", "(en inglés)"),
+        "de": ("de", "Falsch", "Übereinstimmung 99\xa0%", "Wie Urteile gefällt werden", "(auf Englisch)"),
+        "ja-JP": ("ja", "誤り", "一致度 99%", "判定の決め方", "（英語）"),
     }
 
 
