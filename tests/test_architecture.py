@@ -175,3 +175,75 @@ def sql_outside_core() -> list[str]:
 def test_sql_lives_only_in_the_core():
     """Adapters, the command line, the doctor and the scheduler ask store or core functions; one place has SQL."""
     assert sql_outside_core() == []
+
+
+# -- no sentence in an adapter ---------------------------------------------------------------------------------------
+ADAPTERS = BOT / "adapters"
+# Where an adapter may still write English: what the operator who runs factbot reads (start-up errors, /healthz, the
+# `factbot discord` command group, why a request was refused, in the log), never what a chat reader sees.
+OPERATOR_MODULES = {"discord/runner.py", "slack/runner.py", "discord/commands.py", "slack/verify.py"}
+# Discord's command registry (command names, descriptions, option hints): discord.py would translate it through an
+# app_commands.Translator, which factbot does not install yet, so these stay English for now.
+DISCORD_REGISTRY = {"description", "name"}
+# Three words in a row, separated by spaces: a sentence or a phrase, not an id ("factbot_vote_up"), a path or syntax.
+SENTENCE = __import__("re").compile(r"[A-Za-z][a-z']+(?:[ ,;:]+[A-Za-z][a-z']+){2,}")
+
+
+def _skipped(tree: ast.AST) -> set[int]:
+    """Literals that are not said to a reader: docstrings, log lines, exception messages, command registry text."""
+    skip: set[int] = set()
+
+    def drop(node: ast.AST) -> None:
+        skip.update(id(n) for n in ast.walk(node))
+
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                drop(first)
+        if isinstance(node, ast.Raise):
+            drop(node)
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "log":
+                drop(node)
+            named = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if named == "locale_str":  # discord.py's mark for registry text
+                drop(node)
+            if named in ("describe", "command", "context_menu", "Group", "ContextMenu", "Command"):
+                for kw in node.keywords:
+                    if kw.arg in DISCORD_REGISTRY or named == "describe":
+                        drop(kw.value)
+    return skip
+
+
+def adapter_sentences(root: pathlib.Path = ADAPTERS) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.relative_to(root).as_posix() in OPERATOR_MODULES:
+            continue
+        tree = ast.parse(path.read_text())
+        skip = _skipped(tree)
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
+                    and SENTENCE.search(node.value)):
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value[:60]!r}")
+    return found
+
+
+def test_no_adapter_writes_a_sentence_of_its_own():
+    """Every word a reader sees comes from the core (chat.py, translated); an adapter supplies only syntax."""
+    assert adapter_sentences() == []
+
+
+def test_the_sentence_finder_finds_one(tmp_path):
+    (tmp_path / "render.py").write_text(
+        '"""A docstring may say anything at all."""\n'
+        'import logging\nlog = logging.getLogger("factbot.x")\n'
+        'ACTION = "factbot_vote_up"\n'
+        'def f():\n'
+        '    log.info("a log line in English is fine")\n'
+        '    return "A quiet week: nobody asked anything."\n'
+    )
+    assert adapter_sentences(tmp_path) == ["render.py:7: 'A quiet week: nobody asked anything.'"]

@@ -238,3 +238,49 @@ def test_language_on_discord_speaks_of_the_server(chat):
     assert chat.admin_only("language", "pt").summary == (
         "Só administradores do workspace, ou pessoas na lista de administradores do factbot, podem mudar o idioma "
         "aqui.")
+
+
+# -- digests, corrections and the App Home in the reader's language -----------------------------------------
+
+
+def test_a_digest_in_a_channel_set_to_spanish_is_worded_in_spanish(chat):
+    from bot.core.models import CountedClaim, Digest, DigestTotals, UnmatchedQuestion
+
+    claim = chat.checker.claim(chat.checker.search(MATCH, limit=1)[0].claim.id)
+    digest = Digest(platform="slack", workspace="T1", channel="C1", period_start="2026-11-16T08:00:00+00:00",
+                    period_end="2026-11-23T08:00:00+00:00", top_in_channel=(CountedClaim(claim, 1234),),
+                    unmatched=(UnmatchedQuestion("*who* said that?", 2, True),),
+                    totals=DigestTotals(checks=1234, matches=1000))
+    english = chat.digest_for(digest, SLACK, footer="tag")
+    assert english.summary == "📰 Weekly fact-check digest (Nov 16, 2026 → Nov 23, 2026): 1,234 checks, 1,000 matched."
+    chat.checker.languages.set("slack", "T1", "C1", "es", by="U1")
+    spanish = chat.digest_for(digest, SLACK, footer="tag")
+    assert spanish.locale == "es" and spanish.footer.plain() == "tag"
+    assert spanish.summary == ("📰 Resumen semanal de verificaciones (16 nov 2026 → 23 nov 2026): 1.234 verificaciones, "
+                               "1.000 con coincidencia.")
+    assert [(s.group, s.title) for s in spanish.sections] == [
+        ("📈 Lo que se verificó", "Lo más verificado en este canal"),
+        ("", "❓ Preguntado, pero no está en la base de datos")]
+    assert spanish.sections[1].lines[0].plain() == "2× «*who* said that?» · 📝 propuesto para revisión"
+    assert spanish.sections[1].lines[0].spans[1].style == "verbatim"  # shown as typed: no bold on Slack
+
+
+def test_a_correction_and_its_updated_mark_follow_the_channels_language(chat):
+    from bot.core.models import Correction, Verdict
+
+    claim = chat.checker.claim(chat.checker.search(MATCH, limit=1)[0].claim.id)
+    correction = Correction(1, "discord", "T1", "C1", "m1", "", claim, Verdict.TRUE, 1)
+    notice, updated = chat.correction_for(correction, DISCORD)
+    assert notice.body[0].plain() == "✏️ " + correction.text()
+    assert updated == f"✏️ Updated: this verdict is now {claim.verdict.emoji} {claim.verdict.label}; see the correction below."
+    chat.checker.languages.set("discord", "T1", "", "de", by="U1")
+    _, updated = chat.correction_for(correction, Platform(name="slack", corrections_in_thread=True))
+    assert updated.startswith("✏️ Aktualisiert: Dieses Urteil lautet jetzt") and updated.endswith("siehe die Korrektur im Thread.")
+
+
+def test_the_home_overview_in_french(chat):
+    home = chat.home(SLACK, "fr", watched=[], subscriptions=[], top=[])
+    assert home.kind is Kind.HOME
+    groups = [s.group for s in home.sections if s.group]
+    assert groups == ["⚙️ Réglages des salons"] * 2 + ["📈 Les plus vérifiées cette semaine"]
+    assert home.sections[-1].lines[0].plain() == "Rien n’a encore été vérifié dans cet espace de travail cette semaine."

@@ -253,7 +253,7 @@ def big_digest(n: int = 500) -> Digest:
 def test_digest_with_500_items_stays_within_limits_with_and_n_more():
     embeds = render.render_digest(big_digest(), footer="factbot weekly digest · 2026-11-23")
     assert embeds[0].title == "📰 Weekly fact-check digest"
-    assert "**1234** checks · **1000** matched · 👍 12 · 👎 3" in embeds[0].description
+    assert embeds[0].description == "Nov 16, 2026 → Nov 23, 2026\n\n**1,234** checks · **1,000** matched · 👍 12 · 👎 3"
     text = json.dumps([e.to_dict() for e in embeds], ensure_ascii=False)
     corrections = next(e for e in embeds if e.title.startswith("✏️"))
     assert corrections.description.count("\n• ") == 10 and corrections.description.endswith("…and 30 more")
@@ -279,5 +279,5 @@ def test_quiet_week_is_one_short_embed():
     quiet = Digest(platform="discord", workspace="g", channel="c",
                    period_start="2026-11-16T08:00:00+00:00", period_end="2026-11-23T08:00:00+00:00")
     (embed,) = render.render_digest(quiet)
-    assert embed.description == ("2026-11-16 → 2026-11-23\n\nA quiet week: no new or changed claims, "
+    assert embed.description == ("Nov 16, 2026 → Nov 23, 2026\n\nA quiet week: no new or changed claims, "
                                  "and nobody asked me anything here.")

@@ -263,17 +263,19 @@ def test_digest_with_500_items_stays_within_limits_with_and_n_more():
     body = {"blocks": blocks, "text": text}
     assert not validate(body), validate(body)
     assert pinged(body) == []
-    assert blocks[:3] == [render.header("📰 Weekly fact-check digest"), render.context("2026-11-16 → 2026-11-23"),
-                          render.section("*1234* checks · *1000* matched · 👍 12 · 👎 3")]
-    assert text == "📰 Weekly fact-check digest (2026-11-16 → 2026-11-23): 1234 checks, 1000 matched."
+    assert blocks[:3] == [render.header("📰 Weekly fact-check digest"), render.context("Nov 16, 2026 → Nov 23, 2026"),
+                          render.section("*1,234* checks · *1,000* matched · 👍 12 · 👎 3")]
+    assert text == "📰 Weekly fact-check digest (Nov 16, 2026 → Nov 23, 2026): 1,234 checks, 1,000 matched."
     corrections = section_titled(blocks, "✏️ Corrections")
     shown = corrections.count("\n• ")  # as many as fit in one section (each carries the claim's summary)
     assert 5 <= shown <= 10 and corrections.endswith(f"…and {40 - shown} more")
     asked = section_titled(blocks, "❓ Asked")
-    assert asked.count("\n") == 11 and asked.endswith("…and 490 more")
+    assert asked.startswith("*❓ Asked, but not in the database*\nFor the fact-checkers, most asked first:\n")
+    assert asked.count("\n") == 12 and asked.endswith("…and 490 more")
     assert "&lt;!channel&gt; question 0" in asked and "· 📝 suggested for review" in asked
-    assert section_titled(blocks, "📈 Most checked in this channel").endswith("…and 490 more")
-    assert section_titled(blocks, "📈 Most checked in this workspace").endswith("…and 490 more")
+    assert "*📈 What people checked*" in [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert section_titled(blocks, "Most checked in this channel").endswith("…and 490 more")
+    assert section_titled(blocks, "Most checked in this workspace").endswith("…and 490 more")
     true_changes = section_titled(blocks, "✅ True (56)")
     assert "🆕" in true_changes and "(was True)" in section_titled(blocks, "☑️ Mostly true (56)")
     assert "<https://example.org/a|Example News>" in true_changes
@@ -298,9 +300,9 @@ def test_quiet_week_is_one_short_message():
     quiet = Digest(platform="slack", workspace="T1", channel="C1",
                    period_start="2026-11-16T08:00:00+00:00", period_end="2026-11-23T08:00:00+00:00")
     blocks, text = render.render_digest(quiet)
-    assert blocks == [render.header("📰 Weekly fact-check digest"), render.context("2026-11-16 → 2026-11-23"),
+    assert blocks == [render.header("📰 Weekly fact-check digest"), render.context("Nov 16, 2026 → Nov 23, 2026"),
                       render.section("A quiet week: no new or changed claims, and nobody asked me anything here.")]
-    assert text == "📰 Weekly fact-check digest (2026-11-16 → 2026-11-23): a quiet week."
+    assert text == "📰 Weekly fact-check digest (Nov 16, 2026 → Nov 23, 2026): a quiet week."
 
 
 # -- App Home -------------------------------------------------------------------------------------

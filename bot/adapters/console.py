@@ -10,9 +10,9 @@ import sys
 from typing import TextIO
 
 from ..core.chat import CLI, CONSOLE, Platform, Wording, words
-from ..core.models import CheckResult, Claim, IncomingMessage
-from ..core.normalize import display_text
-from ..core.replies import Kind, Phrases, Reply, Rich, Unrenderable, VerdictItem, as_rich
+from ..core.explain import explain_lines
+from ..core.models import CheckResult, Claim, Digest, IncomingMessage
+from ..core.replies import Kind, Phrases, Reply, Rich, Unrenderable, VerdictItem, as_rich, grouped
 from ..core.service import FactChecker
 
 PLATFORM = CONSOLE
@@ -86,41 +86,8 @@ def render_text(result: CheckResult, *, explain: bool = False, semantic_status: 
     lines = [render_reply(_WORDING.result_reply(result, platform, locale, deletable=False))] if (
         result.query or result.notice) else []
     if explain:
-        semantic = any(c.vector is not None for c in result.candidates)
-        lines.append("")
-        lines.append("Scores (bm25 = lexical retrieval, coverage = share of the message's informative words the claim covers,")
-        lines.append("        fuzzy = rapidfuzz token_sort_ratio of the best phrasing, score = decision confidence):")
-        if semantic:
-            lines.append("        lexical = lexical confidence, vector = cosine of the message and the nearest phrasing;")
-            lines.append("        score fuses the two (docs/semantic.md)")
-        for c in result.candidates:
-            line = (
-                f"  {c.claim.id}: score {c.score:.3f} · bm25 {c.lexical:.2f} · coverage {c.coverage:.2f} · fuzzy {c.fuzzy:.0f}"
-            )
-            if c.vector is not None:
-                line += f" · lexical {c.lexical_score or 0.0:.3f} · vector {c.vector:.3f}"
-            line += f" · matched “{display_text(c.matched_text, 80)}”"
-            if c.vector is not None and c.vector_text and c.vector_text != c.matched_text:
-                line += f" · nearest in meaning “{display_text(c.vector_text, 80)}”"
-            if c.duplicates:
-                line += f" · same claim also filed as {', '.join(c.duplicates)}"
-            lines.append(line)
-        if not semantic_status and not semantic:
-            from ..core.embeddings import ENABLE_HINT, semantic_available
-
-            semantic_status = (
-                "off (see `factbot model info`)" if semantic_available() else f"off; to enable it, {ENABLE_HINT}"
-            )
-        if semantic_status:
-            lines.append(f"Matching by meaning: {semantic_status}")
+        lines += ["", *explain_lines(result, semantic_status)]
     return "\n".join(lines)
-
-
-HELP = """Type a claim to check it. Commands:
-  /claim ID      show one claim in full
-  /search WORDS  list the claims that best match
-  /help          this help
-  /quit          leave (Ctrl-D works too)"""
 
 
 def run_repl(
@@ -139,7 +106,7 @@ def run_repl(
         stdout.write(s + "\n")
         stdout.flush()
 
-    write(f"factbot console · {checker.store.count()} claims loaded · /help for commands, /quit to leave")
+    write(_WORDING.console_banner(checker.store.count()))
     checked = 0
     while True:
         if interactive:
@@ -154,7 +121,7 @@ def run_repl(
         if text in ("/quit", "/exit"):
             break
         if text == "/help":
-            write(HELP)
+            write(render_reply(_WORDING.console_help()))
             continue
         if text.startswith("/claim"):
             cid = text[len("/claim") :].strip()
@@ -162,14 +129,14 @@ def run_repl(
             if found is not None and found.claim is not None:
                 write(render_reply(_WORDING.claim_reply(found.claim, deletable=False, votes=False, notice=found.notice)))
             else:
-                write(render_reply(_WORDING.notice("No claim with the id “%(id)s”.", id=display_text(cid, 80))))
+                write(render_reply(_WORDING.no_such_claim(cid)))
             continue
         if text.startswith("/search"):
             query = text[len("/search") :].strip()
             write(render_reply(_WORDING.search_reply(query, checker.search(query, limit=5), PLATFORM)))
             continue
         if text.startswith("/"):
-            write(f"Unknown command {display_text(text.split()[0], 40)}. {HELP}")
+            write(render_reply(_WORDING.unknown_command(text.split()[0])))
             continue
         result = checker.check(IncomingMessage(text=text, platform="console", channel="console"))
         checked += 1
@@ -177,50 +144,25 @@ def run_repl(
     return checked
 
 
-def render_digest_text(digest, *, limit: int = 10) -> str:
-    """A digest as plain text: the same sections the Discord and Slack renderers show."""
-    lines = [f"📰 Weekly fact-check digest · {digest.period_start[:10]} → {digest.period_end[:10]}"]
-    if digest.quiet:
-        lines.append("A quiet week: no new or changed claims, and nobody asked the bot anything.")
-        return "\n".join(lines)
-    t = digest.totals
-    lines.append(f"{t.checks} checks · {t.matches} matched · 👍 {t.upvotes} · 👎 {t.downvotes}")
-    if digest.corrections:
+def render_digest_text(digest: Digest | Reply, *, limit: int = 10, locale: str = "en") -> str:
+    """A digest as plain text (the core's ``Wording.digest_reply``, or a ``Digest`` worded here in ``locale``)."""
+    reply = digest if isinstance(digest, Reply) else _WORDING.digest_reply(digest, CLI, locale, limit=limit)
+    if reply.kind is not Kind.DIGEST:
+        raise Unrenderable(f"render_digest_text was handed a {reply.kind.value} reply")
+    period, *body = reply.body
+    lines = [f"{text(reply.title)} · {text(period)}", *(text(b) for b in body)]
+    more = reply.phrases.more
+    for group, members in grouped(reply.sections):
         lines.append("")
-        lines.append("Corrections to earlier replies in this channel:")
-        for c in digest.corrections[:limit]:
-            lines.append(f"  - {c.text()}")
-        if len(digest.corrections) > limit:
-            lines.append(f"  …and {len(digest.corrections) - limit} more")
-    if digest.changes:
-        lines.append("")
-        lines.append("New and updated claims:")
-        shown = 0
-        for verdict, items in digest.changes_by_verdict():
-            for ch in items:
-                if shown >= limit:
-                    break
-                was = f" (was {ch.old_verdict.label})" if ch.old_verdict else ""
-                src = ch.claim.sources[0] if ch.claim.sources else None
-                source = f" · {src.publisher or src.title}" if src else ""
-                lines.append(f"  {verdict.emoji} {verdict.label}{was}: {ch.claim.claim} — {ch.claim.summary}{source}")
-                shown += 1
-        if len(digest.changes) > shown:
-            lines.append(f"  …and {len(digest.changes) - shown} more")
-    for title, items in (("Most checked in this channel:", digest.top_in_channel),
-                         ("Most checked in the workspace:", digest.top_in_workspace)):
-        if items:
-            lines.append("")
-            lines.append(title)
-            for cc in items[:limit]:
-                lines.append(f"  {cc.count}× {cc.claim.verdict.emoji} {cc.claim.claim} ({cc.claim.id})")
-    if digest.unmatched:
-        lines.append("")
-        lines.append("Asked but not in the database (for the fact-checkers):")
-        for u in digest.unmatched[:limit]:
-            mark = " · suggested for review" if u.suggested else ""
-            text = display_text(u.text, 200) if u.text else "(text not kept)"
-            lines.append(f"  {u.count}× “{text}”{mark}")
-        if len(digest.unmatched) > limit:
-            lines.append(f"  …and {len(digest.unmatched) - limit} more")
+        if group:
+            lines.append(group)
+        for m in members:
+            indent = "  " if group else ""
+            if m.title:
+                lines.append(indent + m.title)
+            if m.intro:
+                lines.append(indent + text(m.intro))
+            lines += [indent + "  " + text(line) for line in m.lines]
+            if m.hidden:
+                lines.append(indent + "  " + more % {"n": m.hidden})
     return "\n".join(lines)

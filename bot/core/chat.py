@@ -26,7 +26,18 @@ from . import i18n
 from .conversations import PendingShare
 from .digest import build_digest, preview_digest
 from .languages import LanguageError
-from .models import Candidate, CheckResult, Claim, Decision, Digest, IncomingMessage, Verdict
+from .models import (
+    Candidate,
+    CheckResult,
+    Claim,
+    Correction,
+    CountedClaim,
+    Decision,
+    Digest,
+    IncomingMessage,
+    Verdict,
+)
+from .normalize import display_text
 from .pacing import CheckQueue, Overloaded
 from .replies import (
     Action,
@@ -37,10 +48,14 @@ from .replies import (
     Reply,
     Rich,
     Section,
+    Span,
     VerdictItem,
     as_rich,
+    channel,
     link,
     rich,
+    user,
+    verbatim,
 )
 from .service import FactChecker
 from .subscriptions import Subscription, SubscriptionError
@@ -106,6 +121,7 @@ class Platform:
     show_nearest: bool = False  # the console names the nearest claim below the threshold
     buttons: bool = True  # replies carry buttons (the console's do not)
     needs_invite: bool = False  # Slack: the bot reads a channel only once invited
+    corrections_in_thread: bool = False  # Slack: a correction goes in the earlier reply's thread, not under it
 
 
 CONSOLE = Platform(name="console", check_command="", claim_command="/claim {id}", can_suggest=False,
@@ -421,6 +437,179 @@ class Wording:
                       command=as_rich(platform.claim_command.replace("{id}", "<id>")))
         return Reply(Kind.SEARCH, locale, title=title, sections=(Section(title="", lines=lines),), footer=footer,
                      summary=title.plain(), private=True, phrases=phrases(_))
+
+
+    # -- weekly digests, correction notices, a workspace's overview ----------------------------------
+    def digest_reply(self, digest: Digest, platform: Platform, locale: str = "en", *, limit: int = 10,
+                     footer: str = "") -> Reply:
+        """A digest worded for the reader: the period and totals, then one section per part, each at most
+        ``limit`` lines (the rest counted in ``hidden``).  ``footer`` is the tag a poster finds it by."""
+        _ = words(locale)
+        t = i18n.translator(locale or "en")
+        title = _("📰 Weekly fact-check digest")
+        period = f"{self._date(digest.period_start, locale)} → {self._date(digest.period_end, locale)}"
+        tail = (as_rich(footer),) if footer else ()
+        if digest.quiet:
+            body = rich(_("A quiet week: no new or changed claims, and nobody asked me anything here."))
+            return Reply(Kind.DIGEST, locale, title=as_rich(title), body=(as_rich(period), body),
+                         footer=Rich(tail[0].spans) if tail else Rich(), phrases=phrases(_),
+                         summary=_("%(title)s (%(period)s): a quiet week.", title=title, period=period))
+        totals = digest.totals
+        counts = {"checks": t.number(totals.checks), "matches": t.number(totals.matches),
+                  "up": t.number(totals.upvotes), "down": t.number(totals.downvotes)}
+        line = rich(_("**%(checks)s** checks · **%(matches)s** matched · 👍 %(up)s · 👎 %(down)s"),
+                    **{k: as_rich(v) for k, v in counts.items()})
+        sections: list[Section] = []
+
+        def capped(lines: list[Rich]) -> tuple[tuple[Rich, ...], int]:
+            return tuple(lines[:limit]), max(len(lines) - limit, 0)
+
+        if digest.corrections:
+            shown, hidden = capped([as_rich("• ") + Rich((Span(c.text(t), user=True),)) for c in digest.corrections])
+            sections.append(Section(_("✏️ Corrections to earlier replies here"), shown, hidden=hidden, tone="warn",
+                                    intro=rich(_("These verdicts changed since I gave them in this channel:"))))
+        changes = _("🗂️ New and updated claims")
+        for verdict, items in digest.changes_by_verdict():
+            lines = []
+            for ch in items:
+                was = (" " + _("(was %(verdict)s)", verdict=verdict_label(ch.old_verdict, locale))
+                       if ch.old_verdict else "")
+                new = " 🆕" if ch.change == "added" else ""
+                src = ch.claim.sources[0] if ch.claim.sources else None
+                line_ = (as_rich("• ") + user(display_text(ch.claim.claim, 200)) + as_rich(f"{was}{new} — ")
+                         + user(display_text(ch.claim.summary, 240)))
+                if src is not None:
+                    line_ = line_ + as_rich(" · ") + user(display_text(src.publisher or src.title, 80), url=src.url)
+                lines.append(line_)
+            shown, hidden = capped(lines)
+            sections.append(Section(f"{verdict.emoji} {verdict_label(verdict, locale)} ({t.number(len(items))})",
+                                    shown, hidden=hidden, group=changes))
+        checked = _("📈 What people checked")
+        for heading, counted in ((_("Most checked in this channel"), digest.top_in_channel),
+                                 (self._most_checked_here(platform, _), digest.top_in_workspace)):
+            if counted:
+                shown, hidden = capped([self._counted(cc, locale) for cc in counted])
+                sections.append(Section(heading, shown, hidden=hidden, group=checked))
+        if digest.unmatched:
+            lines = []
+            for u in digest.unmatched:
+                asked = (rich(_("%(n)s× “%(question)s”"), n=as_rich(t.number(u.count)),
+                              question=verbatim(display_text(u.text, 200))) if u.text
+                         else rich(_("%(n)s× (text not kept)"), n=as_rich(t.number(u.count))))
+                lines.append(asked + as_rich(" · " + _("📝 suggested for review")) if u.suggested else asked)
+            shown, hidden = capped(lines)
+            sections.append(Section(_("❓ Asked, but not in the database"), shown, hidden=hidden, tone="quiet",
+                                    intro=rich(_("For the fact-checkers, most asked first:"))))
+        summary = _("%(title)s (%(period)s): %(checks)s checks, %(matches)s matched.", title=title, period=period,
+                    checks=counts["checks"], matches=counts["matches"])
+        return Reply(Kind.DIGEST, locale, title=as_rich(title), body=(as_rich(period), line), sections=tuple(sections),
+                     footer=Rich(tail[0].spans) if tail else Rich(), summary=summary, phrases=phrases(_))
+
+    @staticmethod
+    def _most_checked_here(platform: Platform, _: Callable[[str], str]) -> str:
+        if platform.server == "server":
+            return _("Most checked in this server")
+        return _("Most checked in this workspace")
+
+    @staticmethod
+    def _counted(cc: CountedClaim, locale: str) -> Rich:
+        v = cc.claim.verdict
+        _ = words(locale)
+        return rich(_("%(n)s× %(emoji)s %(label)s · %(claim)s (`%(id)s`)"),
+                    n=as_rich(i18n.translator(locale or "en").number(cc.count)), emoji=as_rich(v.emoji),
+                    label=as_rich(verdict_label(v, locale)), claim=display_text(cc.claim.claim, 150), id=cc.claim.id)
+
+    def correction_notice(self, correction: Correction, locale: str = "en") -> Reply:
+        """What is posted beside an earlier reply whose verdict changed."""
+        text = as_rich("✏️ ") + Rich((Span(correction.text(i18n.translator(locale or "en")), user=True),))
+        return Reply(Kind.NOTICE, locale, body=(text,), summary=text.plain(), phrases=phrases(words(locale)))
+
+    def updated_note(self, correction: Correction, platform: Platform, locale: str = "en") -> str:
+        """The line an earlier reply is marked with once its correction is posted."""
+        _ = words(locale)
+        v = correction.claim.verdict
+        values = {"emoji": v.emoji, "verdict": verdict_label(v, locale)}
+        if platform.corrections_in_thread:
+            return _("✏️ Updated: this verdict is now %(emoji)s %(verdict)s; see the correction in the thread.",
+                     **values)
+        return _("✏️ Updated: this verdict is now %(emoji)s %(verdict)s; see the correction below.", **values)
+
+    def home(self, platform: Platform, locale: str = "en", *, watched: Sequence[str] | None,
+             subscriptions: Sequence[Subscription], top: Sequence[CountedClaim], limit: int = 10) -> Reply:
+        """A workspace's overview (Slack's App Home): how to use factbot, where watch mode and digests are on,
+        this week's most checked claims.  ``watched`` is None when the channels cannot be listed."""
+        _ = words(locale)
+        how = self.help(platform, locale, admin=True)
+        settings = _("⚙️ Channel settings")
+        parts: list[Section] = list(how.sections)
+        watch = as_rich(platform.watch_command)
+        if watched is None:
+            parts.append(Section("", (rich(_("**Watch mode**: type `%(watch)s` in a channel to see whether it is on "
+                                             "there."), watch=watch),), group=settings))
+        elif watched:
+            lines = [as_rich("• ") + channel(c) for c in watched]
+            parts.append(Section(_("👀 Watch mode is on in"), tuple(lines[:limit * 3]),
+                                 hidden=max(len(lines) - limit * 3, 0), group=settings))
+        else:
+            parts.append(Section("", (rich(_("**👀 Watch mode** is off in every channel. An admin turns it on with "
+                                             "`%(watch)s on` in the channel."), watch=watch),), group=settings))
+        if subscriptions:
+            lines = []
+            for sub in subscriptions:
+                line_ = as_rich("• ") + channel(sub.channel) + as_rich(": ") + self.describe(sub, locale)
+                if not sub.active:
+                    line_ = line_ + as_rich(" ") + rich(_("(paused: %(reason)s)"), reason=sub.disabled_reason)
+                lines.append(line_)
+            parts.append(Section(_("📰 Weekly digests"), tuple(lines[:limit * 3]),
+                                 hidden=max(len(lines) - limit * 3, 0), group=settings))
+        else:
+            parts.append(Section("", (rich(_("**📰 Weekly digests**: no channel gets one yet. An admin subscribes a "
+                                             "channel with `%(digest)s subscribe monday 09:00 Europe/Berlin`."),
+                                           digest=as_rich(platform.digest_command)),), group=settings))
+        week = _("📈 Most checked this week")
+        if top:
+            parts.append(Section("", tuple(self._counted(cc, locale) for cc in top[:limit]),
+                                 hidden=max(len(top) - limit, 0), group=week))
+        else:
+            parts.append(Section("", (rich(_("Nothing has been checked in this workspace this week yet.")),),
+                                 group=week))
+        return Reply(Kind.HOME, locale, title=as_rich("👋 factbot"), sections=tuple(parts), summary=how.summary,
+                     phrases=phrases(_))
+
+    @staticmethod
+    def describe(sub: Subscription, locale: str = "en") -> Rich:
+        """When a digest comes: "every Monday at 09:00 (Europe/Berlin)" (validated values, so not escaped)."""
+        _ = words(locale)
+        days = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
+        return rich(_("every %(day)s at %(time)s (%(timezone)s)"), day=as_rich(days[sub.weekday]),
+                    time=as_rich(sub.time), timezone=as_rich(sub.timezone))
+
+    # -- the console's own words ------------------------------------------------------------------
+    def console_banner(self, claims: int, locale: str = "en") -> str:
+        _ = words(locale)
+        return _("factbot console · %(n)s claims loaded · /help for commands, /quit to leave", n=claims)
+
+    def console_help(self, locale: str = "en") -> Reply:
+        _ = words(locale)
+        lines = (
+            ("/claim ID", _("show one claim in full")),
+            ("/search WORDS", _("list the claims that best match")),
+            ("/help", _("this help")),
+            ("/quit", _("leave (Ctrl-D works too)")),
+        )
+        body = (rich(_("Type a claim to check it. Commands:")),
+                *(as_rich(f"  {command:<14} {what}") for command, what in lines))
+        return Reply(Kind.HELP, locale, body=body, summary=body[0].plain(), phrases=phrases(_))
+
+    def unknown_command(self, command: str, locale: str = "en") -> Reply:
+        _ = words(locale)
+        text = rich(_("Unknown command %(command)s."), command=display_text(command, 40))
+        return Reply(Kind.NOTICE, locale, body=(text, *self.console_help(locale).body), summary=text.plain(),
+                     phrases=phrases(_))
+
+    def no_such_claim(self, claim_id: str, locale: str = "en") -> Reply:
+        _ = words(locale)
+        return self.notice(_("No claim with the id “%(id)s”."), locale, id=display_text(claim_id, 80))
 
 
 class Chat(Wording):
@@ -819,14 +1008,6 @@ class Chat(Wording):
         return self.notice(_("📰 This channel will get a weekly fact-check digest %(when)s."), locale, private=False,
                            when=self.describe(sub, locale))
 
-    @staticmethod
-    def describe(sub: Subscription, locale: str = "en") -> Rich:
-        """When a digest comes: "every Monday at 09:00 (Europe/Berlin)" (validated values, so not escaped)."""
-        _ = words(locale)
-        days = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
-        return rich(_("every %(day)s at %(time)s (%(timezone)s)"), day=as_rich(days[sub.weekday]),
-                    time=as_rich(sub.time), timezone=as_rich(sub.timezone))
-
     def unsubscribe(self, request: Request) -> Reply:
         locale = self.locale_for(request)
         _ = words(locale)
@@ -834,6 +1015,22 @@ class Chat(Wording):
                                                   channel=request.channel):
             return self.notice(_("This channel's weekly digest is stopped."), locale, private=False)
         return self.notice(_("This channel has no weekly digest."), locale)
+
+    def preview_reply(self, request: Request, platform: Platform) -> Reply:
+        """``preview`` worded for the reader, the footer saying it is a preview."""
+        digest, footer = self.preview(request, platform)
+        return self.digest_reply(digest, platform, self.locale_for(request), footer=footer)
+
+    def digest_for(self, digest: Digest, platform: Platform, *, footer: str = "") -> Reply:
+        """A scheduled digest worded in its channel's language."""
+        request = Request(platform=digest.platform, workspace=digest.workspace, channel=digest.channel)
+        return self.digest_reply(digest, platform, self.locale_for(request), footer=footer)
+
+    def correction_for(self, correction: Correction, platform: Platform) -> tuple[Reply, str]:
+        """A correction notice and the line its earlier reply is marked with, in that channel's language."""
+        request = Request(platform=correction.platform, workspace=correction.workspace, channel=correction.channel)
+        locale = self.locale_for(request)
+        return self.correction_notice(correction, locale), self.updated_note(correction, platform, locale)
 
     def preview(self, request: Request, platform: Platform) -> tuple[Digest, str]:
         """What this channel's digest would say now, and the footer that says it is a preview."""

@@ -10,6 +10,8 @@ learned fails loudly there (``Unrenderable``) instead of being shown half.
 Text is ``Rich``: a tuple of ``Span``.  A span's ``style`` says what it is, never how it looks:
 
 * ``plain``, ``bold``, ``code``: ordinary words, emphasis, and command names or ids;
+* ``verbatim``: what a person typed, shown exactly as typed (a renderer keeps its markup characters inert);
+* ``channel``: a channel's id, shown as a reference to that channel where the platform has one;
 * ``user=True``: words someone else wrote (a message, a claim, a time zone typed in a command),
   escaped so they can neither mention anyone nor turn into markup; factbot's own words are shown
   as written, with only the platform's control characters escaped (Slack's ``& < >``);
@@ -37,7 +39,7 @@ class Unrenderable(TypeError):
 @dataclass(frozen=True)
 class Span:
     text: str
-    style: str = "plain"  # plain | bold | code
+    style: str = "plain"  # plain | bold | code | verbatim | channel
     user: bool = False  # written by someone else: escaped by every renderer
     url: str = ""
 
@@ -65,6 +67,16 @@ def as_rich(value: Rich | str) -> Rich:
 def user(text: object, url: str = "") -> Rich:
     """Words someone else wrote, as one span."""
     return Rich((Span("" if text is None else str(text), user=True, url=url),))
+
+
+def verbatim(text: object) -> Rich:
+    """What a person typed, shown exactly as typed (no markup of theirs takes effect)."""
+    return Rich((Span("" if text is None else str(text), "verbatim", user=True),))
+
+
+def channel(channel_id: str) -> Rich:
+    """A reference to a channel by its id."""
+    return Rich((Span(channel_id, "channel", user=True),))
 
 
 def link(text: Rich | str, url: str) -> Rich:
@@ -154,6 +166,7 @@ class Kind(str, Enum):
     SEARCH = "search"  # a list of claims matching some words
     HELP = "help"  # how to use factbot
     DIGEST = "digest"  # a weekly digest (sections)
+    HOME = "home"  # a workspace's overview: how to use factbot, its settings, this week's claims (Slack's App Home)
 
 
 class ActionKind(str, Enum):
@@ -217,6 +230,18 @@ class Section:
     intro: Rich = Rich()
     hidden: int = 0  # lines left out before (a per-section cap), counted in "…and N more"
     tone: str = "info"  # info | warn | quiet: a renderer may colour by it
+    group: str = ""  # sections that share a group title belong under that one heading, in order
+
+
+def grouped(sections: Iterable[Section]) -> list[tuple[str, list[Section]]]:
+    """Sections in order, those of one group together under its title ("" for a section on its own)."""
+    out: list[tuple[str, list[Section]]] = []
+    for sec in sections:
+        if sec.group and out and out[-1][0] == sec.group:
+            out[-1][1].append(sec)
+        else:
+            out.append((sec.group, [sec]))
+    return out
 
 
 @dataclass(frozen=True)

@@ -400,8 +400,8 @@ class FactbotClient(discord.Client):
 
     async def preview_digest(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        digest, footer = self.chat.preview(self._from_interaction(interaction), DISCORD)
-        messages = render.pack_embeds(render.render_digest(digest, footer=footer))
+        reply = self.chat.preview_reply(self._from_interaction(interaction), DISCORD)
+        messages = render.pack_embeds(render.render_digest(reply))
         await interaction.edit_original_response(content=None, embeds=messages[0], allowed_mentions=NO_MENTIONS)
         for embeds in messages[1:]:
             await interaction.followup.send(embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -584,7 +584,7 @@ def build_commands() -> list[app_commands.Command | app_commands.Group | app_com
 
     language = app_commands.Group(name="language", description="The language factbot replies in here",
                                   parent=factbot)
-    whole_server = "For the whole server (default: this channel)"
+    whole_server = app_commands.locale_str("For the whole server (default: this channel)")
 
     @language.command(name="show", description="Which language replies here are in, and why")
     async def language_show(interaction: discord.Interaction) -> None:

@@ -21,7 +21,7 @@ from discord import app_commands
 from ...core.chat import Platform, Wording
 from ...core.models import Candidate, CheckResult, Claim, Digest
 from ...core.normalize import display_text
-from ...core.replies import ActionKind, Kind, Phrases, Rich, Unrenderable, VerdictItem, as_rich
+from ...core.replies import ActionKind, Kind, Phrases, Rich, Unrenderable, VerdictItem, as_rich, grouped
 from ...core.replies import Reply as NeutralReply
 from .. import fit
 from .components import DELETE_ID, DeleteButton, RevealButton, SuggestButton, VoteButton
@@ -196,6 +196,8 @@ def text(value: Rich | str) -> str:
     for span in as_rich(value).spans:
         if span.style == "code":
             piece = "`" + span.text.replace("`", "ˋ") + "`"
+        elif span.style == "channel":
+            piece = f"<#{span.text}>" if span.text.isdigit() else escape(span.text)
         else:
             piece = escape(display_text(span.text, len(span.text) + 1)) if span.user else span.text
             if span.style == "bold":
@@ -425,8 +427,11 @@ def text_choices(values: Iterable[str]) -> list[app_commands.Choice[str]]:
 
 # -- weekly digest --------------------------------------------------------------------
 
+_TONES = {"warn": AMBER, "quiet": GREY}
 
-def _section(title: str, colour: int, fields: list[tuple[str, str]], description: str = "") -> list[discord.Embed]:
+
+def _section(title: str, colour: int, fields: list[tuple[str, str]], description: str = "", *,
+             continued: str = Phrases.continued) -> list[discord.Embed]:
     """One digest section as embeds: fields spread over as many embeds as the limits need."""
     embeds: list[discord.Embed] = []
     current = discord.Embed(title=title, description=description or None, colour=colour)
@@ -434,79 +439,35 @@ def _section(title: str, colour: int, fields: list[tuple[str, str]], description
         name, value = clip(name, FIELD_NAME), clip(value, FIELD_VALUE)
         if len(current.fields) >= FIELDS or len(current) + len(name) + len(value) > EMBED_TOTAL:
             embeds.append(current)
-            current = discord.Embed(title=clip(f"{title} (continued)", TITLE), colour=colour)
+            current = discord.Embed(title=clip(continued % {"title": title}, TITLE), colour=colour)
         current.add_field(name=name, value=value, inline=False)
     embeds.append(current)
     return [fit_embed(e) for e in embeds]
 
 
-def _limited(lines: list[str], limit: int) -> str:
-    """Up to ``limit`` lines within a field; the rest as "…and N more"."""
-    return lines_within(lines[:limit], FIELD_VALUE, hidden=max(len(lines) - limit, 0))
-
-
-def render_digest(digest: Digest, *, limit: int = 10, footer: str | None = None) -> list[discord.Embed]:
-    """A weekly digest as embeds; send them with ``pack_embeds`` (10 embeds / 6000 characters a message)."""
-    start, end = digest.period_start[:10], digest.period_end[:10]
-    head = discord.Embed(title="📰 Weekly fact-check digest", colour=BLURPLE)
-    if digest.quiet:
-        head.description = (
-            f"{start} → {end}\n\nA quiet week: no new or changed claims, and nobody asked me anything here."
-        )
-        if footer:
-            head.set_footer(text=footer)
-        return [fit_embed(head)]
-    t = digest.totals
-    head.description = (
-        f"{start} → {end}\n\n**{t.checks}** checks · **{t.matches}** matched · 👍 {t.upvotes} · 👎 {t.downvotes}"
-    )
+def render_digest(digest: Digest | NeutralReply, *, limit: int = 10, footer: str | None = None,
+                  locale: str = "en") -> list[discord.Embed]:
+    """A digest (the core's ``Wording.digest_reply``, or a ``Digest`` worded here in ``locale``) as embeds;
+    send them with ``pack_embeds`` (10 embeds / 6000 characters a message)."""
+    reply = digest if isinstance(digest, NeutralReply) else _WORDING.digest_reply(
+        digest, PLATFORM, locale, limit=limit, footer=footer or "")
+    if reply.kind is not Kind.DIGEST:
+        raise Unrenderable(f"render_digest was handed a {reply.kind.value} reply")
+    phrases = reply.phrases
+    head = discord.Embed(title=text(reply.title), colour=BLURPLE)
+    head.description = "\n\n".join(text(b) for b in reply.body)
     embeds = [head]
-    if digest.corrections:
-        lines = [f"• {escape(c.text())}" for c in digest.corrections]
-        embeds += _section("✏️ Corrections to earlier replies here", AMBER, [], description=(
-            "These verdicts changed since I gave them in this channel:\n"
-            + lines_within(lines[:limit], DESCRIPTION - 80, hidden=max(len(lines) - limit, 0))
-        ))
-    if digest.changes:
-        fields: list[tuple[str, str]] = []
-        for verdict, items in digest.changes_by_verdict():
-            lines = []
-            for ch in items:
-                was = f" (was {ch.old_verdict.label})" if ch.old_verdict else ""
-                new = " 🆕" if ch.change == "added" else ""
-                src = ch.claim.sources[0] if ch.claim.sources else None
-                source = ""
-                if src is not None:
-                    name = escape(display_text(src.publisher or src.title, 80))
-                    url = _link_url(src.url)
-                    source = f" · [{name}]({url})" if url else f" · {name}"
-                lines.append(
-                    f"• {escape(display_text(ch.claim.claim, 200))}{was}{new} — "
-                    f"{escape(display_text(ch.claim.summary, 240))}{source}"
-                )
-            fields.append((f"{verdict.emoji} {verdict.label} ({len(items)})", _limited(lines, limit)))
-        embeds += _section("🗂️ New and updated claims", BLURPLE, fields)
-    tops: list[tuple[str, str]] = []
-    for title, counted in (("Most checked in this channel", digest.top_in_channel),
-                           ("Most checked in this server", digest.top_in_workspace)):
-        if counted:
-            lines = [
-                f"{cc.count}× {cc.claim.verdict.emoji} {escape(display_text(cc.claim.claim, 150))} (`{cc.claim.id}`)"
-                for cc in counted
-            ]
-            tops.append((title, _limited(lines, limit)))
-    if tops:
-        embeds += _section("📈 What people checked", BLURPLE, tops)
-    if digest.unmatched:
-        lines = []
-        for u in digest.unmatched:
-            text = f"“{quote(u.text, 200)}”" if u.text else "(text not kept)"
-            mark = " · 📝 suggested for review" if u.suggested else ""
-            lines.append(f"{u.count}× {text}{mark}")
-        embeds += _section("❓ Asked, but not in the database", GREY, [], description=(
-            "For the fact-checkers, most asked first:\n"
-            + lines_within(lines[:limit], DESCRIPTION - 80, hidden=max(len(lines) - limit, 0))
-        ))
-    if footer:
-        embeds[-1].set_footer(text=footer)
+    for group, members in grouped(reply.sections):
+        if group:
+            fields = [(plain(m.title), lines_within([text(line) for line in m.lines], FIELD_VALUE, hidden=m.hidden,
+                                                    more=phrases.more)) for m in members]
+            embeds += _section(group, _TONES.get(members[0].tone, BLURPLE), fields, continued=phrases.continued)
+            continue
+        for m in members:
+            intro = text(m.intro) + "\n" if m.intro else ""
+            body = lines_within([text(line) for line in m.lines], DESCRIPTION - 80, hidden=m.hidden, more=phrases.more)
+            embeds += _section(m.title, _TONES.get(m.tone, BLURPLE), [], description=intro + body,
+                               continued=phrases.continued)
+    if reply.footer:
+        embeds[-1].set_footer(text=plain(reply.footer))
     return [fit_embed(e) for e in embeds]

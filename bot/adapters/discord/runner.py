@@ -167,7 +167,7 @@ class DiscordPoster:
 
     async def post_digest(self, sub: Subscription, digest: Digest, *, period: str) -> str:
         channel = await self._channel(sub.channel)
-        embeds = render.render_digest(digest)
+        embeds = render.render_digest(self.client.chat.digest_for(digest, render.PLATFORM))
         embeds[0].set_footer(text=DIGEST_TAG + period)  # how find_digest recognises this period after a crash
         ids = []
         try:
@@ -193,15 +193,13 @@ class DiscordPoster:
     async def post_correction(self, correction: Correction) -> None:
         """Reply to the earlier verdict with the correction, and mark that verdict "updated"."""
         channel = await self._channel(correction.channel)
-        v = correction.claim.verdict
+        notice, updated = self.client.chat.correction_for(correction, render.PLATFORM)
         reference = discord.MessageReference(message_id=int(correction.message_id), channel_id=int(correction.channel),
                                              fail_if_not_exists=False)
-        await channel.send(content=render.clip("✏️ " + render.escape(correction.text()), render.CONTENT),
-                           reference=reference, allowed_mentions=render.NO_MENTIONS)
+        await channel.send(**render.render_reply(notice).kwargs(), reference=reference)
         try:
             original = await channel.fetch_message(int(correction.message_id))
-            await original.edit(content=f"✏️ Updated: this verdict is now {v.emoji} {v.label}; see the correction below.",
-                                allowed_mentions=render.NO_MENTIONS)
+            await original.edit(content=render.clip(updated, render.CONTENT), allowed_mentions=render.NO_MENTIONS)
         except (discord.NotFound, discord.Forbidden):
             pass  # the reply was removed meanwhile: the correction itself is what matters
 

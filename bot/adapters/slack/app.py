@@ -503,7 +503,8 @@ class SlackBot:
 
     def home_view(self, team: str) -> dict[str, Any]:
         watched, subs, top = self.chat.settings_overview(PLATFORM, team)
-        return render.render_home(watched=watched, subscriptions=subs, top=top)
+        locale = self.chat.locale_for(self._request("", workspace=team, channel="", user="", ts="", source="home"))
+        return render.render_home(self.chat.home(SLACK, locale, watched=watched, subscriptions=subs, top=top))
 
     # -- /factcheck -------------------------------------------------------------------------
     async def on_command(self, ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient,
@@ -602,8 +603,7 @@ class SlackBot:
 
     def preview_digest(self, team: str, channel: str, *, locale: str = "") -> tuple[list[dict[str, Any]], str]:
         request = self._request("", workspace=team, channel=channel, user="", ts="", source="command", locale=locale)
-        digest, footer = self.chat.preview(request, SLACK)
-        return render.render_digest(digest, footer=footer)
+        return render.render_digest(self.chat.preview_reply(request, SLACK))
 
     # -- the message shortcut ----------------------------------------------------------------
     async def on_shortcut(self, ack: Any, shortcut: dict[str, Any], respond: Any, client: AsyncWebClient,

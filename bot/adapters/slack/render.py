@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...core.chat import Platform, Wording
 from ...core.models import Candidate, CheckResult, Claim, CountedClaim, Decision, Digest, Source
 from ...core.normalize import display_text
-from ...core.replies import Action, ActionKind, Kind, Phrases, Rich, Unrenderable, VerdictItem, as_rich
+from ...core.replies import Action, ActionKind, Kind, Phrases, Rich, Unrenderable, VerdictItem, as_rich, grouped
 from ...core.replies import Reply as NeutralReply
 from ...core.subscriptions import Subscription
 from .. import fit
@@ -46,7 +46,6 @@ DELETE = "factbot_delete"
 SUGGEST = "factbot_suggest"
 ACTIONS_BLOCK = "factbot_actions"
 SHORTCUT = "factcheck_message"  # the message shortcut's callback_id (deploy/slack-manifest.yml)
-DIGEST_TITLE = "📰 Weekly fact-check digest"
 
 # -- text safety ------------------------------------------------------------------------
 
@@ -227,7 +226,11 @@ def mrkdwn(value: Rich | str) -> str:
     out = []
     for span in as_rich(value).spans:
         piece = escape(display_text(span.text, len(span.text) + 1)) if span.user else escape(span.text)
-        if span.style == "bold":
+        if span.style == "channel":
+            piece = channel_ref(span.text)
+        elif span.style == "verbatim":
+            piece = literal(piece)
+        elif span.style == "bold":
             piece = f"*{piece}*"
         elif span.style == "code":
             piece = "`" + piece.replace("`", "ˋ") + "`"
@@ -371,7 +374,7 @@ _RENDERERS = {
 _WORDING = Wording()
 PLATFORM = Platform(name="slack", check_command="/factcheck", claim_command="/factcheck {id}",
                     watch_command="/factcheck watch", digest_command="/factcheck digest", moderator="admin",
-                    server="workspace", needs_invite=True)
+                    server="workspace", needs_invite=True, corrections_in_thread=True)
 REMOVE_CONFIRM = _confirm(_WORDING.result_reply(CheckResult(query="", decision=Decision.NONE), PLATFORM).actions[0])
 
 
@@ -419,62 +422,40 @@ def render_text(mrkdwn: str) -> Reply:
 # -- weekly digest ----------------------------------------------------------------------
 
 
-def _limited(title: str, lines: list[str], limit: int) -> dict[str, Any]:
-    """A titled section: up to ``limit`` lines within Slack's section limit; the rest as "…and N more"."""
-    head = f"*{title}*\n"
-    return section(head + lines_within(lines[:limit], SECTION_TEXT - len(head), hidden=max(len(lines) - limit, 0)))
+def _limited(title: str, lines: list[str], hidden: int, more: str, intro: str = "") -> dict[str, Any]:
+    """A titled section: its lines within Slack's section limit; the rest as "…and N more"."""
+    head = (f"*{title}*\n" if title else "") + (f"{intro}\n" if intro else "")
+    return section(head + lines_within(lines, SECTION_TEXT - len(head), hidden=hidden, more=more))
 
 
-def render_digest(digest: Digest, *, limit: int = 10, footer: str | None = None) -> tuple[list[dict[str, Any]], str]:
-    """A weekly digest as one message's blocks and its fallback text, within Slack's limits."""
-    start, end = digest.period_start[:10], digest.period_end[:10]
-    blocks: list[dict[str, Any]] = [header(DIGEST_TITLE), context(f"{start} → {end}")]
-    if digest.quiet:
-        blocks.append(section("A quiet week: no new or changed claims, and nobody asked me anything here."))
-        text = f"{DIGEST_TITLE} ({start} → {end}): a quiet week."
-    else:
-        t = digest.totals
-        blocks.append(section(f"*{t.checks}* checks · *{t.matches}* matched · 👍 {t.upvotes} · 👎 {t.downvotes}"))
-        text = f"{DIGEST_TITLE} ({start} → {end}): {t.checks} checks, {t.matches} matched."
-    if digest.corrections:
-        lines = [f"• {escape(c.text())}" for c in digest.corrections]
-        blocks.append(_limited("✏️ Corrections to earlier replies here", lines, limit))
-    if digest.changes:
-        blocks += [divider(), section("*🗂️ New and updated claims*")]
-        for verdict, items in digest.changes_by_verdict():
-            lines = []
-            for ch in items:
-                was = f" (was {ch.old_verdict.label})" if ch.old_verdict else ""
-                new = " 🆕" if ch.change == "added" else ""
-                src = ch.claim.sources[0] if ch.claim.sources else None
-                source = ""
-                if src is not None:
-                    source = " · " + link(src.url, quote(src.publisher or src.title, 80))
-                lines.append(f"• {quote(ch.claim.claim, 200)}{was}{new} — {quote(ch.claim.summary, 240)}{source}")
-            blocks.append(_limited(f"{verdict.emoji} {verdict.label} ({len(items)})", lines, limit))
-    tops = [(title, items) for title, items in (
-        ("📈 Most checked in this channel", digest.top_in_channel),
-        ("📈 Most checked in this workspace", digest.top_in_workspace),
-    ) if items]
-    if tops:
+def _parts(reply: NeutralReply) -> list[dict[str, Any]]:
+    """A reply's sections: each group under a divider and its heading, each section on its own under a divider."""
+    blocks: list[dict[str, Any]] = []
+    more = reply.phrases.more
+    for group, members in grouped(reply.sections):
         blocks.append(divider())
-    for title, counted in tops:
-        blocks.append(_limited(title, [_counted(cc) for cc in counted], limit))
-    if digest.unmatched:
-        lines = []
-        for u in digest.unmatched:
-            asked = f"“{quote_user(u.text, 200)}”" if u.text else "(text not kept)"
-            mark = " · 📝 suggested for review" if u.suggested else ""
-            lines.append(f"{u.count}× {asked}{mark}")
-        blocks += [divider(), _limited("❓ Asked, but not in the database (most asked first)", lines, limit)]
-    tail = [context(escape(footer))] if footer else []
+        if group:
+            blocks.append(header(group) if reply.kind is Kind.HOME else section(f"*{escape(group)}*"))
+        for m in members:
+            blocks.append(_limited(escape(m.title), [mrkdwn(line) for line in m.lines], m.hidden, more,
+                                   intro=mrkdwn(m.intro) if m.intro else ""))
+    return blocks
+
+
+def render_digest(digest: Digest | NeutralReply, *, limit: int = 10, footer: str | None = None,
+                  locale: str = "en") -> tuple[list[dict[str, Any]], str]:
+    """A digest (the core's ``Wording.digest_reply``, or a ``Digest`` worded here in ``locale``) as one message's
+    blocks and its fallback text, within Slack's limits."""
+    reply = digest if isinstance(digest, NeutralReply) else _WORDING.digest_reply(
+        digest, PLATFORM, locale, limit=limit, footer=footer or "")
+    if reply.kind is not Kind.DIGEST:
+        raise Unrenderable(f"render_digest was handed a {reply.kind.value} reply")
+    period, line = reply.body
+    blocks: list[dict[str, Any]] = [header(plain_text(reply.title)), context(mrkdwn(period)), section(mrkdwn(line))]
+    blocks += _parts(reply)
+    tail = [context(escape(plain_text(reply.footer)))] if reply.footer else []
     blocks = fit_blocks(blocks, MAX_BLOCKS - len(tail)) + tail
-    return blocks, fallback(text)
-
-
-def _counted(cc: CountedClaim) -> str:
-    v = cc.claim.verdict
-    return f"{cc.count}× {v.emoji} {v.label} · {quote(cc.claim.claim, 150)} (`{cc.claim.id}`)"
+    return blocks, fallback(reply.summary)
 
 
 def digest_tag(blocks: Iterable[dict[str, Any]]) -> str:
@@ -491,34 +472,16 @@ def digest_tag(blocks: Iterable[dict[str, Any]]) -> str:
 # -- App Home ---------------------------------------------------------------------------
 
 
-def render_home(*, watched: Sequence[str] | None, subscriptions: Sequence[Subscription],
-                top: Sequence[CountedClaim], limit: int = 10) -> dict[str, Any]:
-    """The App Home tab: how to use factbot, this workspace's watch and digest settings, this week's top claims.
-
-    ``watched`` is None when the channels with watch mode on cannot be listed.
-    """
-    blocks: list[dict[str, Any]] = [
-        header("👋 factbot"), *render_help(admin=True).blocks,
-        divider(), header("⚙️ Channel settings"),
-    ]
-    if watched is None:
-        blocks.append(section("*Watch mode*: type `/factcheck watch` in a channel to see whether it is on there."))
-    elif watched:
-        blocks.append(_limited("👀 Watch mode is on in", [f"• {channel_ref(c)}" for c in watched], limit * 3))
-    else:
-        blocks.append(section("*👀 Watch mode* is off in every channel. An admin turns it on with "
-                              "`/factcheck watch on` in the channel."))
-    if subscriptions:
-        lines = [f"• {channel_ref(s.channel)}: {escape(s.describe())}" + ("" if s.active else
-                 f" (paused: {escape(s.disabled_reason)})") for s in subscriptions]
-        blocks.append(_limited("📰 Weekly digests", lines, limit * 3))
-    else:
-        blocks.append(section("*📰 Weekly digests*: no channel gets one yet. An admin subscribes a channel with "
-                              "`/factcheck digest subscribe monday 09:00 Europe/Berlin`."))
-    blocks += [divider(), header("📈 Most checked this week")]
-    if top:
-        blocks.append(section(lines_within([_counted(cc) for cc in top[:limit]], SECTION_TEXT,
-                                           hidden=max(len(top) - limit, 0))))
-    else:
-        blocks.append(section("Nothing has been checked in this workspace this week yet."))
+def render_home(home: NeutralReply | None = None, *, watched: Sequence[str] | None = None,
+                subscriptions: Sequence[Subscription] = (), top: Sequence[CountedClaim] = (), limit: int = 10,
+                locale: str = "en") -> dict[str, Any]:
+    """The App Home tab (the core's ``Wording.home``, or worded here from a workspace's settings in ``locale``):
+    how to use factbot, this workspace's watch and digest settings, this week's top claims."""
+    reply = home if home is not None else _WORDING.home(PLATFORM, locale, watched=watched,
+                                                       subscriptions=subscriptions, top=top, limit=limit)
+    if reply.kind is not Kind.HOME:
+        raise Unrenderable(f"render_home was handed a {reply.kind.value} reply")
+    how = [s for s in reply.sections if not s.group]
+    blocks = [header(plain_text(reply.title)), *_render_help(replace(reply, sections=tuple(how))).blocks,
+              *_parts(replace(reply, sections=tuple(s for s in reply.sections if s.group)))]
     return {"type": "home", "blocks": fit_blocks(blocks, MAX_VIEW_BLOCKS)}

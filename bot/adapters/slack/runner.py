@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ...config import Settings
+from ...core.chat import Chat
 from ...core.delivery import DeliveryGone
 from ...core.digest import DIGEST_TAG
 from ...core.models import Correction, Digest
@@ -43,7 +44,7 @@ from .verify import verify_first
 log = logging.getLogger("factbot.slack")
 
 DEFAULT_PORT = 3000
-UPDATED_NOTE = "✏️ Updated: this verdict is now {emoji} {label}; see the correction in the thread."
+UPDATED_BLOCK = "factbot_updated"  # the block_id of the line that marks an earlier reply as corrected
 
 _REJECTED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
              "not_allowed_token_type", "invalid_token"}
@@ -202,6 +203,12 @@ class SlackPoster:
     def __init__(self, adapter: SlackAdapter):
         self.adapter = adapter
 
+    def _chat(self) -> Chat:
+        bot = self.adapter.bot
+        if bot is None:
+            raise RuntimeError("the Slack app is not running")
+        return bot.chat
+
     async def _client(self, workspace: str) -> AsyncWebClient:
         bot = self.adapter.bot
         if bot is None:
@@ -222,7 +229,9 @@ class SlackPoster:
 
     async def post_digest(self, sub: Subscription, digest: Digest, *, period: str) -> str:
         client = await self._client(sub.workspace)
-        blocks, text = render.render_digest(digest, footer=DIGEST_TAG + period)  # the tag find_digest looks for
+        chat = self._chat()
+        # the tag find_digest looks for
+        blocks, text = render.render_digest(chat.digest_for(digest, render.PLATFORM, footer=DIGEST_TAG + period))
         try:
             posted = await client.chat_postMessage(channel=sub.channel, blocks=blocks, text=text, unfurl_links=False,
                                                    unfurl_media=False)
@@ -246,19 +255,18 @@ class SlackPoster:
     async def post_correction(self, correction: Correction) -> None:
         """Post the correction in the earlier reply's thread, and mark that reply "updated"."""
         client = await self._client(correction.workspace)
-        text = "✏️ " + render.escape(correction.text())
+        notice, updated = self._chat().correction_for(correction, render.PLATFORM)
         thread = correction.thread_id or correction.message_id
         try:
             await client.chat_postMessage(channel=correction.channel, thread_ts=thread, unfurl_links=False,
-                                          unfurl_media=False, **render.render_text(text).kwargs())
+                                          unfurl_media=False, **render.render_reply(notice).kwargs())
         except SlackApiError as exc:
             self._gone(exc, correction.channel)
             raise
         original = await self._message(client, correction)
         if original is None:
             return  # the reply was removed meanwhile: the correction itself is what matters
-        v = correction.claim.verdict
-        note = render.context(UPDATED_NOTE.format(emoji=v.emoji, label=v.label))
+        note = {**render.context(render.escape(updated)), "block_id": UPDATED_BLOCK}
         blocks = [b for b in original.get("blocks") or [] if not _is_updated_note(b)]
         try:
             await client.chat_update(channel=correction.channel, ts=correction.message_id,
@@ -282,7 +290,8 @@ class SlackPoster:
 def _is_updated_note(block: dict[str, Any]) -> bool:
     elements = block.get("elements") or []
     first = str(elements[0].get("text", "")) if elements else ""
-    return block.get("type") == "context" and first.startswith("✏️ Updated:")
+    # by its block_id, in any language; replies marked before it had one, by their English words
+    return block.get("type") == "context" and (block.get("block_id") == UPDATED_BLOCK or first.startswith("✏️ Updated:"))
 
 
 def run(settings: Settings, *, http: bool = False, port: int = DEFAULT_PORT, host: str = "0.0.0.0",
