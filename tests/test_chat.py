@@ -284,3 +284,16 @@ def test_the_home_overview_in_french(chat):
     groups = [s.group for s in home.sections if s.group]
     assert groups == ["⚙️ Réglages des salons"] * 2 + ["📈 Les plus vérifiées cette semaine"]
     assert home.sections[-1].lines[0].plain() == "Rien n’a encore été vérifié dans cet espace de travail cette semaine."
+
+
+def test_every_adapter_in_a_process_shares_the_one_check_queue(sample_store):
+    """A Discord and a Slack adapter in one process build a Chat each around the one FactChecker: one queue."""
+    checker = FactChecker(sample_store, max_wait_seconds=5.0)
+    discord_chat, slack_chat = Chat(checker), Chat(checker)
+    assert discord_chat.checks is slack_chat.checks is checker.checks
+    assert checker.checks.max_wait == 5.0
+
+    checker.checks.pace = 100.0  # as if a check took 100 s
+    checker.checks.queued = 1  # one of Discord's checks is waiting
+    with pytest.raises(Overloaded):  # so Slack's is turned away: the same queue
+        asyncio.run(slack_chat.checks.run(lambda: 1))

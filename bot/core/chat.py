@@ -8,7 +8,8 @@ data the adapter hands over once (``Platform``: its command names, who may moder
 Everything the bot says goes through ``words(locale)`` (gettext, via ``i18n``): the template is the
 English sentence, so a catalog without it still shows English.
 
-The layer also owns what every adapter shares at run time: one ``CheckQueue`` (checks one at a time,
+The layer also runs what every adapter shares at run time: the process's one ``CheckQueue`` (held by the
+``FactChecker``, so a Discord and a Slack adapter in one process queue their checks together: one at a time,
 a long burst turned away rather than answered late), the in-flight work a restart waits for
 (``track``/``drain``), and the lock that keeps watch mode from answering one claim twice at once.
 """
@@ -38,7 +39,7 @@ from .models import (
     Verdict,
 )
 from .normalize import display_text
-from .pacing import CheckQueue, Overloaded
+from .pacing import Overloaded
 from .replies import (
     Action,
     ActionKind,
@@ -615,12 +616,14 @@ class Wording:
 class Chat(Wording):
     """The conversation layer around one ``FactChecker``: one per process, shared by every adapter."""
 
-    def __init__(self, checker: FactChecker, *, max_wait: float = 30.0,
+    def __init__(self, checker: FactChecker, *, max_wait: float | None = None,
                  clock: Callable[[], dt.datetime] | None = None, method_url: str = METHOD_URL):
         super().__init__(method_url)
         self.checker = checker
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self.checks = CheckQueue(max_wait, log=log)
+        self.checks = checker.checks  # one queue per process, whichever adapters share it
+        if max_wait is not None:
+            self.checks.max_wait = max_wait
         self.accepting = True  # False once shutting down: new work is turned away
         self._inflight = _Inflight()
         self._watch_locks: dict[tuple[str, str, str], asyncio.Lock] = {}

@@ -23,6 +23,7 @@ from .knowledge import load_knowledge
 from .languages import LanguageSettings
 from .matcher import MatchConfig, Matcher
 from .models import Candidate, CheckResult, Claim, IncomingMessage, Redirect
+from .pacing import CheckQueue
 from .ratelimit import RateLimiter
 from .store import Store, StoreError, WriteStats
 from .subscriptions import Subscriptions
@@ -80,8 +81,11 @@ class FactChecker:
         rate_limit_per_minute: int = 10,
         watch_min_score: float = 0.6,
         watch_cooldown: dt.timedelta = dt.timedelta(hours=24),
+        max_wait_seconds: float = 30.0,
     ):
         self.store = store
+        # The process's one check queue: every adapter's checks wait their turn in it (pacing.py).
+        self.checks = CheckQueue(max_wait_seconds, log=logging.getLogger("factbot.chat"))
         self.index = index or ClaimIndex(store)
         self.matcher = Matcher(store, self.index, matcher_config)
         self.store_query_text = store_query_text
@@ -231,6 +235,7 @@ def checker_for(store: Store, settings) -> FactChecker:
         rate_limit_per_minute=settings.rate_limit_per_minute,
         watch_min_score=settings.watch_min_score,
         watch_cooldown=dt.timedelta(hours=settings.watch_cooldown_hours),
+        max_wait_seconds=settings.max_wait_seconds,
     )
 
 
