@@ -12,10 +12,8 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .core.delivery import BACKOFF, RECOVER_MARK, DeliveryGone, DigestService, Poster
@@ -25,9 +23,6 @@ __all__ = ["BACKOFF", "RECOVER_MARK", "ClockFile", "DeliveryGone", "DigestSchedu
            "test_clock"]
 
 log = logging.getLogger("factbot.digest")
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 
 TEST_CLOCK_ENV = "FACTBOT_TEST_CLOCK_FILE"
 
@@ -81,17 +76,20 @@ test_clock.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 class DigestScheduler:
-    """APScheduler wiring: one cron job per active subscription, kept in step with the database."""
+    """APScheduler wiring: one job, the minute tick, sends every digest that is due and every correction.
+
+    There is no job per subscription: each tick asks ``DigestService.catch_up`` what is due and unsent (this week's
+    digest the minute its time comes, a missed or failed one within the grace period), so a subscription added,
+    changed or removed by any process takes effect at the next tick, and there is one way a digest gets sent.
+    """
 
     def __init__(self, service: DigestService, *, tick_seconds: float = 60, scheduler: AsyncIOScheduler | None = None):
         self.service = service
         self.tick_seconds = tick_seconds
         self.scheduler = scheduler or AsyncIOScheduler(timezone=dt.UTC)
-        self._signatures: dict[str, tuple] = {}
 
     def start(self) -> None:
         """Start inside the running event loop; missed digests and pending corrections are handled at once."""
-        self.reconcile()
         self.scheduler.add_job(
             self.tick, IntervalTrigger(seconds=self.tick_seconds, timezone=dt.UTC), id="factbot:tick",
             next_run_time=dt.datetime.now(dt.UTC), max_instances=1, coalesce=True, replace_existing=True,
@@ -103,47 +101,15 @@ class DigestScheduler:
             self.scheduler.shutdown(wait=wait)
 
     async def tick(self) -> None:
-        """Every minute: pick up subscription changes made by any process, catch up, send corrections."""
+        """Every minute: send what is due (subscription changes by any process included), then corrections."""
         try:
-            self.reconcile(await self.service.active())
             await self.service.catch_up()
             await self.service.send_corrections()
         except Exception:  # noqa: BLE001 - a bad tick must not stop the next one
             log.exception("digest scheduler tick failed")
 
-    @staticmethod
-    def trigger_for(sub: Subscription) -> CronTrigger:
-        hour, minute = map(int, sub.time.split(":"))
-        return CronTrigger(day_of_week=DAYS[sub.weekday], hour=hour, minute=minute, timezone=ZoneInfo(sub.timezone))
-
-    def reconcile(self, active: list[Subscription] | None = None) -> None:
-        """Make the jobs match the active subscriptions (added, changed, removed, disabled); ``active``: as read
-        by ``DigestService.active`` off the event loop (None: read them here)."""
-        if active is None:
-            active = self.service.subscriptions.list(active_only=True)
-        wanted: dict[str, Subscription] = {
-            f"digest:{s.id}": s for s in active if s.platform in self.service.posters
-        }
-        for job_id in list(self._signatures):
-            if job_id not in wanted:
-                if self.scheduler.get_job(job_id):
-                    self.scheduler.remove_job(job_id)
-                del self._signatures[job_id]
-        for job_id, sub in wanted.items():
-            signature = (sub.weekday, sub.time, sub.timezone)
-            if self._signatures.get(job_id) == signature and self.scheduler.get_job(job_id):
-                continue
-            self.scheduler.add_job(
-                self.service.run_due, self.trigger_for(sub), args=[sub.id], id=job_id, replace_existing=True,
-                misfire_grace_time=int(self.service.grace.total_seconds()), coalesce=True, max_instances=1,
-            )
-            self._signatures[job_id] = signature
-
-    def next_runs(self) -> list[tuple[Subscription, dt.datetime | None]]:
-        out = []
-        for job_id, _ in self._signatures.items():
-            job = self.scheduler.get_job(job_id)
-            sub = self.service.subscriptions.by_id(int(job_id.split(":")[1]))
-            if sub is not None:
-                out.append((sub, job.next_run_time if job else None))
-        return out
+    def next_runs(self) -> list[tuple[Subscription, dt.datetime]]:
+        """Each active subscription this process posts for, with when its next digest is due."""
+        now = self.service.clock()
+        return [(sub, sub.next_run(now)) for sub in self.service.subscriptions.list(active_only=True)
+                if sub.platform in self.service.posters]

@@ -91,11 +91,16 @@ def service(path, clock, poster, **kw):
         ("Australia/Sydney", 6, "10:00", "2026-10-01T00:00", "2026-10-03T23:00"),  # AEDT (UTC+11) from 02:00 that day
     ],
 )
-def test_cron_job_fires_at_the_right_utc_instant(db, tz, weekday, time, after, expected):
+def test_a_digest_is_due_at_the_right_utc_instant(db, tz, weekday, time, after, expected):
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.triggers.cron import CronTrigger
+
     store = Store(db)
     days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     sub = subscribe(store, MON_0900_BERLIN, weekday=days[weekday], time=time, timezone=tz)
-    trigger = DigestScheduler.trigger_for(sub)
+    hour, minute = map(int, time.split(":"))
+    trigger = CronTrigger(day_of_week=days[weekday], hour=hour, minute=minute, timezone=ZoneInfo(tz))
     start = dt.datetime.fromisoformat(after).replace(tzinfo=UTC)
     fire = trigger.get_next_fire_time(None, start)
     assert fire.astimezone(UTC) == dt.datetime.fromisoformat(expected).replace(tzinfo=UTC)
@@ -107,8 +112,8 @@ def test_sends_once_per_period(db):
     subscribe(Store(db), MON_0900_BERLIN - dt.timedelta(days=10))
     svc = service(db, clock, poster)
     sub_id = svc.subscriptions.list()[0].id
-    assert run(svc.run_due(sub_id)) == "m1"
-    assert run(svc.run_due(sub_id)) is None
+    assert svc.subscriptions.by_id(sub_id) is not None
+    assert run(svc.catch_up()) == ["m1"]
     assert run(svc.catch_up()) == []
     assert [(c, p) for c, p, _ in poster.posts] == [("C1", "2026-11-02")]
 
@@ -117,10 +122,9 @@ def test_two_schedulers_on_one_database_post_once(db):
     clock, poster = Clock(MON_0900_BERLIN), FakePoster()
     subscribe(Store(db), MON_0900_BERLIN - dt.timedelta(days=10))
     a, b = service(db, clock, poster, instance="a"), service(db, clock, poster, instance="b")
-    sub_id = a.subscriptions.list()[0].id
 
     async def both():
-        return await asyncio.gather(a.run_due(sub_id), b.run_due(sub_id), a.catch_up(), b.catch_up())
+        return await asyncio.gather(a.catch_up(), b.catch_up(), a.catch_up(), b.catch_up())
 
     run(both())
     assert len(poster.posts) == 1
@@ -132,7 +136,7 @@ def test_crash_mid_send_then_restart_posts_once(db):
     poster.die_after_post = True
     first = service(db, clock, poster)
     with pytest.raises(KeyboardInterrupt):
-        run(first.run_due(first.subscriptions.list()[0].id))
+        run(first.catch_up())
     poster.die_after_post = False
     clock.now += dt.timedelta(minutes=1)
     restarted = service(db, clock, poster)
@@ -255,29 +259,28 @@ def test_channel_with_a_digest_gets_corrections_in_it(db, sample_claims):
     assert store2.db.execute("SELECT verdict FROM replies WHERE message_id = 'r1'").fetchone()[0] == "false"
 
 
-def test_real_apscheduler_runs_the_job_and_follows_subscription_changes(db):
+def test_real_apscheduler_ticks_send_what_is_due_and_follow_subscription_changes(db):
+    """One job, the tick: a subscription made after start is sent at the next tick, and gone once removed."""
     poster = FakePoster()
 
     async def scenario():
         svc = service(db, Clock(MON_0900_BERLIN), poster)
         store = svc.store
-        sched = DigestScheduler(svc, tick_seconds=3600)
+        sched = DigestScheduler(svc, tick_seconds=0.05)
         sched.start()
         try:
             assert sched.next_runs() == []
+            assert [job.id for job in sched.scheduler.get_jobs()] == ["factbot:tick"]
             sub = subscribe(store, MON_0900_BERLIN - dt.timedelta(days=10))
-            sched.reconcile()
             [(s, next_run)] = sched.next_runs()
-            assert s.id == sub.id and next_run.weekday() == 0
-            sched.scheduler.get_job(f"digest:{sub.id}").modify(next_run_time=dt.datetime.now(UTC))
-            sched.scheduler.wakeup()
-            for _ in range(100):
+            assert s.id == sub.id and next_run == MON_0900_BERLIN + dt.timedelta(days=7)
+            for _ in range(200):
                 if poster.posts:
                     break
                 await asyncio.sleep(0.02)
             Subscriptions(store).unsubscribe(platform="slack", workspace="T1", channel="C1")
-            sched.reconcile()
-            assert sched.next_runs() == [] and sched.scheduler.get_job(f"digest:{sub.id}") is None
+            assert sched.next_runs() == []
+            assert [job.id for job in sched.scheduler.get_jobs()] == ["factbot:tick"]
         finally:
             sched.shutdown(wait=False)
 

@@ -125,20 +125,9 @@ class DigestService:
         return await self._db(self.subscriptions.list, active_only=True)
 
     # -- digests -------------------------------------------------------------------
-    async def run_due(self, sub_id: int) -> str | None:
-        """Send the digest of the period that is due now for this subscription (the cron job's body)."""
-        sub = await self._db(self.subscriptions.by_id, sub_id)
-        if sub is None or not sub.active or sub.platform not in self.posters:
-            return None
-        now = self.clock()
-        scheduled = sub.previous_run(now + dt.timedelta(seconds=1))
-        if now - scheduled > self.grace:
-            await self._db(self._record_skip, sub, scheduled)
-            return None
-        return await self._send(sub, scheduled)
-
     async def catch_up(self) -> list[str]:
-        """At start and every minute: send what is due and unsent (missed runs, failed sends) within the grace period."""
+        """At start and every minute (the scheduler's one job): send what is due and unsent within the grace period:
+        this week's digest once its time has come, a run missed while the bot was down, a failed send."""
         sent = []
         now = self.clock()
         for sub in await self.active():
