@@ -81,7 +81,7 @@ class LazyGroup(click.Group):
     """Groups whose modules import a platform library load only when used: ``factbot check`` stays quick."""
 
     lazy = {
-        "discord": "bot.adapters.discord.commands:discord_cli",
+        "discord": "bot.adapters.discord.cli:discord_cli",
         "model": "bot.model_cli:model_cli",
         "language": "bot.language_cli:language_cli",
         "desk": "bot.desk.cli:desk_cli",

@@ -113,7 +113,7 @@ async def send_now(checker: FactChecker, settings: Settings, platform: str, work
         raise SendNowError(f"{platform} channel {channel} has no digest subscription "
                            "(factbot digest subscribe, or the platform's digest command)")
     if platform == "discord":
-        from .adapters.discord.commands import logged_in
+        from .adapters.discord.cli import logged_in
         from .adapters.discord.runner import DiscordAdapter
 
         token = (settings.discord_token or "").strip()

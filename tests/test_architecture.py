@@ -181,7 +181,7 @@ def test_sql_lives_only_in_the_core():
 ADAPTERS = BOT / "adapters"
 # Where an adapter may still write English: what the operator who runs factbot reads (start-up errors, /healthz, the
 # `factbot discord` command group, why a request was refused, in the log), never what a chat reader sees.
-OPERATOR_MODULES = {"discord/runner.py", "slack/runner.py", "discord/commands.py", "slack/verify.py"}
+OPERATOR_MODULES = {"discord/runner.py", "slack/runner.py", "discord/cli.py", "slack/verify.py"}
 # Discord's command registry (command names, descriptions, option hints): discord.py would translate it through an
 # app_commands.Translator, which factbot does not install yet, so these stay English for now.
 DISCORD_REGISTRY = {"description", "name"}

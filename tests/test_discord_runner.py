@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.adapters.discord import runner
-from bot.adapters.discord.commands import PERMISSIONS, discord_cli, invite_url
+from bot.adapters.discord.cli import PERMISSIONS, discord_cli, invite_url
 from bot.config import Settings, load_settings
 
 try:

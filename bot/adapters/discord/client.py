@@ -15,24 +15,22 @@ import contextlib
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Sequence
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
-from zoneinfo import available_timezones
 
 import discord
 import yarl
 from discord import app_commands
 
 from ...config import Settings
-from ...core import i18n
 from ...core.chat import Answer, Chat, Request
 from ...core.normalize import content_words
 from ...core.pacing import CheckQueue
 from ...core.replies import Reply as NeutralReply
 from ...core.service import FactChecker
-from ...core.subscriptions import WEEKDAYS
 from . import render
+from .appcommands import build_commands
+from .appcommands import interaction_locale as _locale
 from .components import DYNAMIC_ITEMS
 from .render import NO_MENTIONS, Reply
 from .render import PLATFORM as DISCORD
@@ -66,20 +64,6 @@ def configure_endpoints(settings: Settings) -> None:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-LANGUAGE_TAGS = i18n.LANGUAGES
-
-
-@lru_cache(maxsize=1)
-def _timezones() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
-
-
-def _locale(interaction: discord.Interaction) -> str:
-    """The reader's language as Discord knows it: theirs, else the server's."""
-    value = getattr(interaction, "locale", None) or getattr(interaction, "guild_locale", None)
-    return str(getattr(value, "value", value) or "")
 
 
 class FactbotTree(app_commands.CommandTree):
@@ -357,6 +341,14 @@ class FactbotClient(discord.Client):
         if not ephemeral:
             self._record(sent, answer, request, thread=checked.id if checked else None)
 
+    async def check_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """"Fact-check this message" (the context menu): that message's text, answered in the channel."""
+        if not (message.content or "").strip():
+            await self.tell(interaction, self.chat.cannot_check("no-text", _locale(interaction)))
+            return
+        await self.answer_interaction(interaction, message.content, ephemeral=False, source="context-menu",
+                                      checked=message)
+
     async def show_claim(self, interaction: discord.Interaction, claim_id: str, *, ephemeral: bool) -> None:
         request = self._from_interaction(interaction)
         answer = self.chat.show_claim(claim_id, request.locale, private=ephemeral)
@@ -485,127 +477,3 @@ class FactbotClient(discord.Client):
             await self.tell(interaction, self.chat.suggest(self._from_interaction(interaction, text)))
 
         await self._guarded(interaction, "suggest", handle)
-
-
-# -- the app commands ---------------------------------------------------------------------
-
-
-def _client(interaction: discord.Interaction) -> FactbotClient:
-    client = interaction.client
-    assert isinstance(client, FactbotClient)
-    return client
-
-
-def _matching(values: Sequence[str], current: str) -> list[app_commands.Choice[str]]:
-    current = (current or "").strip().lower()
-    starts = [v for v in values if v.lower().startswith(current)]
-    contains = [v for v in values if current in v.lower() and v not in starts]
-    return render.text_choices(starts + contains)
-
-
-def build_commands() -> list[app_commands.Command | app_commands.Group | app_commands.ContextMenu]:
-    """Fresh command objects for one client (so two clients never share state)."""
-
-    @app_commands.command(name="factcheck", description="Check a claim against factbot's verified claims")
-    @app_commands.describe(text="The claim to check", ephemeral="Only you see the answer (default: the whole channel)")
-    async def factcheck(interaction: discord.Interaction, text: app_commands.Range[str, 1, 6000],
-                        ephemeral: bool = False) -> None:
-        await _client(interaction).answer_interaction(interaction, text, ephemeral=ephemeral, source="command")
-
-    @app_commands.command(name="claim", description="Show one verified claim: verdict, why, and sources")
-    @app_commands.describe(id="Start typing words of the claim, then pick it", ephemeral="Only you see it")
-    async def claim(interaction: discord.Interaction, id: str, ephemeral: bool = False) -> None:  # noqa: A002
-        await _client(interaction).show_claim(interaction, id, ephemeral=ephemeral)
-
-    @claim.autocomplete("id")
-    async def claim_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return _client(interaction).claim_choices(current)
-
-    claims = app_commands.Group(name="claims", description="Browse factbot's verified claims")
-
-    @claims.command(name="search", description="List the verified claims that best match some words")
-    @app_commands.describe(query="Words to look for")
-    async def claims_search(interaction: discord.Interaction, query: app_commands.Range[str, 1, 500]) -> None:
-        await _client(interaction).search_claims(interaction, query)
-
-    async def factcheck_message(interaction: discord.Interaction, message: discord.Message) -> None:
-        client = _client(interaction)
-        if not (message.content or "").strip():
-            await client.tell(interaction, client.chat.cannot_check("no-text", _locale(interaction)))
-            return
-        await client.answer_interaction(interaction, message.content, ephemeral=False, source="context-menu",
-                                        checked=message)
-
-    context_menu = app_commands.ContextMenu(name="Fact-check this message", callback=factcheck_message)
-
-    factbot = app_commands.Group(
-        name="factbot", description="factbot settings for this channel", guild_only=True,
-        default_permissions=discord.Permissions(manage_channels=True),
-    )
-    watch = app_commands.Group(name="watch", description="Reply unasked to confident matches in this channel",
-                               parent=factbot)
-    digest = app_commands.Group(name="digest", description="This channel's weekly fact-check digest", parent=factbot)
-    manage_channels = app_commands.checks.has_permissions(manage_channels=True)
-
-    @watch.command(name="on", description="Reply to confident matches in this channel, once per claim per cooldown")
-    @manage_channels
-    async def watch_on(interaction: discord.Interaction) -> None:
-        await _client(interaction).set_watch(interaction, True)
-
-    @watch.command(name="off", description="Stop replying unasked in this channel")
-    @manage_channels
-    async def watch_off(interaction: discord.Interaction) -> None:
-        await _client(interaction).set_watch(interaction, False)
-
-    @digest.command(name="subscribe", description="Post a weekly fact-check digest in this channel")
-    @app_commands.describe(day="Weekday, e.g. monday", time="Local time, 24-hour HH:MM, e.g. 09:00",
-                           timezone="IANA time zone, e.g. Europe/Berlin")
-    @manage_channels
-    async def digest_subscribe(interaction: discord.Interaction, day: str, time: str, timezone: str) -> None:
-        await _client(interaction).subscribe_digest(interaction, day, time, timezone)
-
-    @digest_subscribe.autocomplete("day")
-    async def day_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return _matching(WEEKDAYS, current)
-
-    @digest_subscribe.autocomplete("timezone")
-    async def tz_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return _matching(_timezones(), current)
-
-    @digest.command(name="unsubscribe", description="Stop this channel's weekly digest")
-    @manage_channels
-    async def digest_unsubscribe(interaction: discord.Interaction) -> None:
-        await _client(interaction).unsubscribe_digest(interaction)
-
-    @digest.command(name="preview", description="See (privately) what this channel's digest would say now")
-    @manage_channels
-    async def digest_preview(interaction: discord.Interaction) -> None:
-        await _client(interaction).preview_digest(interaction)
-
-    language = app_commands.Group(name="language", description="The language factbot replies in here",
-                                  parent=factbot)
-    whole_server = app_commands.locale_str("For the whole server (default: this channel)")
-
-    @language.command(name="show", description="Which language replies here are in, and why")
-    async def language_show(interaction: discord.Interaction) -> None:
-        await _client(interaction).show_language(interaction)
-
-    @language.command(name="set", description="Reply in one language in this channel (or the whole server)")
-    @app_commands.describe(language="A language tag or name, e.g. es, de, Français", server=whole_server)
-    @manage_channels
-    async def language_set(interaction: discord.Interaction, language: app_commands.Range[str, 1, 40],
-                           server: bool = False) -> None:
-        await _client(interaction).set_language(interaction, language, server=server)
-
-    @language_set.autocomplete("language")
-    async def language_autocomplete(interaction: discord.Interaction,
-                                    current: str) -> list[app_commands.Choice[str]]:
-        return _matching(LANGUAGE_TAGS, current)
-
-    @language.command(name="clear", description="Remove this channel's (or the server's) language setting")
-    @app_commands.describe(server=whole_server)
-    @manage_channels
-    async def language_clear(interaction: discord.Interaction, server: bool = False) -> None:
-        await _client(interaction).clear_language(interaction, server=server)
-
-    return [factcheck, claim, claims, context_menu, factbot]

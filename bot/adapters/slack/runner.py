@@ -38,7 +38,8 @@ from ...core.subscriptions import Subscription
 from ...exitcodes import EXIT_CONFIG
 from ...runtime import StartupError, serve
 from . import render
-from .app import EVENTS_PATH, PLATFORM, SlackBot, api_url, slack_error, web_client
+from .api import api_url, slack_error, web_client
+from .app import EVENTS_PATH, PLATFORM, SlackBot
 from .verify import verify_first
 
 log = logging.getLogger("factbot.slack")
