@@ -184,7 +184,7 @@ def test_digest_subscribe_list_preview_unsubscribe(run):
     run("chat", input="alibaba stole the guardrails\nis the moon made of cheese\n")
     preview = run("digest", "preview", "--platform", "console", "--channel", "console").stdout
     assert "2 checks · 1 matched" in preview
-    assert "1× ❓ Alibaba illicitly extracted" in preview
+    assert "1× ❓ Unverified · Alibaba illicitly extracted" in preview
     assert "“is the moon made of cheese”" in preview
     assert run("digest", "unsubscribe", "--platform", "console", "--channel", "console").exit_code == 0
     assert run("digest", "unsubscribe", "--platform", "console", "--channel", "console").exit_code == 1

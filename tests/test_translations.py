@@ -145,7 +145,7 @@ def test_knowledge_check_lists_stale_and_missing_translations(tmp_path, monkeypa
     write(tmp_path / "claims" / "the-claim.yaml", ENGLISH)
     write(tmp_path / "claims" / "other-claim.yaml", OTHER)
     write(tmp_path / "translations" / "es" / "the-claim.yaml", translation("the-claim", "es", "0" * 12))
-    monkeypatch.setattr("bot.cli.load_knowledge", lambda: load_knowledge(tmp_path))
+    monkeypatch.setattr("bot.cli.knowledge.load_knowledge", lambda: load_knowledge(tmp_path))
     result = CliRunner().invoke(cli, ["knowledge", "check", "--strict"])
     assert result.exit_code == 1
     assert result.output == ("2 claims, 0 retired ids: every file is valid.\n"
