@@ -167,9 +167,9 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         app.action(render.SUGGEST)(self.on_suggest)
         app.error(self._on_error)
 
-    def http_app(self, health: Callable[[], tuple[bool, str]] | None = None) -> web.Application:
-        """The HTTP-mode endpoints: ``/slack/events`` (events, commands, interactivity), the OAuth install
-        routes when configured, and ``/healthz``."""
+    def http_app(self) -> web.Application:
+        """The HTTP-mode endpoints: ``/slack/events`` (events, commands, interactivity) and the OAuth install
+        routes when configured.  Health is the process's one ``/healthz``, beside ``/metrics`` (``bot.runtime``)."""
         web_app = web.Application(client_max_size=4 * 1024 * 1024)
 
         async def events(request: web.Request) -> web.Response:
@@ -183,15 +183,10 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
                 return await to_aiohttp_response(await flow.handle_installation(bolt_request))
             return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
-        async def healthz(request: web.Request) -> web.Response:
-            ok, why = health() if health is not None else (True, "ok")
-            return web.Response(status=200 if ok else 503, text=("ok" if ok else why) + "\n")
-
         web_app.router.add_post(EVENTS_PATH, events)
         if self.app.oauth_flow is not None:
             web_app.router.add_get(INSTALL_PATH, oauth)
             web_app.router.add_get(REDIRECT_PATH, oauth)
-        web_app.router.add_get("/healthz", healthz)
         return web_app
 
     def keep_alive(self) -> None:

@@ -118,7 +118,7 @@ class SlackAdapter:
         self.bot = bot
         bot.keep_alive()
         if self.http:
-            web_app = bot.http_app(self.health)
+            web_app = bot.http_app()
             web_app.middlewares.append(verify_first(self.settings.slack_signing_secret, EVENTS_PATH))
             self._runner = web.AppRunner(web_app, access_log=None)
             await self._runner.setup()
@@ -300,7 +300,7 @@ def run(settings: Settings, *, http: bool = False, port: int = DEFAULT_PORT, hos
     """``factbot run slack [--http] [--port N]``: run until SIGTERM/SIGINT.
 
     0 on a clean stop, 4 for a missing or rejected token or a database problem.  ``port`` is where HTTP
-    mode serves ``/slack/events`` (and the install routes, and ``/healthz``); ``metrics_port`` is the
+    mode serves ``/slack/events`` (and the install routes); ``metrics_port`` is the
     runtime's ``/healthz`` + ``/metrics`` (None: off).
     """
     stderr = stderr or sys.stderr
