@@ -281,3 +281,11 @@ def test_quiet_week_is_one_short_embed():
     (embed,) = render.render_digest(quiet)
     assert embed.description == ("Nov 16, 2026 → Nov 23, 2026\n\nA quiet week: no new or changed claims, "
                                  "and nobody asked me anything here.")
+
+
+def test_claim_autocomplete_names_the_verdict_in_the_readers_language():
+    claim = make_claim()
+    (english,) = render.claim_choices([claim])
+    (german,) = render.claim_choices([claim], locale="de")
+    assert english.name.startswith(f"{claim.verdict.emoji} {claim.verdict.label}: ")
+    assert german.name.startswith(f"{claim.verdict.emoji} Falsch: ") and german.value == english.value

@@ -366,9 +366,9 @@ class FactbotClient(discord.Client):
         reply = self.chat.search(query, _locale(interaction), platform=DISCORD)
         await interaction.edit_original_response(**render.render_reply(reply).kwargs(edit=True))
 
-    def claim_choices(self, current: str) -> list[app_commands.Choice[str]]:
+    def claim_choices(self, current: str, locale: str = "") -> list[app_commands.Choice[str]]:
         """Autocomplete for ``/claim id:``: an exact id first, then a prefix search over claim text and aliases."""
-        return render.claim_choices(self.chat.claim_choices(current, limit=render.CHOICES))
+        return render.claim_choices(self.chat.claim_choices(current, limit=render.CHOICES), locale=locale)
 
     # -- /factbot: watch mode and digests --------------------------------------------------
     async def set_watch(self, interaction: discord.Interaction, on: bool) -> None:

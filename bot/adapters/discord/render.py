@@ -18,7 +18,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from ...core.chat import Platform, Wording
+from ...core.chat import Platform, Wording, verdict_label
 from ...core.models import Candidate, CheckResult, Claim, Digest
 from ...core.normalize import display_text
 from ...core.replies import ActionKind, Kind, Phrases, Rich, Unrenderable, VerdictItem, as_rich, grouped
@@ -406,15 +406,17 @@ def render_search(query: str, candidates: Sequence[Candidate], *, locale: str = 
     return render_reply(_WORDING.search_reply(query, candidates, PLATFORM, locale))
 
 
-def claim_choices(claims: Iterable[Claim]) -> list[app_commands.Choice[str]]:
-    """Autocomplete entries for ``/claim id:``: the verdict and claim text shown, the id sent."""
+def claim_choices(claims: Iterable[Claim], *, locale: str = "en") -> list[app_commands.Choice[str]]:
+    """Autocomplete entries for ``/claim id:``: the verdict (in the reader's language) and claim text shown, the id
+    sent."""
     out: list[app_commands.Choice[str]] = []
     seen: set[str] = set()
     for claim in claims:
         if claim.id in seen:
             continue
         seen.add(claim.id)
-        name = clip(f"{claim.verdict.emoji} {claim.verdict.label}: {display_text(claim.claim, CHOICE_NAME)}", CHOICE_NAME)
+        label = verdict_label(claim.verdict, locale)
+        name = clip(f"{claim.verdict.emoji} {label}: {display_text(claim.claim, CHOICE_NAME)}", CHOICE_NAME)
         out.append(app_commands.Choice(name=name, value=claim.id[:100]))
         if len(out) >= CHOICES:
             break
