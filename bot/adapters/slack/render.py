@@ -177,7 +177,8 @@ def with_votes(blocks: Sequence[dict[str, Any]], up: int, down: int) -> list[dic
     return out
 
 
-def fit_blocks(blocks: Sequence[dict[str, Any]], limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:
+def fit_blocks(blocks: Sequence[dict[str, Any]], limit: int = MAX_BLOCKS, *,
+               more: str = Phrases.more) -> list[dict[str, Any]]:
     """At most ``limit`` blocks: the rest become one "…and N more" line (actions kept at the end)."""
     blocks = list(blocks)
     if len(blocks) <= limit:
@@ -186,7 +187,7 @@ def fit_blocks(blocks: Sequence[dict[str, Any]], limit: int = MAX_BLOCKS) -> lis
     body = blocks[: len(blocks) - len(tail)]
     keep = limit - 1 - len(tail)
     hidden = len(body) - keep
-    return body[:keep] + [context(f"…and {hidden} more")] + tail
+    return body[:keep] + [context(escape(more % {"n": hidden}))] + tail
 
 
 # -- replies ----------------------------------------------------------------------------
@@ -315,7 +316,7 @@ def _render_verdicts(reply: NeutralReply) -> Reply:
         shown += 1
     if shown < len(reply.items):
         body.append(context(escape(reply.phrases.more_claims % {"n": len(reply.items) - shown})))
-    return Reply(blocks=fit_blocks(head + body + controls), text=fallback(escape(reply.summary)))
+    return Reply(blocks=fit_blocks(head + body + controls, more=reply.phrases.more), text=fallback(escape(reply.summary)))
 
 
 def _render_did_you_mean(reply: NeutralReply) -> Reply:
@@ -327,7 +328,7 @@ def _render_did_you_mean(reply: NeutralReply) -> Reply:
         context(mrkdwn(reply.footer)),
         *_actions(reply),
     ]
-    return Reply(blocks=fit_blocks(blocks), text=fallback(escape(reply.summary)))
+    return Reply(blocks=fit_blocks(blocks, more=reply.phrases.more), text=fallback(escape(reply.summary)))
 
 
 def _render_no_match(reply: NeutralReply) -> Reply:
@@ -335,12 +336,12 @@ def _render_no_match(reply: NeutralReply) -> Reply:
     blocks += [header(plain_text(reply.title)), *(section(mrkdwn(b)) for b in reply.body),
                section(f"*{escape(reply.checked_title)}*\n>{quote_user(reply.checked, SECTION_TEXT - 40)}"),
                *_actions(reply)]
-    return Reply(blocks=fit_blocks(blocks), text=fallback(escape(reply.summary)))
+    return Reply(blocks=fit_blocks(blocks, more=reply.phrases.more), text=fallback(escape(reply.summary)))
 
 
 def _render_nothing(reply: NeutralReply) -> Reply:
     blocks = [header(plain_text(reply.title)), *(section(mrkdwn(b)) for b in reply.body), *_actions(reply)]
-    return Reply(blocks=fit_blocks(blocks), text=fallback(escape(reply.summary)))
+    return Reply(blocks=fit_blocks(blocks, more=reply.phrases.more), text=fallback(escape(reply.summary)))
 
 
 def _render_notice(reply: NeutralReply) -> Reply:
@@ -454,7 +455,7 @@ def render_digest(digest: Digest | NeutralReply, *, limit: int = 10, footer: str
     blocks: list[dict[str, Any]] = [header(plain_text(reply.title)), context(mrkdwn(period)), section(mrkdwn(line))]
     blocks += _parts(reply)
     tail = [context(escape(plain_text(reply.footer)))] if reply.footer else []
-    blocks = fit_blocks(blocks, MAX_BLOCKS - len(tail)) + tail
+    blocks = fit_blocks(blocks, MAX_BLOCKS - len(tail), more=reply.phrases.more) + tail
     return blocks, fallback(reply.summary)
 
 
@@ -484,4 +485,4 @@ def render_home(home: NeutralReply | None = None, *, watched: Sequence[str] | No
     how = [s for s in reply.sections if not s.group]
     blocks = [header(plain_text(reply.title)), *_render_help(replace(reply, sections=tuple(how))).blocks,
               *_parts(replace(reply, sections=tuple(s for s in reply.sections if s.group)))]
-    return {"type": "home", "blocks": fit_blocks(blocks, MAX_VIEW_BLOCKS)}
+    return {"type": "home", "blocks": fit_blocks(blocks, MAX_VIEW_BLOCKS, more=reply.phrases.more)}
