@@ -21,6 +21,7 @@ import aiohttp
 import discord
 
 from ...config import Settings
+from ...core.chat import Chat
 from ...core.delivery import DeliveryGone
 from ...core.digest import DIGEST_TAG
 from ...core.models import Correction, Digest
@@ -145,6 +146,9 @@ class DiscordPoster:
 
     def __init__(self, adapter: DiscordAdapter):
         self.adapter = adapter
+        # The words of a digest or a correction (in the channel's language), also when no gateway client runs
+        # (``factbot digest send-now`` posts over REST alone).
+        self.chat = Chat(adapter.checker)
 
     @property
     def client(self) -> FactbotClient:
@@ -167,7 +171,7 @@ class DiscordPoster:
 
     async def post_digest(self, sub: Subscription, digest: Digest, *, period: str) -> str:
         channel = await self._channel(sub.channel)
-        embeds = render.render_digest(self.client.chat.digest_for(digest, render.PLATFORM))
+        embeds = render.render_digest(self.chat.digest_for(digest, render.PLATFORM))
         embeds[0].set_footer(text=DIGEST_TAG + period)  # how find_digest recognises this period after a crash
         ids = []
         try:
@@ -193,7 +197,7 @@ class DiscordPoster:
     async def post_correction(self, correction: Correction) -> None:
         """Reply to the earlier verdict with the correction, and mark that verdict "updated"."""
         channel = await self._channel(correction.channel)
-        notice, updated = self.client.chat.correction_for(correction, render.PLATFORM)
+        notice, updated = self.chat.correction_for(correction, render.PLATFORM)
         reference = discord.MessageReference(message_id=int(correction.message_id), channel_id=int(correction.channel),
                                              fail_if_not_exists=False)
         await channel.send(**render.render_reply(notice).kwargs(), reference=reference)
