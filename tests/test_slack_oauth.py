@@ -167,8 +167,9 @@ async def _poster(adapter: SlackAdapter, fake: FakeSlack, store) -> None:
     assert note.body["text"] == "✏️ " + render.escape(correction.text())
     (update,) = fake.find("chat.update")
     assert update.body["ts"] == earlier.message_id
-    assert update.body["blocks"][0] == render.context(
-        f"✏️ Updated: this verdict is now {claim.verdict.emoji} {claim.verdict.label}; see the correction in the thread.")
+    assert update.body["blocks"][0] == {**render.context(
+        f"✏️ Updated: this verdict is now {claim.verdict.emoji} {claim.verdict.label}; see the correction in the thread."),
+        "block_id": "factbot_updated"}  # found again by its id, whatever the language
     assert update.body["blocks"][1:] == fake.find("chat.postMessage")[0].body["blocks"]
 
     # a channel that is gone: the scheduler is told to stop, not to retry
