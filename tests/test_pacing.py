@@ -10,8 +10,8 @@ away under overload is tested end to end in test_slack_http.py and test_discord_
 from __future__ import annotations
 
 import asyncio
-
 import logging
+import threading
 
 from bot.core.pacing import CheckQueue
 
@@ -61,3 +61,64 @@ def test_a_failing_check_does_not_block_the_next() -> None:
         return await asyncio.wait_for(slack.run(lambda: 7), 1)
 
     assert asyncio.run(main()) == 7
+
+
+def test_prepare_runs_off_the_loop_while_the_loop_goes_on_and_checks_stay_one_at_a_time() -> None:
+    """A check by meaning embeds first (C code, no interpreter lock): that part leaves the loop, the rest does not."""
+    async def main() -> tuple[list[str], set[int], set[int], int]:
+        slack = queue()
+        release = threading.Event()
+        seen: list[str] = []
+        prepare_threads: set[int] = set()
+        check_threads: set[int] = set()
+        running = 0
+        most = 0
+
+        def prepare(n: int) -> None:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            prepare_threads.add(threading.get_ident())
+            seen.append(f"prepare {n}")
+            assert release.wait(10), "the loop never went on while a check was being prepared"
+            running -= 1
+
+        def check(n: int) -> int:
+            check_threads.add(threading.get_ident())
+            seen.append(f"check {n}")
+            return n
+
+        runs = asyncio.gather(*(slack.run(lambda n=n: check(n), prepare=lambda n=n: prepare(n)) for n in range(3)))
+        for _ in range(1000):  # the loop answers other work (acks) while the first prepare waits
+            await asyncio.sleep(0.001)
+            if "prepare 0" in seen:
+                break
+        seen.append("loop while preparing")
+        release.set()
+        assert await asyncio.wait_for(runs, 10) == [0, 1, 2]
+        slack.close()
+        return seen, prepare_threads, check_threads, most
+
+    seen, prepare_threads, check_threads, most = asyncio.run(main())
+    assert seen[:2] == ["prepare 0", "loop while preparing"], seen
+    assert [s for s in seen if s.startswith("check")] == ["check 0", "check 1", "check 2"]
+    for n in range(3):  # each check right after its own preparation, never interleaved with another's
+        assert seen.index(f"prepare {n}") < seen.index(f"check {n}")
+    assert most == 1  # one preparation at a time
+    assert threading.get_ident() not in prepare_threads
+    assert check_threads == {threading.get_ident()}  # asyncio.run's loop ran on this thread
+
+
+def test_a_failing_prepare_leaves_the_check_to_run_and_report() -> None:
+    async def main() -> int:
+        slack = queue()
+
+        def prepare() -> None:
+            raise RuntimeError("the engine failed")
+
+        try:
+            return await slack.run(lambda: 5, prepare=prepare)
+        finally:
+            slack.close()
+
+    assert asyncio.run(main()) == 5

@@ -14,6 +14,8 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -23,6 +25,7 @@ import pytest
 from bot.adapters.slack import render
 from bot.adapters.slack.runner import SlackAdapter
 from bot.config import Settings
+from bot.core.matcher import MatchConfig
 from bot.core.models import CountedClaim, Decision
 from bot.core.service import FactChecker, checker_for, open_store
 from helpers import Clock, lexical_matcher, settle, text_with
@@ -146,8 +149,9 @@ async def restart(env: Env) -> None:
 
 
 def settings_for(fake: FakeSlack, db: Path, **overrides: Any) -> Settings:
+    overrides.setdefault("matcher", lexical_matcher())
     return Settings(db_path=str(db), slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                    slack_api_url=fake.api_url, matcher=lexical_matcher(), **overrides)
+                    slack_api_url=fake.api_url, **overrides)
 
 
 async def start_adapter(checker: FactChecker, settings: Settings, clock: Clock) -> SlackAdapter:
@@ -384,6 +388,42 @@ async def test_max_wait_zero_never_turns_anyone_away(env: Env):
         assert checks.queued == 2 and env.posted() == []
     await env.settle()
     assert sorted(p.body["thread_ts"] for p in env.posted()) == sorted([first["ts"], second["ts"]])
+
+
+@e2e(matcher=MatchConfig(semantic="on"))
+async def test_requests_are_acknowledged_while_a_check_by_meaning_embeds_its_message(env: Env):
+    """The query embedding (the bulk of a check by meaning) runs off the event loop: acks do not wait for it."""
+    embedder = env.checker.matcher.vectors.embedder
+    real = embedder._encode
+    started, release = threading.Event(), threading.Event()
+    waited_out: list[bool] = []
+    first_text = f"{MATCH_TEXT}, or so I read (asked {uuid.uuid4().hex[:8]})"  # not in the engine's cache
+
+    def held(texts: list[str], **options: Any):
+        if options.get("query") and texts == [first_text]:
+            started.set()
+            waited_out.append(not release.wait(20))  # what the loop would do if the embedding ran on it
+        return real(texts, **options)
+
+    embedder._encode = held
+    try:
+        first = await env.mention(first_text, wait=False)  # acknowledged; its check starts embedding
+        assert await asyncio.to_thread(started.wait, 20)
+        second = await env.mention(MATCH_TEXT, user=BOB, wait=False)  # acknowledged while the first embeds
+        status, text = await env.slack.event({"token": "t", "challenge": "still-here", "type": "url_verification"})
+        assert (status, json.loads(text)) == (200, {"challenge": "still-here"})
+        assert not release.is_set() and waited_out == [] and env.posted() == []
+        release.set()
+        await env.settle()
+    finally:
+        release.set()
+        embedder._encode = real
+    assert waited_out == [False]
+    posted = env.posted()
+    assert [p.body["thread_ts"] for p in posted] == [first["ts"], second["ts"]]  # in order, each answered once
+    assert posted[1].body["blocks"] == expected(env, MATCH_TEXT).blocks
+    assert headers_of(posted[0].body["blocks"]) == headers_of(posted[1].body["blocks"])  # the same verdict
+    assert env.adapter.bot.checks.queued == 0
 
 
 @e2e()

