@@ -104,7 +104,7 @@ def test_no_match_offers_suggest_for_review_once_per_person(chat):
 
 
 def test_overload_is_one_busy_answer_that_is_never_remembered(chat, monkeypatch):
-    async def full(_check):
+    async def full(_check, **_options):
         raise Overloaded()
 
     monkeypatch.setattr(chat.checks, "run", full)
