@@ -12,10 +12,15 @@ Messages: the English and multilingual chat dev sets and the chatter set (``test
 messages first; lexical (``semantic = "off"``) and by meaning (``"on"``) in the same process, one after the other,
 plus the query embedding alone.
 
-    python bench/latency_meaning.py --work DIR [--sizes 10000,100000] [--root CHECKOUT]
+    python bench/latency_meaning.py --work DIR [--sizes 10000,100000] [--root CHECKOUT] [--baseline CHECKOUT]
 
-``--root`` measures another checkout's ``bot`` package on the same databases (a before/after in one run).
-Prints a Markdown table and writes bench/results/latency_meaning-latest.json.
+``--root`` measures another checkout's ``bot`` package on the same databases. ``--baseline`` measures a second
+checkout too, in the same run: for each size its process and this one's take turns (``--rounds`` each, baseline
+first), and the table gives each path's figures for both and their ratio (new / baseline) with the load average
+over each process. Besides the whole check, each process measures the query embedding alone and, where the
+checkout has ``Matcher.prepare``, what a check holds the event loop for once its message was embedded on the
+check queue's worker thread (``prepare`` then ``check``; the bot's path since the embedding moved off the loop).
+Prints Markdown tables and writes bench/results/latency_meaning-<time>.json.
 """
 
 from __future__ import annotations
@@ -58,40 +63,126 @@ def messages() -> list[str]:
     return out
 
 
+CHILD = r"""
+import json, os, sys, time, resource
+sys.path.insert(0, sys.argv[3])
+from bot.core.store import Store
+from bot.core.index import ClaimIndex
+from bot.core.matcher import MatchConfig, Matcher
+db, msgs = sys.argv[1], json.load(open(sys.argv[2]))
+store = Store(db); index = ClaimIndex(store)
+out = {}
+t = time.perf_counter(); lexical = Matcher(store, index, MatchConfig(semantic="off")); lexical.check("warm up")
+out["lexical_open_s"] = time.perf_counter() - t
+t = time.perf_counter(); hybrid = Matcher(store, index, MatchConfig(semantic="on")); hybrid.check("warm up the model")
+out["hybrid_open_s"] = time.perf_counter() - t; out["vector_search"] = hybrid.vectors.kind
+out["vectors_loaded_from"] = getattr(hybrid.vectors, "loaded_from", "database")
+for m in (lexical, hybrid):
+    for w in msgs[:20]: m.check(w + " (warm)")
+res = {}
+cpu = {}
+for name, m in (("lexical", lexical), ("hybrid", hybrid)):
+    ts = []
+    c = time.process_time()
+    for text in msgs:
+        s = time.perf_counter(); m.check(text); ts.append(time.perf_counter() - s)
+    res[name] = ts; cpu[name] = (time.process_time() - c) / len(msgs)
+e = hybrid.vectors.embedder
+ts = []
+for text in msgs:
+    s = time.perf_counter(); e.encode_queries([text + " ."]); ts.append(time.perf_counter() - s)
+res["embedding only"] = ts
+if hasattr(hybrid, "prepare"):  # the bot's path: embedded on the worker thread, then the rest on the loop
+    ts = []
+    for text in msgs:
+        hybrid.prepare(text + " ..")
+        s = time.perf_counter(); hybrid.check(text + " .."); ts.append(time.perf_counter() - s)
+    res["hybrid, on the loop after prepare"] = ts
+out["times"] = res; out["cpu_ms"] = {k: v * 1000 for k, v in cpu.items()}
+out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+PATHS = ("lexical", "hybrid", "embedding only", "hybrid, on the loop after prepare")
+
+
+def measure(root: Path, db: Path, msgs_file: Path) -> dict:
+    """One fresh process of ``root``'s bot package on ``db``: the figures of each path, with the load around it."""
+    load = os.getloadavg()[0]
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(db), str(msgs_file), str(root)],
+                          capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if proc.returncode:
+        raise SystemExit(proc.stderr[-3000:])
+    child = json.loads(proc.stdout.strip().splitlines()[-1])
+    times = child.pop("times")
+    row = {**child, "root": str(root), "load before": load, "load after": os.getloadavg()[0]}
+    for name, ts in times.items():
+        row[name] = {"p50 ms": semantic.pct(ts, 50) * 1000, "p99 ms": semantic.pct(ts, 99) * 1000,
+                     "mean ms": sum(ts) / len(ts) * 1000}
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, required=True, help="keep the padded databases here (reused when present)")
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--root", type=Path, default=common.ROOT, help="the checkout whose bot package is measured")
+    ap.add_argument("--baseline", type=Path, default=None, help="another checkout, measured in the same run")
+    ap.add_argument("--rounds", type=int, default=1, help="with --baseline: processes of each checkout per size")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     base = base_db(args.work)
     msgs = messages()
     msgs_file = args.work / "messages.json"
     msgs_file.write_text(json.dumps(msgs))
-    report = {"machine": common.machine(), "root": str(args.root), "rev": common.git_rev(), "messages": len(msgs)}
+    report: dict = {"machine": common.machine(), "root": str(args.root), "baseline": str(args.baseline or ""),
+                    "rev": common.git_rev(), "messages": len(msgs), "uptime_start": _uptime()}
     rows = []
+    ratio_rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
         db = args.work / f"padded-{n}.db"
         if not db.exists():
             report[f"build {n}"] = semantic.build_padded_db(base, db, n)
-        load = os.getloadavg()[0]
-        proc = subprocess.run([sys.executable, "-c", semantic.CHILD_LATENCY, str(db), str(msgs_file), str(args.root)],
-                              capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-        if proc.returncode:
-            raise SystemExit(proc.stderr[-3000:])
-        child = json.loads(proc.stdout.strip().splitlines()[-1])
-        times = child.pop("times")
-        row = {**child, "load before": load, "load after": os.getloadavg()[0]}
-        for name, ts in times.items():
-            row[name] = {"p50 ms": semantic.pct(ts, 50) * 1000, "p99 ms": semantic.pct(ts, 99) * 1000,
-                         "mean ms": sum(ts) / len(ts) * 1000}
-            rows.append((n, name, f"{row[name]['p50 ms']:.1f}", f"{row[name]['p99 ms']:.1f}",
-                         f"{row[name]['mean ms']:.1f}", f"{load:.1f}–{row['load after']:.1f}", child.get("vector_search")))
-        report[n] = row
-    print(common.table(["claims", "path", "p50 ms", "p99 ms", "mean ms", "load avg", "vector search"], rows))
-    print(f"\n{len(msgs)} messages; measured {args.root}")
+        runs: dict[str, list[dict]] = {"new": [], "baseline": []}
+        order = [("baseline", args.baseline), ("new", args.root)] if args.baseline else [("new", args.root)]
+        for _ in range(args.rounds if args.baseline else 1):
+            for label, root in order:
+                runs[label].append(measure(root, db, msgs_file))
+        report[n] = runs
+        for label, measured in runs.items():
+            for i, row in enumerate(measured):
+                for name in PATHS:
+                    if name in row:
+                        rows.append((n, label if args.baseline else "", i + 1, name, f"{row[name]['p50 ms']:.1f}",
+                                     f"{row[name]['p99 ms']:.1f}", f"{row[name]['mean ms']:.1f}",
+                                     f"{row['load before']:.1f}–{row['load after']:.1f}", row.get("vector_search")))
+        if args.baseline:
+            for name in PATHS[:3]:
+                for q in ("p50 ms", "p99 ms"):
+                    old = _median([r[name][q] for r in runs["baseline"]])
+                    new = _median([r[name][q] for r in runs["new"]])
+                    ratio_rows.append((n, name, q, f"{old:.1f}", f"{new:.1f}", f"{new / old:.2f}"))
+    report["uptime_end"] = _uptime()
+    print(common.table(["claims", "checkout", "process", "path", "p50 ms", "p99 ms", "mean ms", "load avg",
+                        "vector search"], rows))
+    if ratio_rows:
+        print()
+        print(common.table(["claims", "path", "", "baseline", "new", "new / baseline"], ratio_rows))
+    print(f"\n{len(msgs)} messages; measured {args.root}" + (f" against {args.baseline}" if args.baseline else ""))
+    print(f"uptime at the start: {report['uptime_start']}\nuptime at the end: {report['uptime_end']}")
     common.write_results("latency_meaning", report)
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return f"load average {os.getloadavg()}"
 
 
 if __name__ == "__main__":
