@@ -13,6 +13,7 @@ messages first; lexical (``semantic = "off"``) and by meaning (``"on"``) in the 
 plus the query embedding alone.
 
     python bench/latency_meaning.py --work DIR [--sizes 10000,100000] [--root CHECKOUT] [--baseline CHECKOUT]
+                                    [--rounds N] [--sample N]
 
 ``--root`` measures another checkout's ``bot`` package on the same databases. ``--baseline`` measures a second
 checkout too, in the same run: for each size its process and this one's take turns (``--rounds`` each, baseline
@@ -129,10 +130,14 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=common.ROOT, help="the checkout whose bot package is measured")
     ap.add_argument("--baseline", type=Path, default=None, help="another checkout, measured in the same run")
     ap.add_argument("--rounds", type=int, default=1, help="with --baseline: processes of each checkout per size")
+    ap.add_argument("--sample", type=int, default=0,
+                    help="only this many of the messages, evenly spread over the sets (a quicker, rougher run)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     base = base_db(args.work)
     msgs = messages()
+    if args.sample and args.sample < len(msgs):
+        msgs = [msgs[i * len(msgs) // args.sample] for i in range(args.sample)]
     msgs_file = args.work / "messages.json"
     msgs_file.write_text(json.dumps(msgs))
     report: dict = {"machine": common.machine(), "root": str(args.root), "baseline": str(args.baseline or ""),
