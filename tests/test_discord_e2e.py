@@ -115,10 +115,13 @@ def replies_to(env: Env, message: dict, *, after: int = 0) -> list[Recorded]:
 
 
 async def settle(env: Env) -> None:
-    """Everything pushed before has been handled: a help request sent now has been answered."""
+    """Everything pushed before has been handled: a help request sent now has been answered (so every earlier
+    event has reached its handler), and no handler is still running (a check by meaning embeds off the loop, so
+    the help can overtake it)."""
     sentinel = await env.fake.mention(env.fake.bob, "")
     reply = await reply_to(env, sentinel)
     assert "Mention me with a claim" in reply.json["content"]
+    await asyncio.wait_for(env.bot.chat.idle(), 10)
 
 
 def buttons(message_or_body: dict) -> list[dict]:
