@@ -417,7 +417,8 @@ async def test_requests_are_acknowledged_while_a_check_by_meaning_embeds_its_mes
         await env.settle()
     finally:
         release.set()
-        embedder._encode = real
+        del embedder._encode  # the class's own again (the engine is shared by the whole test session)
+        env.checker.matcher.vectors.stop_background()  # the adapter's start-up began it; later tests patch the engine
     assert waited_out == [False]
     posted = env.posted()
     assert [p.body["thread_ts"] for p in posted] == [first["ts"], second["ts"]]  # in order, each answered once
