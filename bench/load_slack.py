@@ -359,20 +359,25 @@ def met(step: dict[str, Any]) -> bool:
             and step["duplicated"] == 0 and step["retries_answered_again"] == 0)
 
 
-async def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+async def wait_healthy(urls: str | list[str], proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Until one of ``urls`` answers 200: the runtime's /healthz (metrics port), or on older checkouts the events port's."""
     import aiohttp
+
+    if isinstance(urls, str):
+        urls = [urls]
 
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"the bot exited with code {proc.returncode} before serving")
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
+            for url in urls:
+                try:
+                    async with session.get(url) as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
             await asyncio.sleep(0.1)
     raise RuntimeError("the bot did not become healthy in time")
 
@@ -565,7 +570,7 @@ def main() -> int:
         bot = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     code = 1
     try:
-        asyncio.run(wait_healthy(f"http://127.0.0.1:{port}/healthz", bot))
+        asyncio.run(wait_healthy([f"http://127.0.0.1:{metrics_port}/healthz", f"http://127.0.0.1:{port}/healthz"], bot))
         if args.profile:
             formats = {".svg": "flamegraph", ".txt": "raw", ".json": "speedscope"}
             fmt = formats.get(Path(args.profile).suffix, "flamegraph")
