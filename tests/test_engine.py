@@ -162,3 +162,47 @@ def test_the_log_filter_and_config_check_hide_a_database_password():
     settings = Settings(db_path="postgresql://factbot:s3cretpw@db.example/factbot")
     assert "s3cretpw" in settings.secrets()
     assert settings.redacted()["db_path"] == "postgresql://factbot:***@db.example/factbot"
+
+
+def test_db_copy_moves_an_sqlite_database_into_postgresql_with_ids_and_change_numbers(pg_url, tmp_path, monkeypatch):
+    """Claims, changes, checks, replies, votes (the column ``user``), vectors (bytes) and subscriptions copied as they
+    are; the next id and change number continue after them; a second copy into the same database is refused."""
+    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    from bot.core.conversations import Conversations
+
+    from bot.core.service import open_store
+
+    path = str(tmp_path / "f.db")
+    src, _ = open_store(path)  # the bundled claims in, as the command's own open would
+    src.upsert_claims([_claim(i) for i in range(5)])
+    src.remove("c-002")
+    src.log_check(query="kites?", decision="match", claim_id="c-001", score=0.9, platform="slack")
+    conv = Conversations(src)
+    conv.vote(platform="slack", reply_message_id="m1", user="U1", vote=1, claim_id="c-001", workspace="T", channel="C")
+    src.db.execute("INSERT INTO claim_vectors(claim_id, variant, model, text_hash, dim, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                   ["c-001", 0, "m", "h", 2, b"\x00\x3c\x00\xbc"])
+    src.db.conn.commit()
+    before = {"changes": src.changes_since(0), "order": src.first_stored([f"c-{i:03d}" for i in range(5)]),
+              "checks": src.checks(), "count": src.count()}
+    src.close()
+    out = _cli(path, "db", "copy", "--to", pg_url)
+    assert out.exit_code == 0, out.output
+    assert f"{len(before['changes'])} changes" in out.output
+    pg = Store(pg_url)
+    assert pg.count() == before["count"] and pg.get("c-002") is None and pg.get("c-001") is not None
+    assert pg.changes_since(0) == before["changes"]
+    assert pg.first_stored([f"c-{i:03d}" for i in range(5)]) == before["order"]
+    assert pg.checks() == before["checks"]
+    assert Conversations(pg).votes("slack", "m1") == (1, 0)
+    assert bytes(pg.db.execute("SELECT vector FROM claim_vectors").fetchone()[0]) == b"\x00\x3c\x00\xbc"
+    head = pg.last_change_seq()
+    pg.upsert_claims([_claim(9)])
+    assert pg.last_change_seq() == head + 1  # the feed's triggers are back, numbering after the copied changes
+    pg.log_check(query="again", decision="none", claim_id=None, score=None)
+    assert [r["id"] for r in pg.checks()] == [before["checks"][0]["id"], before["checks"][0]["id"] + 1]
+    pg.close()
+    again = _cli(path, "db", "copy", "--to", pg_url)
+    assert again.exit_code != 0 and "not empty" in again.output
+    bad = _cli(path, "db", "copy", "--to", str(tmp_path / "other.db"))
+    assert bad.exit_code != 0 and "postgresql://" in bad.output

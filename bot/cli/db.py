@@ -10,8 +10,10 @@ from ..core import queries
 from ..core.engine import redact
 from ..core.index import ClaimIndex
 from ..core.knowledge import KnowledgeError, load_knowledge
+from ..core.migrations import SchemaTooNew
 from ..core.models import Verdict
-from ..exitcodes import EXIT_BAD_INPUT
+from ..core.store import Store
+from ..exitcodes import EXIT_BAD_INPUT, EXIT_DB
 from .root import Context, cli, fail, pass_ctx
 
 
@@ -55,6 +57,46 @@ def db_info(c: Context, as_json: bool) -> None:
         return
     for key, value in info.items():
         click.echo(f"{key:>16}: {value}")
+
+
+@db.command("copy")
+@click.option("--to", "target_url", required=True, metavar="URL", help="An empty PostgreSQL database: postgresql://…")
+@pass_ctx
+def db_copy(c: Context, target_url: str) -> None:
+    """Copy this SQLite database into an empty PostgreSQL one, ids and change numbers kept.
+
+    Then point --db (or FACTBOT_DB, or [database] path) at the URL. The search index and vectors are rebuilt by
+    each instance from the database; Slack installations (the multi-workspace install) are not copied.
+    """
+    from ..core.dbcopy import CopyError, copy_database
+    from ..core.engine import is_url
+
+    if not is_url(target_url):
+        fail(f"--to must be a postgresql:// URL, not {redact(target_url)}", EXIT_BAD_INPUT)
+    source = c.store
+    if source.engine != "sqlite":
+        fail("factbot db copy copies an SQLite database: give the file with --db", EXIT_BAD_INPUT)
+    try:
+        import psycopg  # noqa: F401 - only to say what is missing
+    except ImportError:
+        fail("PostgreSQL needs the postgres extra: pip install 'factbot[postgres]'", EXIT_DB)
+    try:
+        target = Store(target_url)
+    except SchemaTooNew as exc:
+        fail(str(exc), EXIT_DB)
+    try:
+        copied = copy_database(source, target)
+    except CopyError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    finally:
+        target.close()
+    rows = sum(copied.values())
+    click.echo(f"Copied {source.location} into {redact(target_url)}: {rows:,} rows in {len(copied)} tables "
+               f"({copied.get('claims', 0):,} claims, {copied.get('claim_changes', 0):,} changes, "
+               f"{copied.get('checks', 0):,} checks).")
+    for table, n in copied.items():
+        if n:
+            click.echo(f"{table:>20}: {n:,}")
 
 
 @db.command("rebuild")

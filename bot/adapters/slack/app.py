@@ -135,6 +135,9 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         }
         if self.oauth:
             path = self.checker.store.path
+            if self.checker.store.engine == "postgresql":
+                raise ValueError("the multi-workspace install keeps its installations in a database file, not yet in "
+                                 "PostgreSQL: run it with --db pointing at a file")
             if path is None:
                 raise ValueError("the multi-workspace install needs a database file, not an in-memory database")
             self.installation_store = SQLite3InstallationStore(database=str(path), client_id=s.slack_client_id)
