@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable
 
 import discord
 import pytest
+from conftest import ENGINES
 
 from bot.adapters.discord import render
 from bot.adapters.discord.runner import DiscordAdapter
@@ -81,13 +82,15 @@ async def _run(db: Path, body: Callable[[Env], Awaitable[None]], caplog: Any, *,
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
-def e2e(**options: Any):
-    """Run ``async def test(env)`` against a fresh fake Discord and database."""
+def e2e(*, engines: tuple[str, ...] = (), **options: Any):
+    """Run ``async def test(env)`` against a fresh fake Discord and database (an SQLite file, or with
+    ``engines=ENGINES`` a PostgreSQL database as well)."""
     def decorate(fn: Callable[[Env], Awaitable[None]]):
-        def test(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-            asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", fn, caplog, **options), 60))
+        def test(tmp_path: Path, caplog: pytest.LogCaptureFixture, db_engine: str, request: Any) -> None:
+            db = request.getfixturevalue("pg_url") if db_engine == "postgresql" else tmp_path / "factbot.db"
+            asyncio.run(asyncio.wait_for(_run(db, fn, caplog, **options), 60))
         test.__name__, test.__doc__ = fn.__name__, fn.__doc__
-        return test
+        return pytest.mark.parametrize("db_engine", engines)(test) if engines else test
     return decorate
 
 
@@ -157,7 +160,7 @@ def original_patch(env: Env, interaction) -> Recorded:
 # -- mentions ----------------------------------------------------------------------------------
 
 
-@e2e()
+@e2e(engines=ENGINES)
 async def test_mention_gets_a_verdict_embed_in_reply(env: Env):
     fake = env.fake
     asked = await fake.mention(fake.alice, MATCH_TEXT)
@@ -262,7 +265,7 @@ async def test_context_menu_checks_someone_elses_message(env: Env):
     assert (record.source, record.requester, record.thread_id) == ("context-menu", fake.alice.id, target["id"])
 
 
-@e2e()
+@e2e(engines=ENGINES)
 async def test_claim_autocomplete_show_and_search(env: Env):
     fake = env.fake
     i = await fake.autocomplete(fake.alice, "claim", focused="id", id="alibaba guard")
@@ -341,7 +344,7 @@ async def test_none_says_so_and_suggest_for_review_records_it(env: Env):
 # -- feedback and removal -------------------------------------------------------------------------
 
 
-@e2e()
+@e2e(engines=ENGINES)
 async def test_feedback_buttons_count_one_vote_per_user(env: Env):
     fake = env.fake
     reply = (await reply_to(env, await fake.mention(fake.alice, MATCH_TEXT))).response["id"]
@@ -640,7 +643,7 @@ async def test_reconnect_in_the_middle_resumes_and_keeps_answering(env: Env):
 # -- digests and corrections posted by the scheduler ------------------------------------------------
 
 
-@e2e()
+@e2e(engines=ENGINES)
 async def test_scheduler_posts_digests_and_corrections_through_the_poster(env: Env):
     from bot.scheduler import DeliveryGone, DigestService
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import pytest
+from conftest import ENGINES
 
 from bot.adapters.slack import render
 from bot.adapters.slack.runner import SlackAdapter
@@ -182,14 +183,16 @@ async def _run(db: Path, body: Callable[[Env], Awaitable[None]], caplog, **overr
         checker.store.close()
 
 
-def e2e(**overrides: Any):
-    """Run ``async def test(env)`` against a fresh fake Slack and database."""
+def e2e(*, engines: tuple[str, ...] = (), **overrides: Any):
+    """Run ``async def test(env)`` against a fresh fake Slack and database (an SQLite file, or with
+    ``engines=ENGINES`` a PostgreSQL database as well)."""
     def decorate(fn: Callable[[Env], Awaitable[None]]):
-        def test(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        def test(tmp_path: Path, caplog: pytest.LogCaptureFixture, db_engine: str, request: Any) -> None:
             caplog.set_level(logging.INFO, logger="factbot")
-            asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", fn, caplog, **overrides), 60))
+            db = request.getfixturevalue("pg_url") if db_engine == "postgresql" else tmp_path / "factbot.db"
+            asyncio.run(asyncio.wait_for(_run(db, fn, caplog, **overrides), 60))
         test.__name__, test.__doc__ = fn.__name__, fn.__doc__
-        return test
+        return pytest.mark.parametrize("db_engine", engines)(test) if engines else test
     return decorate
 
 
@@ -214,7 +217,7 @@ def assert_notifies_nobody(call: Call) -> None:
 # -- mentions ---------------------------------------------------------------------------------
 
 
-@e2e()
+@e2e(engines=ENGINES)
 async def test_mention_gets_a_verdict_in_the_thread(env: Env):
     asked = await env.mention(MATCH_TEXT)
     (reply,) = env.posted()
@@ -325,7 +328,7 @@ async def test_an_error_gets_a_short_apology_and_the_details_go_to_the_log_witho
 # -- retries, signatures -------------------------------------------------------------------------
 
 
-@e2e()
+@e2e(engines=ENGINES)
 async def test_a_retried_event_is_acknowledged_and_answered_once_even_after_a_restart(env: Env):
     await env.mention(MATCH_TEXT, event_id="Ev0RETRY1")
     await env.mention(MATCH_TEXT, event_id="Ev0RETRY1", retry=1)
@@ -488,7 +491,7 @@ async def test_factcheck_answers_privately_and_share_posts_it_publicly(env: Env)
         "That answer is too old to share now; please run `/factcheck` again.")
 
 
-@e2e()
+@e2e(engines=ENGINES)
 async def test_a_share_survives_a_failed_post_and_a_restart_then_expires(env: Env):
     answer = await env.command(MATCH_TEXT)
     share_key = answer.body["blocks"][-1]["elements"][-1]["value"]
@@ -561,7 +564,7 @@ async def test_suggest_for_review_is_recorded_once_per_person(env: Env):
 # -- feedback and delete --------------------------------------------------------------------------
 
 
-@e2e()
+@e2e(engines=ENGINES)
 async def test_votes_are_one_per_person_and_shown_on_the_buttons(env: Env):
     await env.mention(MATCH_TEXT)
     (reply,) = env.posted()
@@ -649,7 +652,7 @@ async def test_shortcut_where_factbot_cannot_post_explains_and_answers_privately
 # -- watch mode ---------------------------------------------------------------------------------
 
 
-@e2e()
+@e2e(engines=ENGINES)
 async def test_watch_mode_replies_to_confident_matches_once_per_cooldown(env: Env):
     await env.say(MATCH_TEXT)
     assert env.posted() == []  # off by default

@@ -90,7 +90,7 @@ class LanguageSettings:
         return cur.rowcount > 0
 
     def settings(self, platform: str | None = None, workspace: str | None = None) -> list[LanguageSetting]:
-        sql, args = "SELECT * FROM language_settings WHERE 1", []
+        sql, args = "SELECT * FROM language_settings WHERE 1 = 1", []
         if platform:
             sql += " AND platform = ?"
             args.append(platform)
