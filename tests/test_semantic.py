@@ -356,3 +356,25 @@ def test_cli_model_commands(tmp_path, monkeypatch, embedder):
     assert "vector" in explain.stdout
     missing = runner.invoke(cli, ["model", "info"], env={"FACTBOT_MATCHER_EMBEDDING_MODEL": "someone/not-a-model"})
     assert "factbot model download" in missing.stdout
+
+
+def test_on_postgresql_new_claims_are_embedded_in_the_background_and_stored_for_every_instance(
+        pg_url, sample_claims, embedder):
+    import time
+
+    from bot.core.vectors import VectorIndex
+
+    store = Store(pg_url)
+    store.upsert_claims(sample_claims)
+    vectors = VectorIndex(store, embedder)
+    assert vectors.pending() == len(sample_claims)
+    assert vectors.start_background(interval=0.05)
+    deadline = time.monotonic() + 60
+    while vectors.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    vectors.stop_background()
+    assert vectors.pending() == 0
+    other = Store(pg_url)  # another instance reads the stored vectors instead of embedding again
+    assert VectorIndex(other, embedder).pending() == 0
+    other.close()
+    store.close()

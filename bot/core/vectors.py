@@ -442,10 +442,10 @@ class VectorIndex:
         """Embed claims that wait for vectors on a thread of its own, with its own database connection.
 
         Checks go on meanwhile with the vectors there are (the claims still waiting are matched by their
-        words); each batch is visible to the next check. Only for a database file: an in-memory store has
-        one connection, and embeds inline. Returns False when there is nothing to run it on.
+        words); each batch is visible to the next check. Only for a database file or a PostgreSQL database: an
+        in-memory store has one connection, and embeds inline. Returns False when there is nothing to run it on.
         """
-        if self.store.path is None or self._worker is not None:
+        if (self.store.path is None and self.store.url is None) or self._worker is not None:
             return False
         self._stop.clear()
         self._worker = threading.Thread(target=self._background, args=(interval,), name="factbot-embed", daemon=True)
@@ -466,7 +466,7 @@ class VectorIndex:
         # instance, so a check's query never waits for a batch of claims to be encoded.
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
-        own = Store(self.store.path)
+        own = Store(self.store.url or self.store.path)
         try:
             helper = VectorIndex(own, self.embedder.twin(), hnsw_above=self.hnsw_above, batch=64)
             while not self._stop.is_set():
