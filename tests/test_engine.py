@@ -206,3 +206,25 @@ def test_db_copy_moves_an_sqlite_database_into_postgresql_with_ids_and_change_nu
     assert again.exit_code != 0 and "not empty" in again.output
     bad = _cli(path, "db", "copy", "--to", str(tmp_path / "other.db"))
     assert bad.exit_code != 0 and "postgresql://" in bad.output
+
+
+def test_writes_that_give_way_do_not_wait_for_the_servers_disk_and_other_writes_do(pg_url, monkeypatch):
+    from bot.core import engine
+
+    seen: list[str] = []
+    real = engine.PgDatabase.execute
+
+    def spy(self, sql, params=None):
+        seen.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(engine.PgDatabase, "execute", spy)
+    store = Store(pg_url)
+    seen.clear()
+    store.log_check(query="q", decision="none", claim_id=None, score=None)
+    assert seen[0] == "SET LOCAL synchronous_commit = off" and seen[1].startswith("INSERT INTO checks")
+    seen.clear()
+    store.set_meta("k", "v")
+    assert not any("synchronous_commit" in s for s in seen)
+    assert store.get_meta("k") == "v" and len(store.checks()) == 1
+    store.close()

@@ -496,6 +496,12 @@ class Store:
         an error line: it must not take the others with it."""
         if conn is self.db.conn:
             with self._short_wait(), self.transaction():
+                if self.engine == POSTGRESQL:
+                    # What gives way is kept in memory when it cannot be written, and lost if the process dies:
+                    # a commit need not wait for the server's disk either (a server crash may lose its last
+                    # fraction of a second of these rows, never corrupt anything). Claims and the digests' and
+                    # corrections' claims are written by other paths, durably.
+                    conn.execute("SET LOCAL synchronous_commit = off")
                 return self._each(batch, conn)
         try:
             conn.execute("BEGIN IMMEDIATE")
