@@ -228,3 +228,28 @@ def test_writes_that_give_way_do_not_wait_for_the_servers_disk_and_other_writes_
     assert not any("synchronous_commit" in s for s in seen)
     assert store.get_meta("k") == "v" and len(store.checks()) == 1
     store.close()
+
+
+def test_without_the_postgres_extra_a_url_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg_pool", None)  # as if not installed
+    with pytest.raises(StoreError, match=r"needs the postgres extra: pip install 'factbot\[postgres\]'") as info:
+        Store("postgresql://factbot:s3cret@db.example/factbot")
+    assert "s3cret" not in str(info.value)
+
+
+def test_a_server_that_goes_away_mid_command_is_one_line_and_exit_code_4(pg_server, pg_url, tmp_path, monkeypatch):
+    from bot.core import queries
+
+    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    import psycopg
+
+    def gone(store):
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(queries, "claims_by_origin", gone)
+    out = _cli(pg_url, "db", "info")
+    assert out.exit_code == 4 and "Traceback" not in out.output
+    assert "cannot be reached (server closed the connection unexpectedly)" in out.output

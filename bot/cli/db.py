@@ -77,10 +77,6 @@ def db_copy(c: Context, target_url: str) -> None:
     if source.engine != "sqlite":
         fail("factbot db copy copies an SQLite database: give the file with --db", EXIT_BAD_INPUT)
     try:
-        import psycopg  # noqa: F401 - only to say what is missing
-    except ImportError:
-        fail("PostgreSQL needs the postgres extra: pip install 'factbot[postgres]'", EXIT_DB)
-    try:
         target = Store(target_url)
     except SchemaTooNew as exc:
         fail(str(exc), EXIT_DB)

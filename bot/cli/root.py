@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from ..config import ConfigError, Settings, load_settings
+from ..core.engine import pg_error_kind
 from ..core.knowledge import KnowledgeError
 from ..core.migrations import SchemaTooNew
 from ..core.service import FactChecker, checker_for, open_store
@@ -84,6 +85,12 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except (StoreError, sqlite3.Error) as exc:
+            obj = ctx.obj if isinstance(ctx.obj, Context) else None
+            logging.getLogger("factbot.store").debug("database error", exc_info=True)
+            fail(str(store_error(exc, obj.settings.database if obj else None)), EXIT_DB)
+        except Exception as exc:  # noqa: BLE001 - a PostgreSQL server gone away mid-command, else re-raised
+            if pg_error_kind(exc) is None:
+                raise
             obj = ctx.obj if isinstance(ctx.obj, Context) else None
             logging.getLogger("factbot.store").debug("database error", exc_info=True)
             fail(str(store_error(exc, obj.settings.database if obj else None)), EXIT_DB)

@@ -292,6 +292,9 @@ class Store:
         """A PostgreSQL database through a connection pool; the schema is migrated as for a file."""
         try:
             self.db = PgDatabase(url, timeout=max(busy_timeout_ms / 1000, 1.0))  # type: ignore[assignment]
+        except ImportError:
+            raise StoreError(f"the database {redact(url)} is a PostgreSQL one, which needs the postgres extra: "
+                             "pip install 'factbot[postgres]'", "unopenable") from None
         except Exception as exc:  # noqa: BLE001 - psycopg's and the pool's errors, each said as one line
             raise store_error(exc, url) from None
         try:
