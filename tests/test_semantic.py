@@ -378,3 +378,19 @@ def test_on_postgresql_new_claims_are_embedded_in_the_background_and_stored_for_
     assert VectorIndex(other, embedder).pending() == 0
     other.close()
     store.close()
+
+
+def test_background_embedding_ends_with_its_store(tmp_path, embedder):
+    import time
+
+    from bot.core.vectors import VectorIndex
+
+    store = _file_store(tmp_path)
+    vectors = VectorIndex(store, embedder)
+    assert vectors.start_background(interval=0.05)
+    worker = vectors._worker
+    store.close()
+    deadline = time.monotonic() + 10
+    while worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not worker.is_alive()

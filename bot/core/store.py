@@ -345,6 +345,10 @@ class Store:
             return None
         return Store(self.path, busy_timeout_ms=self._busy_ms, readonly=self.readonly)
 
+    @property
+    def closed(self) -> bool:
+        return self._closing.is_set()
+
     def __enter__(self) -> Store:
         return self
 

@@ -460,6 +460,9 @@ class VectorIndex:
             self._wake.set()
             worker.join(timeout)
 
+    def _store_closed(self) -> bool:
+        return self.store.closed
+
     def _background(self, interval: float) -> None:
         # Embedding is the bot's least urgent work: this thread (and the threads its engine starts) yields the cores
         # to the event loop and to the checks (Linux sets the priority per thread), and it has its own model
@@ -469,14 +472,17 @@ class VectorIndex:
         own = Store(self.store.url or self.store.path)
         try:
             helper = VectorIndex(own, self.embedder.twin(), hnsw_above=self.hnsw_above, batch=64)
-            while not self._stop.is_set():
+            # It ends with the store it serves: a closed store's database may be gone (a test's, or one dropped).
+            while not self._stop.is_set() and not self._store_closed():
                 self._wake.wait(interval)
                 self._wake.clear()
-                if self._stop.is_set():
+                if self._stop.is_set() or self._store_closed():
                     break
                 try:
                     self._embed_waiting(helper)
                 except Exception as exc:  # noqa: BLE001 - a full disk or a locked database: try again later
+                    if self._store_closed():
+                        break
                     log.warning("background embedding paused: %s", exc)
                     self._stop.wait(interval)
         finally:
