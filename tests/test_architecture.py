@@ -182,8 +182,8 @@ ADAPTERS = BOT / "adapters"
 # Where an adapter may still write English: what the operator who runs factbot reads (start-up errors, /healthz, the
 # `factbot discord` command group, why a request was refused, in the log), never what a chat reader sees.
 OPERATOR_MODULES = {"discord/runner.py", "slack/runner.py", "discord/cli.py", "slack/verify.py"}
-# Discord's command registry (command names, descriptions, option hints): discord.py would translate it through an
-# app_commands.Translator, which factbot does not install yet, so these stay English for now.
+# Discord's command registry (command names, descriptions, option hints): marked for the catalogs and sent in every
+# language through appcommands.RegistryTranslator (an app_commands.Translator); the English here is the msgid.
 DISCORD_REGISTRY = {"description", "name"}
 # Three words in a row, separated by spaces: a sentence or a phrase, not an id ("factbot_vote_up"), a path or syntax.
 SENTENCE = __import__("re").compile(r"[A-Za-z][a-z']+(?:[ ,;:]+[A-Za-z][a-z']+){2,}")

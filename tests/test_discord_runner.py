@@ -128,6 +128,36 @@ def test_sync_per_guild_globally_and_clear(tmp_path):
         assert [(o["name"], o.get("autocomplete", False)) for o in language["set"]["options"]] == [
             ("language", True), ("server", False)]
         assert by_name["claim"]["options"][0]["autocomplete"] is True
+        # The registry in the reader's language: descriptions and the menu's name from the catalogs, names kept.
+        spanish = ("es-ES", "es-419")
+        factcheck = by_name["factcheck"]
+        assert factcheck["name_localizations"] == {}
+        for locale in spanish:
+            assert factcheck["description_localizations"][locale] == (
+                "Comprueba una afirmación con las afirmaciones verificadas de factbot")
+            assert [o["description_localizations"][locale] for o in factcheck["options"]] == [
+                "La afirmación que quieres comprobar", "Solo tú ves la respuesta (por defecto: todo el canal)"]
+            assert by_name["Fact-check this message"]["name_localizations"][locale] == "Verificar este mensaje"
+            assert by_name["factbot"]["description_localizations"][locale] == "Ajustes de factbot para este canal"
+            assert language["set"]["description_localizations"][locale] == (
+                "Responde en un idioma en este canal (o en todo el servidor)")
+            assert [o["description_localizations"][locale] for o in language["set"]["options"]] == [
+                "Una etiqueta o nombre de idioma, p. ej. es, de, Français",
+                "Para todo el servidor (por defecto: este canal)"]
+        assert sorted(factcheck["description_localizations"]) == ["de", "es-419", "es-ES", "fr", "ja", "pt-BR", "zh-CN"]
+        assert by_name["Fact-check this message"]["name_localizations"]["de"] == "Diese Nachricht prüfen"
+        assert all("name_localizations" not in o for o in factcheck["options"])  # option names are typed: kept
+
+        def described(items: list[dict]) -> list[dict]:
+            return [x for c in items for x in (c, *described(c.get("options", [])))]
+
+        everything = described(put.json)
+        assert len(everything) == 28  # 5 commands, 12 groups and subcommands, 11 options
+        for item in everything:  # every description in every catalog language, within Discord's limits
+            if item.get("description"):
+                assert sorted(item["description_localizations"]) == sorted(factcheck["description_localizations"])
+                assert all(0 < len(text) <= 100 for text in item["description_localizations"].values())
+        assert all(0 < len(text) <= 32 for text in by_name["Fact-check this message"]["name_localizations"].values())
 
         result = cli.invoke(discord_cli, ["sync"])
         assert result.exit_code == 0 and "globally" in result.stdout

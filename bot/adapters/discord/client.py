@@ -29,7 +29,7 @@ from ...core.pacing import CheckQueue
 from ...core.replies import Reply as NeutralReply
 from ...core.service import FactChecker
 from . import render
-from .appcommands import build_commands
+from .appcommands import RegistryTranslator, build_commands
 from .appcommands import interaction_locale as _locale
 from .components import DYNAMIC_ITEMS
 from .render import NO_MENTIONS, Reply
@@ -141,6 +141,7 @@ class FactbotClient(discord.Client):
 
     # -- lifecycle ------------------------------------------------------------------
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(RegistryTranslator())  # the registry in every catalog language on sync
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # buttons keep working on replies posted before a restart
 
     async def connect(self, *, reconnect: bool = True) -> None:
