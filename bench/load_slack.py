@@ -453,11 +453,11 @@ def _writes_child(db: str, n: int, offset: int, conn: Any) -> None:
     log and the reply record, each its own transaction as in the bot."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from bot.config import Settings
+    from bot.config import Settings, StoreSettings
     from bot.core.service import checker_for, open_store
 
     store, _ = open_store(db)
-    checker = checker_for(store, Settings(db_path=db))
+    checker = checker_for(store, Settings(store=StoreSettings(path=db)))
     result = checker.check("Alibaba stole Claude Fable's guardrails", record=False)
     conn.send("ready")
     conn.recv()

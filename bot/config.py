@@ -1,10 +1,15 @@
 """Settings: a TOML file, overridden by environment variables, overridden by command-line flags.
 
 Every key is declared once in ``KEYS`` (section, name, type, environment
-variable, default), so the file format, the environment, ``config check``
-and the example config cannot drift apart.  Tokens live here too, read from
-the environment or the file and never from code; ``Settings.redacted()`` is
-the only form that is ever printed or logged.
+variable) and once, with its default, as a field of its section's frozen
+dataclass (``StoreSettings`` for ``[database]``, ``BotSettings``,
+``DiscordSettings``, ``SlackSettings``, ``DeskSettings``; ``MatchConfig`` for
+``[matcher]``), so the file format, the environment, ``config check`` and the
+example config cannot drift apart.  A section strips and checks its values when
+it is made, so ``load_settings`` validates once and every adapter receives its
+own typed section.  Tokens live here too, read from the environment or the file
+and never from code; ``Settings.redacted()`` is the only form that is ever
+printed or logged.
 """
 
 from __future__ import annotations
@@ -55,14 +60,14 @@ def _is_dir(path: Path) -> bool:
 @dataclass(frozen=True)
 class Key:
     section: str
-    name: str
-    attr: str
+    name: str  # the key in the file, and the field of the section's dataclass
+    attr: str  # the flat name `factbot config check` prints
     kind: type
     env: str
     secret: bool = False
 
 
-# (section, key in the file, Settings attribute, type, environment variable)
+# (section, key in the file, printed name, type, environment variable)
 KEYS: tuple[Key, ...] = (
     Key("database", "path", "db_path", str, "FACTBOT_DB"),
     Key("database", "store_query_text", "store_query_text", bool, "FACTBOT_STORE_QUERY_TEXT"),
@@ -93,65 +98,168 @@ KEYS: tuple[Key, ...] = (
 )
 
 
+class _Section:
+    """A section of the settings: its text values stripped, an empty one its default, then checked."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                value = value.strip() or (f.default if isinstance(f.default, str) else "")
+                object.__setattr__(self, f.name, value)
+        self.check()
+
+    def check(self) -> None:
+        """Raise ConfigError, naming the key, for a value out of range."""
+
+
 @dataclass(frozen=True)
-class Settings:
-    db_path: str = ""
+class StoreSettings(_Section):
+    """``[database]``: where the store is and what it keeps."""
+
+    path: str = ""  # a file, or a postgresql:// URL; empty: the platform's data folder
     store_query_text: bool = True  # False keeps only a hash of what people asked
     check_retention_days: int = 90
-    matcher: MatchConfig = field(default_factory=MatchConfig)
+
+    def check(self) -> None:
+        if self.check_retention_days < 1:
+            raise ConfigError("database.check_retention_days must be at least 1")
+
+    @property
+    def url(self) -> str:
+        return self.path or str(default_db_path())
+
+
+@dataclass(frozen=True)
+class BotSettings(_Section):
+    """``[bot]``: how the conversation paces and when watch mode speaks, on every platform."""
+
     rate_limit_per_minute: int = 10  # checks per user per minute; 0 turns the limit off
     watch_min_score: float = 0.6  # watch mode answers only matches at least this confident
     watch_cooldown_hours: float = 24.0  # ...and once per claim per channel in this window
     max_wait_seconds: float = 30.0  # under overload, a request that would be answered later than this is turned away
-    discord_token: str = ""
-    discord_api_base: str = "https://discord.com/api/v10"
-    discord_gateway_url: str = ""  # empty: ask Discord's /gateway/bot
-    # Sharding (docs/scaling.md): this process opens shard discord_shard_id of discord_shard_count; 0 = not sharded.
-    discord_shard_id: int = 0
-    discord_shard_count: int = 0
-    slack_bot_token: str = ""
-    slack_app_token: str = ""
-    slack_signing_secret: str = ""
-    slack_client_id: str = ""
-    slack_client_secret: str = ""
-    slack_api_url: str = "https://slack.com/api/"
-    slack_admins: str = ""  # comma-separated Slack user ids allowed to change watch and digest settings
-    slack_shortcut_reply: str = "thread"  # "thread" or "ephemeral"
-    # The review desk (docs/desk.md): `factbot desk`, and `factbot run all` when enabled.
-    desk_enabled: bool = False
-    desk_host: str = "127.0.0.1"
-    desk_port: int = 8080
-    desk_secret_key: str = ""  # 32 bytes, url-safe base64 (Fernet); empty: a new key each start
-    desk_session_minutes: int = 480
-    desk_secure_cookies: bool = False  # True behind TLS (a reverse proxy): cookies only over https
+
+    def check(self) -> None:
+        if self.rate_limit_per_minute < 0:
+            raise ConfigError("bot.rate_limit_per_minute must be 0 (off) or more")
+        if not 0 < self.watch_min_score <= 1:
+            raise ConfigError("bot.watch_min_score must be between 0 and 1")
+        if self.max_wait_seconds < 0:
+            raise ConfigError("bot.max_wait_seconds must be 0 (never turn requests away) or more")
+
+
+@dataclass(frozen=True)
+class DiscordSettings(_Section):
+    """``[discord]``: the bot token and where Discord is."""
+
+    token: str = ""
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = ""  # empty: ask Discord's /gateway/bot
+    # Sharding (docs/scaling.md): this process opens shard shard_id of shard_count; 0 = not sharded.
+    shard_id: int = 0
+    shard_count: int = 0
+
+    def check(self) -> None:
+        if self.shard_count < 0 or not 0 <= self.shard_id < max(self.shard_count, 1):
+            raise ConfigError(
+                f"discord.shard_id must be between 0 and shard_count - 1, and shard_count 0 (no sharding) or more; "
+                f"got shard_id {self.shard_id} of shard_count {self.shard_count}"
+            )
+
+
+@dataclass(frozen=True)
+class SlackSettings(_Section):
+    """``[slack]``: tokens for Socket Mode, the signing secret and OAuth client for HTTP mode, who may admin."""
+
+    bot_token: str = ""
+    app_token: str = ""
+    signing_secret: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    api_url: str = "https://slack.com/api/"
+    admins: str = ""  # comma-separated Slack user ids allowed to change watch and digest settings
+    shortcut_reply: str = "thread"  # "thread" or "ephemeral"
+
+    def check(self) -> None:
+        if self.shortcut_reply not in ("thread", "ephemeral"):
+            raise ConfigError("slack.shortcut_reply must be 'thread' or 'ephemeral'")
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
+
+    @property
+    def oauth(self) -> bool:
+        """A client id and secret: the multi-workspace install (HTTP mode)."""
+        return bool(self.client_id and self.client_secret)
+
+
+@dataclass(frozen=True)
+class DeskSettings(_Section):
+    """``[desk]``: the review desk (docs/desk.md): ``factbot desk``, and ``factbot run all`` when enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_key: str = ""  # 32 bytes, url-safe base64 (Fernet); empty: a new key each start
+    session_minutes: int = 480
+    secure_cookies: bool = False  # True behind TLS (a reverse proxy): cookies only over https
+
+    def check(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ConfigError("desk.port must be between 1 and 65535")
+        if self.session_minutes < 1:
+            raise ConfigError("desk.session_minutes must be at least 1")
+
+
+# The file's table → the Settings attribute that holds it, and its type.
+SECTIONS: dict[str, tuple[str, type[_Section]]] = {
+    "database": ("store", StoreSettings),
+    "bot": ("bot", BotSettings),
+    "discord": ("discord", DiscordSettings),
+    "slack": ("slack", SlackSettings),
+    "desk": ("desk", DeskSettings),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, validated once, in typed sections; each adapter is handed its own section."""
+
+    store: StoreSettings = field(default_factory=StoreSettings)
+    matcher: MatchConfig = field(default_factory=MatchConfig)
+    bot: BotSettings = field(default_factory=BotSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    desk: DeskSettings = field(default_factory=DeskSettings)
     source: str = ""  # which config file was read, for `config check`
 
     @property
     def database(self) -> str:
-        return self.db_path or str(default_db_path())
+        return self.store.url
 
-    @property
-    def slack_admin_ids(self) -> frozenset[str]:
-        return frozenset(a.strip() for a in self.slack_admins.split(",") if a.strip())
+    def value(self, key: Key) -> Any:
+        return getattr(getattr(self, SECTIONS[key.section][0]), key.name)
 
     def secrets(self) -> list[str]:
         """Every secret value set, for the log filter that blanks them."""
-        found = [getattr(self, k.attr) for k in KEYS if k.secret and getattr(self, k.attr)]
-        password = url_password(self.db_path)  # a postgresql:// URL may carry one
+        found = [self.value(k) for k in KEYS if k.secret and self.value(k)]
+        password = url_password(self.store.path)  # a postgresql:// URL may carry one
         return [*found, password] if password else found
 
     def redacted(self) -> dict[str, Any]:
-        secrets = {k.attr for k in KEYS if k.secret}
+        """The printable form, one flat name a key (``db_path``, ``discord_token``…), secrets as (set)/(not set)."""
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in secrets:
+        for k in KEYS:
+            value = self.value(k)
+            if k.secret:
                 value = "(set)" if value else "(not set)"
-            elif f.name == "db_path":
+            elif k.attr == "db_path":
                 value = redact(value)
-            elif isinstance(value, MatchConfig):
-                value = {g.name: getattr(value, g.name) for g in fields(value)}
-            out[f.name] = value
+            out[k.attr] = value
+            if k.attr == "check_retention_days":  # the matcher is listed after the database, as ever
+                out["matcher"] = {g.name: getattr(self.matcher, g.name) for g in fields(self.matcher)}
+        out["source"] = self.source
         return out
 
 
@@ -221,12 +329,12 @@ def load_settings(
         if unknown:
             raise ConfigError(f"[{section}]: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known[section]))}")
 
-    values: dict[str, Any] = {}
+    values: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for k in KEYS:
         if k.name in data.get(k.section, {}):
-            values[k.attr] = _coerce(f"{k.section}.{k.name}", data[k.section][k.name], k.kind)
+            values[k.section][k.name] = _coerce(f"{k.section}.{k.name}", data[k.section][k.name], k.kind)
         if env.get(k.env):
-            values[k.attr] = _coerce(k.env, env[k.env], k.kind)
+            values[k.section][k.name] = _coerce(k.env, env[k.env], k.kind)
     base = MatchConfig()
     mvals = {f.name: getattr(base, f.name) for f in fields(MatchConfig)}
     for name in mvals:
@@ -239,29 +347,10 @@ def load_settings(
         if env.get(env_key):
             mvals[name] = _coerce(env_key, env[env_key], like)
     if db_path:
-        values["db_path"] = db_path
+        values["database"]["path"] = db_path
     try:
-        values["matcher"] = MatchConfig(**mvals).validate()
+        matcher = MatchConfig(**mvals).validate()
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    settings = Settings(**values, source=source)
-    if settings.check_retention_days < 1:
-        raise ConfigError("database.check_retention_days must be at least 1")
-    if settings.rate_limit_per_minute < 0:
-        raise ConfigError("bot.rate_limit_per_minute must be 0 (off) or more")
-    if not 0 < settings.watch_min_score <= 1:
-        raise ConfigError("bot.watch_min_score must be between 0 and 1")
-    if settings.discord_shard_count < 0 or not 0 <= settings.discord_shard_id < max(settings.discord_shard_count, 1):
-        raise ConfigError(
-            f"discord.shard_id must be between 0 and shard_count - 1, and shard_count 0 (no sharding) or more; "
-            f"got shard_id {settings.discord_shard_id} of shard_count {settings.discord_shard_count}"
-        )
-    if settings.max_wait_seconds < 0:
-        raise ConfigError("bot.max_wait_seconds must be 0 (never turn requests away) or more")
-    if not 1 <= settings.desk_port <= 65535:
-        raise ConfigError("desk.port must be between 1 and 65535")
-    if settings.desk_session_minutes < 1:
-        raise ConfigError("desk.session_minutes must be at least 1")
-    if settings.slack_shortcut_reply not in ("thread", "ephemeral"):
-        raise ConfigError("slack.shortcut_reply must be 'thread' or 'ephemeral'")
-    return settings
+    sections = {attr: kind(**values[section]) for section, (attr, kind) in SECTIONS.items()}
+    return Settings(**sections, matcher=matcher, source=source)  # type: ignore[arg-type]

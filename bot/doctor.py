@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from .config import Settings
 from .core import migrations, queries
 from .core.index import ClaimIndex
 from .core.store import Store
@@ -105,13 +106,13 @@ def _get_json(url: str, headers: dict[str, str], timeout: float, data: bytes | N
             return exc.code, {}
 
 
-def check_tokens(settings, *, timeout: float = 5.0) -> list[Finding]:
+def check_tokens(settings: Settings, *, timeout: float = 5.0) -> list[Finding]:
     out = []
-    if settings.slack_bot_token:
+    if settings.slack.bot_token:
         try:
             _, body = _get_json(
-                settings.slack_api_url.rstrip("/") + "/auth.test",
-                {"Authorization": f"Bearer {settings.slack_bot_token}", "Content-Type": "application/x-www-form-urlencoded"},
+                settings.slack.api_url.rstrip("/") + "/auth.test",
+                {"Authorization": f"Bearer {settings.slack.bot_token}", "Content-Type": "application/x-www-form-urlencoded"},
                 timeout, data=b"",
             )
             if body.get("ok"):
@@ -122,11 +123,11 @@ def check_tokens(settings, *, timeout: float = 5.0) -> list[Finding]:
             out.append(Finding(None, "slack token", f"could not reach Slack to check it ({type(exc).__name__})"))
     else:
         out.append(Finding(None, "slack token", "not configured (SLACK_BOT_TOKEN)"))
-    if settings.discord_token:
+    if settings.discord.token:
         try:
             status, body = _get_json(
-                settings.discord_api_base.rstrip("/") + "/users/@me",
-                {"Authorization": f"Bot {settings.discord_token}", "User-Agent": "factbot doctor"}, timeout,
+                settings.discord.api_base.rstrip("/") + "/users/@me",
+                {"Authorization": f"Bot {settings.discord.token}", "User-Agent": "factbot doctor"}, timeout,
             )
             if status == 200:
                 out.append(Finding(True, "discord token", f"valid for bot {body.get('username', '?')}"))

@@ -47,17 +47,16 @@ def plan(settings: Settings, *, slack_http: bool | None = None) -> tuple[Plan | 
     """(what to start, None) or (None, the one-line reason it cannot start)."""
     from .adapters.slack.runner import missing_settings
 
-    slack_values = [settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret,
-                    settings.slack_client_id, settings.slack_client_secret]
+    s = settings.slack
     slack = None
-    if slack_http is not None or any((v or "").strip() for v in slack_values):
+    if slack_http is not None or any((s.bot_token, s.app_token, s.signing_secret, s.client_id, s.client_secret)):
         # Socket Mode when an app-level token is there (and HTTP mode was not asked for), HTTP mode otherwise.
-        http = slack_http if slack_http is not None else not (settings.slack_app_token or "").strip()
-        problem = missing_settings(settings, http=http)
+        http = slack_http if slack_http is not None else not s.app_token
+        problem = missing_settings(s, http=http)
         if problem:
             return None, f"slack: {problem}"
         slack = http
-    chosen = Plan(discord=bool((settings.discord_token or "").strip()), slack_http=slack)
+    chosen = Plan(discord=bool(settings.discord.token), slack_http=slack)
     if not chosen.discord and chosen.slack_http is None:
         return None, NOTHING_CONFIGURED
     return chosen, None
@@ -80,12 +79,12 @@ def run_all(settings: Settings, *, slack_http: bool | None = None, slack_port: i
         if chosen.discord:
             from .adapters.discord.runner import DiscordAdapter
 
-            made.append(DiscordAdapter(checker, settings))
+            made.append(DiscordAdapter(checker, settings.discord))
         if chosen.slack_http is not None:
             from .adapters.slack.runner import SlackAdapter
 
-            made.append(SlackAdapter(checker, settings, http=chosen.slack_http, port=slack_port, host=slack_host))
-        if settings.desk_enabled if desk is None else desk:
+            made.append(SlackAdapter(checker, settings.slack, http=chosen.slack_http, port=slack_port, host=slack_host))
+        if settings.desk.enabled if desk is None else desk:
             from .desk.server import DeskAdapter
 
             made.append(DeskAdapter(checker, settings))
@@ -116,10 +115,10 @@ async def send_now(checker: FactChecker, settings: Settings, platform: str, work
         from .adapters.discord.cli import logged_in
         from .adapters.discord.runner import DiscordAdapter
 
-        token = (settings.discord_token or "").strip()
+        token = settings.discord.token
         if not token:
             raise SendNowError("sending to Discord needs DISCORD_TOKEN (or token in the [discord] section)")
-        adapter = DiscordAdapter(checker, settings)
+        adapter = DiscordAdapter(checker, settings.discord)
         adapter.client = await logged_in(settings, token)
         try:
             return await DigestService(checker.store, {"discord": adapter.poster()}).send_now(sub)
@@ -129,11 +128,11 @@ async def send_now(checker: FactChecker, settings: Settings, platform: str, work
         from .adapters.slack.app import SlackBot
         from .adapters.slack.runner import SlackAdapter
 
-        oauth = bool(settings.slack_client_id and settings.slack_client_secret and settings.slack_signing_secret)
-        if not oauth and not (settings.slack_bot_token or "").strip():
+        oauth = settings.slack.oauth and bool(settings.slack.signing_secret)
+        if not oauth and not settings.slack.bot_token:
             raise SendNowError("sending to Slack needs SLACK_BOT_TOKEN (or the multi-workspace install's "
                                "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET)")
-        slack = SlackAdapter(checker, settings, http=oauth)
-        slack.bot = SlackBot(checker, settings, http=oauth)
+        slack = SlackAdapter(checker, settings.slack, http=oauth)
+        slack.bot = SlackBot(checker, settings.slack, http=oauth)
         return await DigestService(checker.store, {"slack": slack.poster()}).send_now(sub)
     raise SendNowError(f"digests for {platform} channels are previewed, not sent: factbot digest preview")

@@ -224,7 +224,7 @@ def serve(settings: Settings, make_adapters: Callable[[FactChecker], list[Adapte
         print(f"Error: the database {redact(settings.database)} is read-only here (file, folder or disk): a running bot must "
               "be able to write it", file=stderr)
         return EXIT_CONFIG
-    store.prune_checks(settings.check_retention_days)
+    store.prune_checks(settings.store.check_retention_days)
     checker = checker_for(store, settings)
     runtime = Runtime(checker, make_adapters(checker), host=metrics_host, port=metrics_port, scheduler=scheduler)
     try:

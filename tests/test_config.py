@@ -4,7 +4,15 @@ import os
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import (
+    BotSettings,
+    ConfigError,
+    DeskSettings,
+    DiscordSettings,
+    SlackSettings,
+    StoreSettings,
+    load_settings,
+)
 
 
 def write(tmp_path, text):
@@ -24,10 +32,10 @@ def test_defaults_without_file(tmp_path, monkeypatch):
 def test_file_then_env_then_flag(tmp_path):
     cfg = write(tmp_path, '[database]\npath = "/from/file.db"\n[matcher]\nmatch_threshold = 0.7\n[discord]\ntoken = "file-token"\n')
     s = load_settings(cfg, env={})
-    assert (s.db_path, s.matcher.match_threshold, s.discord_token) == ("/from/file.db", 0.7, "file-token")
+    assert (s.store.path, s.matcher.match_threshold, s.discord.token) == ("/from/file.db", 0.7, "file-token")
     s = load_settings(cfg, env={"FACTBOT_DB": "/from/env.db", "FACTBOT_MATCHER_MATCH_THRESHOLD": "0.8", "DISCORD_TOKEN": "env"})
-    assert (s.db_path, s.matcher.match_threshold, s.discord_token) == ("/from/env.db", 0.8, "env")
-    assert load_settings(cfg, env={"FACTBOT_DB": "/from/env.db"}, db_path="/flag.db").db_path == "/flag.db"
+    assert (s.store.path, s.matcher.match_threshold, s.discord.token) == ("/from/env.db", 0.8, "env")
+    assert load_settings(cfg, env={"FACTBOT_DB": "/from/env.db"}, db_path="/flag.db").store.path == "/flag.db"
 
 
 @pytest.mark.parametrize(
@@ -100,3 +108,27 @@ def test_an_unreadable_config_folder_is_one_line_not_a_traceback(tmp_path):
     assert done.returncode == 4
     assert done.stderr == (f"Error: cannot read the config folder {config / 'factbot'} (Permission denied): fix its "
                            "permissions or point FACTBOT_CONFIG at a readable file\n")
+
+
+def test_settings_come_in_typed_sections_checked_once_and_printed_flat(tmp_path):
+    cfg = tmp_path / "factbot.toml"
+    cfg.write_text('[discord]\napi_base = ""\nshard_count = 2\nshard_id = 1\n[slack]\nadmins = "U1, U2"\n')
+    s = load_settings(cfg, env={"DISCORD_TOKEN": "  tok\n", "FACTBOT_WATCH_MIN_SCORE": "0.7"})
+    assert s.discord == DiscordSettings(token="tok", shard_id=1, shard_count=2)  # stripped; empty: the default
+    assert s.discord.api_base == "https://discord.com/api/v10"
+    assert s.bot == BotSettings(watch_min_score=0.7) and s.slack.admin_ids == {"U1", "U2"}
+    assert (s.store, s.desk) == (StoreSettings(), DeskSettings())
+    # A section made in code is checked as one loaded is, with the key's name in the message.
+    with pytest.raises(ConfigError, match="^slack.shortcut_reply must be 'thread' or 'ephemeral'$"):
+        SlackSettings(shortcut_reply="dm")
+    with pytest.raises(ConfigError, match="^desk.port must be between 1 and 65535$"):
+        DeskSettings(port=0)
+    # `factbot config check` still prints one flat name a key, in the order docs/configuration.md shows.
+    assert list(s.redacted()) == [
+        "db_path", "store_query_text", "check_retention_days", "matcher", "rate_limit_per_minute", "watch_min_score",
+        "watch_cooldown_hours", "max_wait_seconds", "discord_token", "discord_api_base", "discord_gateway_url",
+        "discord_shard_id", "discord_shard_count", "slack_bot_token", "slack_app_token", "slack_signing_secret",
+        "slack_client_id", "slack_client_secret", "slack_api_url", "slack_admins", "slack_shortcut_reply",
+        "desk_enabled", "desk_host", "desk_port", "desk_secret_key", "desk_session_minutes", "desk_secure_cookies",
+        "source"]
+    assert s.redacted()["discord_token"] == "(set)" and s.redacted()["discord_shard_id"] == 1

@@ -11,7 +11,7 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import Settings
+from bot.config import DeskSettings, Settings
 from bot.core import audit, review
 from bot.core.accounts import Accounts
 from bot.core.corrections import pending_corrections
@@ -22,7 +22,7 @@ from bot.core.service import FactChecker
 from bot.desk.app import CSP, LoginLimiter, create_app, new_secret
 
 PASSWORD = "correct horse battery"
-SETTINGS = Settings(matcher=MatchConfig(semantic="off"), desk_secret_key=new_secret())
+SETTINGS = Settings(matcher=MatchConfig(semantic="off"), desk=DeskSettings(secret_key=new_secret()))
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_sign_in_shows_every_page_and_wrong_passwords_are_refused(desk_store):
             r = await client.get(path)
             assert r.status == 200, path
             html = await r.text()
-            assert "eddie" in html and PASSWORD not in html and SETTINGS.desk_secret_key not in html
+            assert "eddie" in html and PASSWORD not in html and SETTINGS.desk.secret_key not in html
         assert (await client.get("/claims/no-such-claim")).status == 404
 
     run(desk_store, scenario)
@@ -402,7 +402,7 @@ def test_user_cli(tmp_path):
 
 def test_a_bad_secret_key_is_one_clear_error():
     with pytest.raises(ValueError, match="32 bytes"):
-        create_app(dataclasses.replace(SETTINGS, desk_secret_key="too-short"), None)
+        create_app(dataclasses.replace(SETTINGS, desk=DeskSettings(secret_key="too-short")), None)
 
 
 def test_a_session_ends_after_session_minutes_whatever_the_cookie_says(desk_store, monkeypatch):
@@ -423,7 +423,7 @@ def test_a_session_ends_after_session_minutes_whatever_the_cookie_says(desk_stor
 
     async def scenario(client):
         await sign_in(client)
-        offset[0] = SETTINGS.desk_session_minutes * 60 + 1
+        offset[0] = SETTINGS.desk.session_minutes * 60 + 1
         r = await client.get("/claims", allow_redirects=False)
         assert r.status == 302 and r.headers["Location"].startswith("/login")
 
@@ -435,5 +435,5 @@ def test_the_session_key_is_a_redacted_secret():
 
     key = new_secret()
     settings = load_settings(env={"FACTBOT_DESK_SECRET_KEY": key, "FACTBOT_DESK_PORT": "9099"})
-    assert settings.desk_port == 9099 and key in settings.secrets()
+    assert settings.desk.port == 9099 and key in settings.secrets()
     assert settings.redacted()["desk_secret_key"] == "(set)" and key not in repr(settings.redacted())

@@ -22,7 +22,7 @@ from conftest import ENGINES
 
 from bot.adapters.discord import render
 from bot.adapters.discord.runner import DiscordAdapter
-from bot.config import Settings
+from bot.config import BotSettings, DiscordSettings, Settings, StoreSettings
 from bot.core.i18n import translator
 from bot.core.models import Decision, Verdict
 from bot.core.service import FactChecker, checker_for, open_store
@@ -58,7 +58,7 @@ class Env:
 
 
 async def start_adapter(env: Env) -> None:
-    env.adapter = DiscordAdapter(env.checker, env.settings, clock=env.clock, guild_ready_timeout=0.01, ready_timeout=10)
+    env.adapter = DiscordAdapter(env.checker, env.settings.discord, clock=env.clock, guild_ready_timeout=0.01, ready_timeout=10)
     await env.adapter.start()
 
 
@@ -66,8 +66,8 @@ async def _run(db: Path, body: Callable[[Env], Awaitable[None]], caplog: Any, *,
                allow_message_content: bool = True) -> None:
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     fake = await FakeDiscord(allow_message_content=allow_message_content).start()
-    settings = Settings(db_path=str(db), discord_token=fake.token, discord_api_base=fake.api_base,
-                        discord_gateway_url=fake.gateway_url, rate_limit_per_minute=rate)
+    settings = Settings(store=StoreSettings(path=str(db)), bot=BotSettings(rate_limit_per_minute=rate),
+                        discord=DiscordSettings(token=fake.token, api_base=fake.api_base, gateway_url=fake.gateway_url))
     store, _ = open_store(db)
     env = Env(fake, None, checker_for(store, settings), settings, Clock(), caplog)  # type: ignore[arg-type]
     try:

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from bot.adapters.discord import runner
 from bot.adapters.discord.cli import PERMISSIONS, discord_cli, invite_url
-from bot.config import Settings, load_settings
+from bot.config import Settings, StoreSettings, load_settings
 
 try:
     from tests.fakes.discord_server import ThreadedFakeDiscord
@@ -41,7 +41,7 @@ def mention_once(threaded, fake, answered: dict):
 
 
 def test_missing_token_exits_4_with_one_clear_line(tmp_path, capsys):
-    code = runner.run(Settings(db_path=str(tmp_path / "factbot.db")), port=None)
+    code = runner.run(Settings(store=StoreSettings(path=str(tmp_path / "factbot.db"))), port=None)
     assert code == 4
     err = capsys.readouterr().err
     assert err == "Error: no Discord token: set DISCORD_TOKEN, or token in the [discord] section of the config file\n"

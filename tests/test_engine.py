@@ -157,9 +157,9 @@ def test_db_info_and_doctor_show_the_engine_and_never_the_password(pg_server, pg
 
 
 def test_the_log_filter_and_config_check_hide_a_database_password():
-    from bot.config import Settings
+    from bot.config import Settings, StoreSettings
 
-    settings = Settings(db_path="postgresql://factbot:s3cretpw@db.example/factbot")
+    settings = Settings(store=StoreSettings(path="postgresql://factbot:s3cretpw@db.example/factbot"))
     assert "s3cretpw" in settings.secrets()
     assert settings.redacted()["db_path"] == "postgresql://factbot:***@db.example/factbot"
 

@@ -25,7 +25,7 @@ from conftest import ENGINES
 
 from bot.adapters.slack import render
 from bot.adapters.slack.runner import SlackAdapter
-from bot.config import Settings
+from bot.config import BotSettings, Settings, SlackSettings, StoreSettings
 from bot.core.matcher import MatchConfig
 from bot.core.models import CountedClaim, Decision
 from bot.core.service import FactChecker, checker_for, open_store
@@ -149,14 +149,17 @@ async def restart(env: Env) -> None:
     env.slack.url = env.url + "/slack/events"
 
 
-def settings_for(fake: FakeSlack, db: Path, **overrides: Any) -> Settings:
-    overrides.setdefault("matcher", lexical_matcher())
-    return Settings(db_path=str(db), slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                    slack_api_url=fake.api_url, **overrides)
+def settings_for(fake: FakeSlack, db: Path, *, bot: dict[str, Any] | None = None, matcher: MatchConfig | None = None,
+                 **slack: Any) -> Settings:
+    """Settings for one test: ``bot`` overrides the [bot] section, the other keywords the [slack] one."""
+    return Settings(store=StoreSettings(path=str(db)), matcher=matcher or lexical_matcher(),
+                    bot=BotSettings(**(bot or {})),
+                    slack=SlackSettings(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.api_url,
+                                        **slack))
 
 
 async def start_adapter(checker: FactChecker, settings: Settings, clock: Clock) -> SlackAdapter:
-    adapter = SlackAdapter(checker, settings, http=True, port=0, host="127.0.0.1", clock=clock)
+    adapter = SlackAdapter(checker, settings.slack, http=True, port=0, host="127.0.0.1", clock=clock)
     await adapter.start()
     return adapter
 
@@ -289,7 +292,7 @@ async def test_a_40_kb_message_is_answered_within_slacks_limits(env: Env):
     assert len(reply.body["text"]) <= 3000 and len(reply.body["blocks"]) <= 50
 
 
-@e2e(rate_limit_per_minute=2)
+@e2e(bot={"rate_limit_per_minute": 2})
 async def test_rate_limit_says_so_once_then_stays_quiet(env: Env):
     for _ in range(4):
         await env.mention(MATCH_TEXT)
@@ -376,7 +379,7 @@ async def test_under_overload_new_requests_are_turned_away_at_once_with_a_clear_
     assert checks.queued == 0
 
 
-@e2e(max_wait_seconds=0.0)
+@e2e(bot={"max_wait_seconds": 0.0})
 async def test_max_wait_zero_never_turns_anyone_away(env: Env):
     checks = env.adapter.bot.checks
     checks.pace = 100.0
@@ -624,7 +627,7 @@ async def test_shortcut_checks_the_message_and_replies_in_its_thread(env: Env):
     assert env.fake.find("response_url")[-1].body["text"] == "That message has no text I can check."
 
 
-@e2e(slack_shortcut_reply="ephemeral")
+@e2e(shortcut_reply="ephemeral")
 async def test_shortcut_can_answer_privately_as_configured(env: Env):
     message = env.fake.add_message(CHANNEL, MATCH_TEXT, user=ALICE, ts="1760000001.000100")
     await env.shortcut(message)
@@ -697,7 +700,7 @@ async def test_watch_words_that_are_not_a_setting_are_checked_as_a_claim(env: En
 # -- digests -----------------------------------------------------------------------------------------
 
 
-@e2e(slack_admins=LISTED)
+@e2e(admins=LISTED)
 async def test_digest_subscribe_needs_rights_and_valid_times(env: Env):
     subs = env.checker.subscriptions
     refused = await env.command("digest subscribe monday 09:00 Europe/Berlin", user=BOB)
@@ -1111,7 +1114,7 @@ def test_an_import_beside_the_running_bot_is_indexed_off_the_event_loop(tmp_path
         assert reply.body["blocks"][0] == render.header("❌ False")
         assert "archive-1234" in json.dumps(reply.body["blocks"])
 
-    asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", body, caplog, rate_limit_per_minute=0), 120))
+    asyncio.run(asyncio.wait_for(_run(tmp_path / "factbot.db", body, caplog, bot={"rate_limit_per_minute": 0}), 120))
 
 
 def test_an_event_is_acknowledged_and_answered_while_a_digest_query_waits_for_another_process(tmp_path, caplog):

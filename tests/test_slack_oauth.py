@@ -19,7 +19,7 @@ import pytest
 
 from bot.adapters.slack import render
 from bot.adapters.slack.runner import DIGEST_TAG, SlackAdapter
-from bot.config import Settings
+from bot.config import Settings, SlackSettings, StoreSettings
 from bot.core.models import Correction, Digest, DigestTotals, Verdict
 from bot.core.service import checker_for, open_store
 from bot.scheduler import DeliveryGone
@@ -46,10 +46,11 @@ def test_oauth_install_then_an_event_from_the_new_workspace(tmp_path: Path):
 
 
 async def _start(db: Path, fake: FakeSlack) -> tuple[SlackAdapter, object]:
-    settings = Settings(db_path=str(db), slack_signing_secret=SIGNING_SECRET, slack_client_id=CLIENT_ID,
-                        slack_client_secret=CLIENT_SECRET, slack_api_url=fake.api_url, matcher=lexical_matcher())
+    settings = Settings(store=StoreSettings(path=str(db)), matcher=lexical_matcher(),
+                        slack=SlackSettings(signing_secret=SIGNING_SECRET, client_id=CLIENT_ID,
+                                            client_secret=CLIENT_SECRET, api_url=fake.api_url))
     store, _ = open_store(db)
-    adapter = SlackAdapter(checker_for(store, settings), settings, http=True, port=0, host="127.0.0.1")
+    adapter = SlackAdapter(checker_for(store, settings), settings.slack, http=True, port=0, host="127.0.0.1")
     await adapter.start()
     return adapter, store
 

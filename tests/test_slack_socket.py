@@ -18,7 +18,7 @@ import pytest
 from bot.adapters.slack import render
 from bot.adapters.slack import runner
 from bot.adapters.slack.runner import SlackAdapter
-from bot.config import Settings, load_settings
+from bot.config import Settings, SlackSettings, StoreSettings, load_settings
 from bot.core.service import checker_for, open_store
 
 from helpers import lexical_matcher, settle
@@ -57,11 +57,11 @@ def test_socket_mode_end_to_end(tmp_path: Path):
 async def _socket_mode(db: Path) -> None:
     socket = await FakeSocketMode().start()
     fake = await FakeSlack(socket_url=socket.url).start()
-    settings = Settings(db_path=str(db), slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN,
-                        slack_api_url=fake.api_url, matcher=lexical_matcher())
+    settings = Settings(store=StoreSettings(path=str(db)), matcher=lexical_matcher(),
+                        slack=SlackSettings(bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=fake.api_url))
     store, _ = open_store(db)
     checker = checker_for(store, settings)
-    adapter = SlackAdapter(checker, settings, http=False)
+    adapter = SlackAdapter(checker, settings.slack, http=False)
     try:
         await adapter.start()
         # the tokens were checked once each, and the URL just issued was used (no second connections.open)
@@ -167,8 +167,8 @@ def test_rejected_tokens_exit_4_without_traceback_or_token(tmp_path, capsys, cap
 
 
 def test_unreachable_slack_is_one_line_too(tmp_path, caplog):
-    settings = Settings(db_path=str(tmp_path / "factbot.db"), slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN,
-                        slack_api_url="http://127.0.0.1:9/api/", matcher=lexical_matcher())
+    settings = Settings(store=StoreSettings(path=str(tmp_path / "factbot.db")), matcher=lexical_matcher(),
+                        slack=SlackSettings(bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url="http://127.0.0.1:9/api/"))
     assert runner.run(settings, metrics_port=None) == 4
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert errors == ["slack: cannot reach Slack at http://127.0.0.1:9/api/ (ClientConnectorError)"]

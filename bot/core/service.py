@@ -231,15 +231,17 @@ class FactChecker:
 
 
 def checker_for(store: Store, settings) -> FactChecker:
-    """A FactChecker configured from ``bot.config.Settings`` (duck-typed: the core does not import config)."""
+    """A FactChecker configured from ``bot.config.Settings``: its ``matcher``, ``bot`` and ``store`` sections
+    (duck-typed: the core does not import config)."""
+    bot = settings.bot
     return FactChecker(
         store,
         matcher_config=settings.matcher,
-        store_query_text=settings.store_query_text,
-        rate_limit_per_minute=settings.rate_limit_per_minute,
-        watch_min_score=settings.watch_min_score,
-        watch_cooldown=dt.timedelta(hours=settings.watch_cooldown_hours),
-        max_wait_seconds=settings.max_wait_seconds,
+        store_query_text=settings.store.store_query_text,
+        rate_limit_per_minute=bot.rate_limit_per_minute,
+        watch_min_score=bot.watch_min_score,
+        watch_cooldown=dt.timedelta(hours=bot.watch_cooldown_hours),
+        max_wait_seconds=bot.max_wait_seconds,
     )
 
 

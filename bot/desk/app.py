@@ -31,6 +31,7 @@ from babel import Locale
 from babel.dates import get_day_names
 from cryptography.fernet import Fernet
 
+from ..config import Settings
 from ..core import audit, review
 from ..core import i18n as core_i18n
 from ..core.accounts import ROLES, Account, AccountError, Accounts
@@ -48,6 +49,7 @@ from ..core.editing import (
 )
 from ..core.i18n import LANGUAGES
 from ..core.models import RETIRE_CHANGES, ClaimError, Verdict
+from ..core.service import FactChecker
 from ..core.store import Store, StoreError
 from . import charts
 from .i18n import L_, DeskTranslator, choose, nL_
@@ -67,9 +69,9 @@ SECURITY_HEADERS = {
 }
 PUBLIC = {"/login", "/static/desk.css", "/static/desk.js", "/healthz"}
 STORE = web.AppKey("store", Store)
-SETTINGS: web.AppKey[Any] = web.AppKey("settings")
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 LIMITER: web.AppKey[LoginLimiter] = web.AppKey("limiter")
-CHECKER: web.AppKey[Callable[[], Any]] = web.AppKey("checker")
+CHECKER: web.AppKey[Callable[[], FactChecker]] = web.AppKey("checker")
 # Typed request keys where aiohttp has them (3.12 and later), plain names before.
 USER: Any = web.RequestKey("user", object) if hasattr(web, "RequestKey") else "user"
 SESSION: Any = web.RequestKey("session", object) if hasattr(web, "RequestKey") else "session"
@@ -153,7 +155,7 @@ async def auth_and_csrf(request: web.Request, handler: Handler) -> web.StreamRes
     name = session.get("user")
     if name:
         started = session.get("since", 0)
-        if time.time() - started > settings.desk_session_minutes * 60:
+        if time.time() - started > settings.desk.session_minutes * 60:
             session.pop("user", None)
         else:
             user = Accounts(request.app[STORE]).get(name)
@@ -737,17 +739,18 @@ async def store_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return await on_store_error(request, exc)
 
 
-def create_app(settings: Any, store: Store, *, checker: Callable[[], Any] | None = None,
+def create_app(settings: Settings, store: Store, *, checker: Callable[[], FactChecker] | None = None,
                limiter: LoginLimiter | None = None) -> web.Application:
     """The desk over ``store``. ``checker`` makes the FactChecker whose index the claim search uses (made at
     the first search when omitted)."""
-    key, configured = session_key(settings.desk_secret_key)
+    desk = settings.desk
+    key, configured = session_key(desk.secret_key)
     if not configured:
         log.warning("desk.secret_key is not set: a new session key was made, and everyone signs in again after "
                     "a restart (see docs/desk.md)")
     app = web.Application(middlewares=[security_headers, store_errors])
-    storage = EncryptedCookieStorage(key, cookie_name="factbot_desk", max_age=settings.desk_session_minutes * 60,
-                                     httponly=True, samesite="Strict", secure=settings.desk_secure_cookies)
+    storage = EncryptedCookieStorage(key, cookie_name="factbot_desk", max_age=desk.session_minutes * 60,
+                                     httponly=True, samesite="Strict", secure=desk.secure_cookies)
     setup_session(app, storage)
     app.middlewares.append(auth_and_csrf)
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
@@ -758,9 +761,9 @@ def create_app(settings: Any, store: Store, *, checker: Callable[[], Any] | None
     app[STORE] = store
     app[SETTINGS] = settings
     app[LIMITER] = limiter or LoginLimiter()
-    made: list[Any] = []
+    made: list[FactChecker] = []
 
-    def lazy_checker() -> Any:
+    def lazy_checker() -> FactChecker:
         if not made:
             if checker is not None:
                 made.append(checker())

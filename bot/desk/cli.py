@@ -54,7 +54,7 @@ def desk_cli(ctx: click.Context, host: str | None, port: int | None) -> None:
     root = _root(ctx)
     settings = root.settings
     try:
-        code = serve(settings, root.store, host=host or settings.desk_host, port=port or settings.desk_port)
+        code = serve(settings, root.store, host=host or settings.desk.host, port=port or settings.desk.port)
     except ValueError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
     sys.exit(code)

@@ -6,10 +6,11 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import Any
 
 from aiohttp import web
 
+from ..config import Settings
+from ..core.service import FactChecker
 from ..core.store import Store
 from .app import create_app
 
@@ -21,9 +22,9 @@ class DeskAdapter:
 
     name = "desk"
 
-    def __init__(self, checker: Any, settings: Any, *, host: str | None = None, port: int | None = None):
+    def __init__(self, checker: FactChecker, settings: Settings, *, host: str | None = None, port: int | None = None):
         self.checker, self.settings = checker, settings
-        self.host, self.port = host or settings.desk_host, port or settings.desk_port
+        self.host, self.port = host or settings.desk.host, port or settings.desk.port
         self.runner: web.AppRunner | None = None
 
     def poster(self) -> None:
@@ -50,7 +51,7 @@ class DeskAdapter:
         return (self.runner is not None, "desk serving" if self.runner else "desk not started")
 
 
-def serve(settings: Any, store: Store, *, host: str, port: int) -> int:
+def serve(settings: Settings, store: Store, *, host: str, port: int) -> int:
     """Serve until interrupted; 0 on a clean stop, 2 when the address cannot be used."""
     app = create_app(settings, store)
 

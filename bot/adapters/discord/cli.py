@@ -62,7 +62,7 @@ def _settings() -> Settings:
 
 
 def _token(settings: Settings, purpose: str) -> str:
-    token = settings.discord_token.strip()
+    token = settings.discord.token
     if not token:
         _fail(f"{purpose} needs the bot token: set DISCORD_TOKEN, or token in the [discord] section of the config file",
               EXIT_CONFIG)
@@ -71,8 +71,8 @@ def _token(settings: Settings, purpose: str) -> str:
 
 async def logged_in(settings: Settings, token: str) -> FactbotClient:
     """A client that has logged in over REST only (no gateway connection)."""
-    configure_endpoints(settings)
-    client = FactbotClient(None, settings=settings)
+    configure_endpoints(settings.discord)
+    client = FactbotClient(None, settings=settings.discord)
     try:
         await client.login(token)
     except discord.LoginFailure:
@@ -80,7 +80,7 @@ async def logged_in(settings: Settings, token: str) -> FactbotClient:
         _fail("Discord rejected the token (HTTP 401): check DISCORD_TOKEN or the [discord] token setting", EXIT_CONFIG)
     except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
         await client.close()
-        _fail(f"cannot reach Discord at {settings.discord_api_base} ({type(exc).__name__})", EXIT_NOT_DONE)
+        _fail(f"cannot reach Discord at {settings.discord.api_base} ({type(exc).__name__})", EXIT_NOT_DONE)
     return client
 
 

@@ -22,7 +22,7 @@ import discord
 import yarl
 from discord import app_commands
 
-from ...config import Settings
+from ...config import DiscordSettings
 from ...core.chat import Answer, Chat, Request
 from ...core.normalize import content_words
 from ...core.pacing import CheckQueue
@@ -56,9 +56,9 @@ def default_intents(*, message_content: bool = True) -> discord.Intents:
     return intents
 
 
-def configure_endpoints(settings: Settings) -> None:
-    """Point discord.py's REST client at ``settings.discord_api_base`` (tests and private proxies)."""
-    base = (settings.discord_api_base or Settings.discord_api_base).rstrip("/")
+def configure_endpoints(settings: DiscordSettings) -> None:
+    """Point discord.py's REST client at ``settings.api_base`` (tests and private proxies)."""
+    base = settings.api_base.rstrip("/")
     discord.http.Route.BASE = base
 
 
@@ -106,7 +106,7 @@ class FactbotClient(discord.Client):
         self,
         checker: FactChecker | None,
         *,
-        settings: Settings | None = None,
+        settings: DiscordSettings | None = None,
         intents: discord.Intents | None = None,
         clock: Callable[[], dt.datetime] | None = None,
         chat: Chat | None = None,
@@ -115,14 +115,14 @@ class FactbotClient(discord.Client):
         options.setdefault("chunk_guilds_at_startup", False)
         super().__init__(intents=intents or default_intents(), allowed_mentions=NO_MENTIONS, **options)
         self.checker = checker
-        self.settings = settings or Settings()
+        self.settings = settings or DiscordSettings()
         self.clock = clock or _utcnow
         self.tree = FactbotTree(self)
         for command in build_commands():
             self.tree.add_command(command)
         # The conversation layer: every decision and every word; one per process when the runtime shares it.
         if chat is None and checker is not None:
-            chat = Chat(checker, max_wait=self.settings.max_wait_seconds, clock=self.clock)
+            chat = Chat(checker, clock=self.clock)  # the checker's queue carries bot.max_wait_seconds
         self._chat = chat
 
     @property
@@ -149,8 +149,8 @@ class FactbotClient(discord.Client):
         await super().connect(reconnect=reconnect)
 
     async def _choose_gateway(self) -> None:
-        """``discord_gateway_url`` when configured, else the URL Discord's ``/gateway/bot`` gives."""
-        url = self.settings.discord_gateway_url
+        """``discord.gateway_url`` when configured, else the URL Discord's ``/gateway/bot`` gives."""
+        url = self.settings.gateway_url
         if not url:
             try:
                 _, url, _ = await self.http.get_bot_gateway()

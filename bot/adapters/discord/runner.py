@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from ...config import Settings
+from ...config import DiscordSettings, Settings
 from ...core.chat import Chat
 from ...core.delivery import DeliveryGone
 from ...core.digest import DIGEST_TAG
@@ -43,7 +43,7 @@ class DiscordAdapter:
 
     name = "discord"
 
-    def __init__(self, checker: FactChecker, settings: Settings, *, clock: Callable[[], dt.datetime] | None = None,
+    def __init__(self, checker: FactChecker, settings: DiscordSettings, *, clock: Callable[[], dt.datetime] | None = None,
                  ready_timeout: float = 60.0, **client_options: Any):
         self.checker = checker
         self.settings = settings
@@ -58,16 +58,16 @@ class DiscordAdapter:
         return self._poster
 
     async def start(self) -> None:
-        token = self.settings.discord_token.strip()
+        token = self.settings.token
         if not token:
             raise StartupError(f"discord: {MISSING_TOKEN}")
         configure_endpoints(self.settings)
         warmed = False
         # Ask for the message-content intent (watch mode, @factbot as a reply); if the application
         # is not allowed it (developer portal switch off), run without it and say what that costs.
-        shards = self.settings.discord_shard_count
+        shards = self.settings.shard_count
         if shards:  # this process opens one shard; the others run elsewhere (docs/scaling.md)
-            self.client_options.setdefault("shard_id", self.settings.discord_shard_id)
+            self.client_options.setdefault("shard_id", self.settings.shard_id)
             self.client_options.setdefault("shard_count", shards)
         for message_content in (True, False):
             client = FactbotClient(self.checker, settings=self.settings, clock=self.clock,
@@ -80,7 +80,7 @@ class DiscordAdapter:
             except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
                 await client.close()
                 raise StartupError(
-                    f"discord: cannot reach Discord at {self.settings.discord_api_base} ({type(exc).__name__})"
+                    f"discord: cannot reach Discord at {self.settings.api_base} ({type(exc).__name__})"
                 ) from None
             if not warmed:  # after the token is known to be good, before events can arrive
                 self.checker.warm_up()
@@ -212,8 +212,8 @@ def run(settings: Settings, *, port: int | None = 9100, scheduler: bool = True, 
         stderr=None) -> int:
     """``factbot run discord``: run until SIGTERM/SIGINT; 0 on a clean stop, 4 for a token or database problem."""
     stderr = stderr or sys.stderr
-    if not settings.discord_token.strip():
+    if not settings.discord.token:
         print(f"Error: {MISSING_TOKEN}", file=stderr)
         return EXIT_CONFIG
-    return serve(settings, lambda checker: [DiscordAdapter(checker, settings)], metrics_host=metrics_host,
+    return serve(settings, lambda checker: [DiscordAdapter(checker, settings.discord)], metrics_host=metrics_host,
                  metrics_port=port, scheduler=scheduler, stderr=stderr)

@@ -9,7 +9,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ...config import Settings
+from ...config import SlackSettings
 
 # What a post is refused with when factbot may not post in a channel (answered with the invite hint).
 CANT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "ekm_access_denied"}
@@ -23,20 +23,20 @@ def slack_error(exc: SlackApiError) -> str:
     return f"http_{getattr(exc.response, 'status_code', '?')}"
 
 
-def api_url(settings: Settings) -> str:
-    url = (settings.slack_api_url or Settings.slack_api_url).strip()
+def api_url(settings: SlackSettings) -> str:
+    url = settings.api_url
     return url if url.endswith("/") else url + "/"
 
 
-def authorize_url(settings: Settings) -> str:
+def authorize_url(settings: SlackSettings) -> str:
     """Where the install button sends people: next to the Web API (``…/api/`` → ``…/oauth/v2/authorize``)."""
     base = api_url(settings)
     base = base[: -len("api/")] if base.endswith("/api/") else base
     return base + "oauth/v2/authorize"
 
 
-def web_client(settings: Settings, token: str | None) -> AsyncWebClient:
-    """A Web API client for ``settings.slack_api_url``: waits out 429s (Retry-After), retries lost connections."""
+def web_client(settings: SlackSettings, token: str | None) -> AsyncWebClient:
+    """A Web API client for ``settings.api_url``: waits out 429s (Retry-After), retries lost connections."""
     return AsyncWebClient(
         token=token or None,
         base_url=api_url(settings),

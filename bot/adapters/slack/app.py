@@ -38,7 +38,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 
-from ...config import Settings
+from ...config import SlackSettings
 from ...core.chat import Chat
 from ...core.service import FactChecker
 from . import render
@@ -105,20 +105,20 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
     otherwise the app is driven by Socket Mode.  ``clock`` is replaceable for tests of cooldowns.
     """
 
-    def __init__(self, checker: FactChecker, settings: Settings, *, http: bool,
+    def __init__(self, checker: FactChecker, settings: SlackSettings, *, http: bool,
                  clock: Callable[[], dt.datetime] | None = None, chat: Chat | None = None):
         self.checker = checker
         self.settings = settings
         self.http = http
         self.clock = clock or _utcnow
-        self.admins = settings.slack_admin_ids
-        self.shortcut_reply = settings.slack_shortcut_reply
-        self.oauth = http and bool(settings.slack_client_id and settings.slack_client_secret)
-        self.client = web_client(settings, None if self.oauth else settings.slack_bot_token)
+        self.admins = settings.admin_ids
+        self.shortcut_reply = settings.shortcut_reply
+        self.oauth = http and settings.oauth
+        self.client = web_client(settings, None if self.oauth else settings.bot_token)
         # The conversation layer: every decision and every word; one per process when the runtime shares it.
         # (Its check queue runs checks one at a time: Bolt starts each listener after the ack, and a burst run back
         # to back would keep new requests from being acknowledged.)
-        self.chat = chat or Chat(checker, max_wait=settings.max_wait_seconds, clock=self.clock)
+        self.chat = chat or Chat(checker, clock=self.clock)  # the checker's queue carries bot.max_wait_seconds
         self._pruned = time.monotonic()
         self._locales: dict[tuple[str, str], tuple[str, float]] = {}  # (team, user) -> (Slack locale, until)
         self.installation_store: SQLite3InstallationStore | None = None
@@ -130,7 +130,7 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         options: dict[str, Any] = {
             "name": "factbot",
             "client": self.client,
-            "signing_secret": s.slack_signing_secret if self.http else "",
+            "signing_secret": s.signing_secret if self.http else "",
             "process_before_response": False,  # ack first, work after
         }
         if self.oauth:
@@ -140,17 +140,17 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
                                  "PostgreSQL: run it with --db pointing at a file")
             if path is None:
                 raise ValueError("the multi-workspace install needs a database file, not an in-memory database")
-            self.installation_store = SQLite3InstallationStore(database=str(path), client_id=s.slack_client_id)
+            self.installation_store = SQLite3InstallationStore(database=str(path), client_id=s.client_id)
             options["oauth_settings"] = AsyncOAuthSettings(
-                client_id=s.slack_client_id, client_secret=s.slack_client_secret, scopes=list(BOT_SCOPES),
+                client_id=s.client_id, client_secret=s.client_secret, scopes=list(BOT_SCOPES),
                 user_scopes=[], install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
                 authorization_url=authorize_url(s), installation_store=self.installation_store,
                 state_store=SQLite3OAuthStateStore(database=str(path), expiration_seconds=600),
             )
             # One auth.test per workspace token, not one per request.
             options["authorize"] = AsyncInstallationStoreAuthorize(
-                logger=log, installation_store=self.installation_store, client_id=s.slack_client_id,
-                client_secret=s.slack_client_secret, cache_enabled=True,
+                logger=log, installation_store=self.installation_store, client_id=s.client_id,
+                client_secret=s.client_secret, cache_enabled=True,
             )
         with _bolt_env_hidden():
             return AsyncApp(**options)

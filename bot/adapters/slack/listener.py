@@ -13,7 +13,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ...config import Settings
+from ...config import SlackSettings
 from ...core.chat import Answer, Chat, Request
 from ...core.pacing import CheckQueue
 from ...core.replies import Reply as NeutralReply
@@ -45,7 +45,7 @@ class Listener:
     """
 
     checker: FactChecker
-    settings: Settings
+    settings: SlackSettings
     chat: Chat
     clock: Callable[[], dt.datetime]
     admins: frozenset[str]

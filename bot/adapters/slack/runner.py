@@ -28,7 +28,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ...config import Settings
+from ...config import Settings, SlackSettings
 from ...core.chat import Chat
 from ...core.delivery import DeliveryGone
 from ...core.digest import DIGEST_TAG
@@ -53,23 +53,23 @@ _GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive
          "restricted_action", "team_access_not_granted", "missing_scope"}
 
 
-def missing_settings(settings: Settings, *, http: bool) -> str | None:
+def missing_settings(settings: SlackSettings, *, http: bool) -> str | None:
     """What is missing to start in this mode, as one sentence an operator can act on (None: all there)."""
-    bot = (settings.slack_bot_token or "").strip()
+    bot = settings.bot_token
     if http:
-        if not (settings.slack_signing_secret or "").strip():
+        if not settings.signing_secret:
             return ("no Slack signing secret: HTTP mode needs SLACK_SIGNING_SECRET "
                     "(or signing_secret in the [slack] section of the config file)")
-        cid, secret = (settings.slack_client_id or "").strip(), (settings.slack_client_secret or "").strip()
+        cid, secret = settings.client_id, settings.client_secret
         if bool(cid) != bool(secret):
             return "the multi-workspace install needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
         if not bot and not cid:
             return ("no Slack bot token: HTTP mode needs SLACK_BOT_TOKEN for one workspace, "
                     "or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many")
         return None
-    if not bot or not (settings.slack_app_token or "").strip():
-        tokens = (("SLACK_BOT_TOKEN", bot), ("SLACK_APP_TOKEN", settings.slack_app_token))
-        absent = " and ".join(name for name, value in tokens if not (value or "").strip())
+    if not bot or not settings.app_token:
+        tokens = (("SLACK_BOT_TOKEN", bot), ("SLACK_APP_TOKEN", settings.app_token))
+        absent = " and ".join(name for name, value in tokens if not value)
         return (f"no {absent}: Socket Mode needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…, with "
                 "connections:write); or run with --http and SLACK_SIGNING_SECRET")
     return None
@@ -80,7 +80,7 @@ class SlackAdapter:
 
     name = "slack"
 
-    def __init__(self, checker: FactChecker, settings: Settings, *, http: bool = False, port: int = DEFAULT_PORT,
+    def __init__(self, checker: FactChecker, settings: SlackSettings, *, http: bool = False, port: int = DEFAULT_PORT,
                  host: str = "0.0.0.0", clock: Callable[[], dt.datetime] | None = None,
                  ping_interval: float = 10.0, drain_timeout: float = 10.0):
         self.checker = checker
@@ -119,7 +119,7 @@ class SlackAdapter:
         bot.keep_alive()
         if self.http:
             web_app = bot.http_app()
-            web_app.middlewares.append(verify_first(self.settings.slack_signing_secret, EVENTS_PATH))
+            web_app.middlewares.append(verify_first(self.settings.signing_secret, EVENTS_PATH))
             self._runner = web.AppRunner(web_app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.host, self.port)
@@ -133,7 +133,7 @@ class SlackAdapter:
             mode = "multi-workspace install" if bot.oauth else self.identity
             log.info("Slack HTTP mode on %s:%s (%s)", self.host, self.bound_port, mode)
         else:
-            self.handler = AsyncSocketModeHandler(bot.app, app_token=self.settings.slack_app_token,
+            self.handler = AsyncSocketModeHandler(bot.app, app_token=self.settings.app_token,
                                                   ping_interval=self.ping_interval)
             self.handler.client.wss_uri = socket_url  # the URL just issued: no second apps.connections.open
             await self.handler.connect_async()
@@ -154,7 +154,7 @@ class SlackAdapter:
 
     async def _open_socket(self, client: AsyncWebClient) -> str:
         try:
-            opened = await client.apps_connections_open(app_token=self.settings.slack_app_token)
+            opened = await client.apps_connections_open(app_token=self.settings.app_token)
         except SlackApiError as exc:
             error = slack_error(exc)
             if error in _REJECTED:
@@ -304,9 +304,9 @@ def run(settings: Settings, *, http: bool = False, port: int = DEFAULT_PORT, hos
     runtime's ``/healthz`` + ``/metrics`` (None: off).
     """
     stderr = stderr or sys.stderr
-    problem = missing_settings(settings, http=http)
+    problem = missing_settings(settings.slack, http=http)
     if problem:
         print(f"Error: {problem}", file=stderr)
         return EXIT_CONFIG
-    return serve(settings, lambda checker: [SlackAdapter(checker, settings, http=http, port=port, host=host)],
+    return serve(settings, lambda checker: [SlackAdapter(checker, settings.slack, http=http, port=port, host=host)],
                  metrics_host=metrics_host, metrics_port=metrics_port, scheduler=scheduler, stderr=stderr)
