@@ -127,3 +127,65 @@ def test_instances_starting_together_upgrade_a_postgresql_database_once(pg_url):
     assert len({s.get_meta("db_id") for s in stores}) == 1
     for s in stores:
         s.close()
+
+
+# -- v12: one stored form of a moment, the change feed's too ---------------------------------------------------
+def _claim_row(claim_id: str) -> list[str]:
+    return [claim_id, f"A claim called {claim_id}", "true", "s", '[{"title": "t"}]', "user"]
+
+
+INSERT_CLAIM = "INSERT INTO claims(id, claim, verdict, summary, sources, origin) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def _feed(db) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in db.execute("SELECT claim_id, at FROM claim_changes ORDER BY seq").fetchall()]
+
+
+def _assert_one_form(feed: list[tuple[str, str]], before: str) -> None:
+    import datetime as dt
+    import re
+
+    assert [claim_id for claim_id, _ in feed] == ["before-v12", "after-v12"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", at) for _, at in feed), feed
+    assert feed[0][1] == before[:19] + "+00:00"  # the same moment, rewritten
+    moment = dt.datetime.fromisoformat(feed[1][1])
+    assert moment.tzinfo is not None and abs(dt.datetime.now(dt.UTC) - moment) < dt.timedelta(minutes=5)
+
+
+def test_v12_rewrites_the_change_feed_to_the_one_stored_form_and_writes_it_from_then_on(tmp_path):
+    path = tmp_path / "feed.db"
+    db = sqlite_utils.Database(path)
+    migrations.migrate(db, target=11)
+    db.execute(INSERT_CLAIM, _claim_row("before-v12"))
+    db.conn.commit()
+    [(_, before)] = _feed(db)
+    assert before.endswith("Z")  # what v2's default wrote
+    db.close()
+    store = Store(path)
+    assert store.schema_version == migrations.LATEST
+    store.db.execute(INSERT_CLAIM, _claim_row("after-v12"))
+    store.db.conn.commit()
+    _assert_one_form(_feed(store.db), before)
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+    fresh = sqlite_utils.Database(tmp_path / "new.db")
+    migrations.migrate(fresh)
+    (sql,) = fresh.execute("SELECT sql FROM sqlite_master WHERE name = 'claim_changes'").fetchone()
+    assert migrations.SQLITE_NOW in sql and "SZ'" not in sql
+    assert migrations._v12_one_timestamp_form(fresh) is None  # run again: nothing to do, nothing broken
+
+
+def test_v12_on_postgresql(pg_url):
+    from bot.core.engine import PgDatabase
+
+    db = PgDatabase(pg_url)
+    migrations.migrate(db, target=11)
+    db.execute(INSERT_CLAIM, _claim_row("before-v12"))
+    [(_, before)] = _feed(db)
+    assert before.endswith("Z")
+    db.close()
+    store = Store(pg_url)
+    assert store.schema_version == migrations.LATEST
+    store.db.execute(INSERT_CLAIM, _claim_row("after-v12"))
+    _assert_one_form(_feed(store.db), before)
+    store.close()

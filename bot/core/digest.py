@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 DIGEST_TAG = "factbot weekly digest · "
 
 
-def _iso_z(t: dt.datetime) -> str:
-    """The change feed's timestamp format (SQLite strftime, with Z)."""
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def covers_since(store: Store, sub: Subscription, until: dt.datetime) -> dt.datetime:
     """Where a subscription's next digest starts: the last one sent before ``until`` (or when it began, at most 7 days back)."""
     row = store.db.execute(
@@ -69,7 +64,7 @@ def build_digest(
         """SELECT claim_id, min(seq) AS first_seq, group_concat(op) AS ops
            FROM claim_changes WHERE at >= ? AND at < ? AND op != 'translate'
            GROUP BY claim_id ORDER BY first_seq""",
-        [_iso_z(since), _iso_z(now)],
+        [iso(since), iso(now)],
     ).fetchall()
     claims = store.get_many([r["claim_id"] for r in rows])
     for r in rows:

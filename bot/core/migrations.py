@@ -454,10 +454,47 @@ def _v11_changes_by_claim(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS claim_changes_claim ON claim_changes(claim_id, seq)")
 
 
+# The stored form of a moment, as ``models.iso`` writes it: the change feed's default writes it too (since v12).
+SQLITE_NOW = "(strftime('%Y-%m-%dT%H:%M:%S+00:00','now'))"
+PG_NOW = "(to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'))"
+_OLD_SQLITE_NOW = "(strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
+
+
+def _v12_one_timestamp_form(db: sqlite_utils.Database) -> None:
+    """One stored form of a moment: the change feed wrote SQLite's ``…Z`` where every other table has
+    ``models.iso``'s ``…+00:00``. Its rows are rewritten and its default changed, on both engines.
+
+    SQLite cannot alter a column's default; the change does not touch a stored row's format, so it is made
+    in the schema's text, the documented way (sqlite.org/lang_altertable.html, "other kinds of table schema
+    changes"): writable_schema on, the table's SQL edited, schema_version bumped so every connection reloads it.
+    """
+    rewrite = "UPDATE claim_changes SET at = substr(at, 1, 19) || '+00:00' WHERE at LIKE '%Z'"
+    if _pg(db):
+        db.execute(rewrite)
+        db.execute(f"ALTER TABLE claim_changes ALTER COLUMN at SET DEFAULT {PG_NOW}")
+        return
+    conn = db.conn
+    conn.execute(rewrite)  # begins the transaction the schema's edit joins
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'claim_changes'").fetchone()
+    if _OLD_SQLITE_NOW in sql:  # not yet (a rerun after the step committed finds it done)
+        (schema_version,) = conn.execute("PRAGMA schema_version").fetchone()
+        conn.execute("PRAGMA writable_schema = ON")
+        try:
+            conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'claim_changes'",
+                         [sql.replace(_OLD_SQLITE_NOW, SQLITE_NOW)])
+            conn.execute(f"PRAGMA schema_version = {int(schema_version) + 1}")
+        finally:
+            conn.execute("PRAGMA writable_schema = OFF")
+    conn.commit()
+    (ok,) = conn.execute("PRAGMA quick_check").fetchone()
+    if ok != "ok":
+        raise RuntimeError(f"the change feed's new default left the database inconsistent: {ok}")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors, _v5_pending_shares,
     _v6_language_settings, _v7_check_language, _v8_claim_redirects,
-    _v9_claim_translations, _v10_desk, _v11_changes_by_claim,
+    _v9_claim_translations, _v10_desk, _v11_changes_by_claim, _v12_one_timestamp_form,
 ]
 LATEST = len(MIGRATIONS)
 
