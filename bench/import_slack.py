@@ -227,7 +227,7 @@ def main() -> int:
         bot = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     results = None
     try:
-        asyncio.run(load_slack.wait_healthy(f"http://127.0.0.1:{port}/healthz", bot))
+        asyncio.run(load_slack.wait_healthy([f"http://127.0.0.1:{metrics_port}/healthz", f"http://127.0.0.1:{port}/healthz"], bot))
         results = asyncio.run(drive(args, port, conn, env, archive, probe, bot.pid))
     except Exception as exc:  # noqa: BLE001 - say what happened, show the bot's log
         print(f"benchmark failed: {exc}", file=sys.stderr)
