@@ -342,17 +342,22 @@ def compile_catalog(po_path: Path) -> bytes:
     return out.getvalue()
 
 
-def _load(tag: str) -> _gettext.NullTranslations:
+def load_catalog(tag: str, domain: str = DOMAIN) -> _gettext.NullTranslations:
+    """One language's catalog of ``domain``: the compiled ``.mo`` when it is current, else the ``.po`` compiled now.
+
+    The bot's words and the desk's are separate domains in the same folders. A damaged catalog must not take
+    either down: English instead, and one error line.
+    """
     folder = _catalog_dir(tag)
-    po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    po, mo = folder / f"{domain}.po", folder / f"{domain}.mo"
     try:
         if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
             with mo.open("rb") as fh:
                 return _gettext.GNUTranslations(fh)
         if po.exists():
             return _gettext.GNUTranslations(io.BytesIO(compile_catalog(po)))
-    except (OSError, ValueError) as exc:  # a damaged catalog must not take the bot down: English instead
-        log.error("cannot read the %s catalog, English used: %s", tag, exc)
+    except (OSError, ValueError) as exc:
+        log.error("cannot read the %s catalog (%s), English used: %s", tag, domain, exc)
         return _gettext.NullTranslations()
     if tag != DEFAULT_LOCALE:
         log.warning("no catalog for %s, English used", tag)
@@ -361,7 +366,7 @@ def _load(tag: str) -> _gettext.NullTranslations:
 
 @functools.cache
 def _translator(tag: str) -> Translator:
-    return Translator(tag, _load(tag))
+    return Translator(tag, load_catalog(tag))
 
 
 def translator(locale: str | None = None) -> Translator:

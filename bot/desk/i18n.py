@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import gettext as _gettext
-import io
 import logging
 import re
 from collections.abc import Mapping
@@ -47,17 +46,7 @@ def nL_(singular: str, plural: str, n: int, /, **params: Any) -> dict[str, Any]:
 
 @functools.cache
 def _catalog(tag: str) -> _gettext.NullTranslations:
-    folder = core_i18n._catalog_dir(tag)
-    po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
-    try:
-        if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
-            with mo.open("rb") as fh:
-                return _gettext.GNUTranslations(fh)
-        if po.exists():
-            return _gettext.GNUTranslations(io.BytesIO(core_i18n.compile_catalog(po)))
-    except (OSError, ValueError) as exc:  # a damaged catalog must not take the desk down: English instead
-        log.error("cannot read the desk's %s catalog, English used: %s", tag, exc)
-    return _gettext.NullTranslations()
+    return core_i18n.load_catalog(tag, DOMAIN)
 
 
 def _same_placeholders(english: str, translated: str) -> bool:
