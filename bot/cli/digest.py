@@ -17,10 +17,19 @@ def digest() -> None:
     """Weekly digest subscriptions: subscribe, unsubscribe, list, preview."""
 
 
+def _channel(platforms: tuple[str, ...] = ("discord", "slack", "console"), where: str = "Slack team id or Discord guild id."):
+    """The channel a digest command is about: the same three options on every command of the group."""
+
+    def apply(f):
+        f = click.option("--channel", required=True)(f)
+        f = click.option("--workspace", default="", help=where)(f)
+        return click.option("--platform", required=True, type=click.Choice(list(platforms)))(f)
+
+    return apply
+
+
 @digest.command("subscribe")
-@click.option("--platform", required=True, type=click.Choice(["discord", "slack", "console"]))
-@click.option("--workspace", default="", help="Slack team id or Discord guild id.")
-@click.option("--channel", required=True)
+@_channel()
 @click.option("--day", required=True, help="monday … sunday, or mon … sun.")
 @click.option("--time", "time_", required=True, help="Local time, 24-hour HH:MM (e.g. 09:00).")
 @click.option("--timezone", required=True, help="IANA name, e.g. Europe/Berlin.")
@@ -38,9 +47,7 @@ def digest_subscribe(c: Context, platform: str, workspace: str, channel: str, da
 
 
 @digest.command("unsubscribe")
-@click.option("--platform", required=True, type=click.Choice(["discord", "slack", "console"]))
-@click.option("--workspace", default="")
-@click.option("--channel", required=True)
+@_channel()
 @pass_ctx
 def digest_unsubscribe(c: Context, platform: str, workspace: str, channel: str) -> None:
     """Stop a channel's weekly digest."""
@@ -70,9 +77,7 @@ def digest_list(c: Context, as_json: bool) -> None:
 
 
 @digest.command("preview")
-@click.option("--platform", required=True, type=click.Choice(["discord", "slack", "console"]))
-@click.option("--workspace", default="")
-@click.option("--channel", required=True)
+@_channel()
 @pass_ctx
 def digest_preview(c: Context, platform: str, workspace: str, channel: str) -> None:
     """Print the digest this channel would get now (covering the time since its last digest)."""
@@ -92,9 +97,7 @@ def digest_preview(c: Context, platform: str, workspace: str, channel: str) -> N
 
 
 @digest.command("send-now")
-@click.option("--platform", required=True, type=click.Choice(["discord", "slack"]))
-@click.option("--workspace", default="", help="Slack team id or Discord guild id, as subscribed.")
-@click.option("--channel", required=True)
+@_channel(("discord", "slack"), "Slack team id or Discord guild id, as subscribed.")
 @pass_ctx
 def digest_send_now(c: Context, platform: str, workspace: str, channel: str) -> None:
     """Post a subscribed channel's digest now, outside its schedule (its weekly digest still comes)."""
