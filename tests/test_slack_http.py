@@ -34,12 +34,12 @@ from helpers import Clock, lexical_matcher, settle, text_with
 try:
     from tests.fakes.slack_api import (
         BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, Call, FakeSlack, SlackSender, block_actions_payload, command_form,
-        event_body, shortcut_payload,
+        event_body, shortcut_payload, sign,
     )
 except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.slack_api import (
         BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, Call, FakeSlack, SlackSender, block_actions_payload, command_form,
-        event_body, shortcut_payload,
+        event_body, shortcut_payload, sign,
     )
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
@@ -431,6 +431,55 @@ async def test_requests_are_acknowledged_while_a_check_by_meaning_embeds_its_mes
     assert posted[1].body["blocks"] == expected(env, MATCH_TEXT).blocks
     assert headers_of(posted[0].body["blocks"]) == headers_of(posted[1].body["blocks"])  # the same verdict
     assert env.adapter.bot.checks.queued == 0
+
+
+@e2e()
+async def test_events_are_acknowledged_while_a_check_holds_the_event_loop(env: Env):
+    """The events port is served from a thread of its own: an ack does not wait for the check on the bot's loop."""
+    import urllib.request
+
+    real = env.checker.check
+    started, release = threading.Event(), threading.Event()
+    waited_out: list[bool] = []
+
+    def held(incoming: Any, **options: Any):
+        if not started.is_set():
+            started.set()
+            waited_out.append(not release.wait(20))  # the loop (the fake Slack's too) is held meanwhile
+        return real(incoming, **options)
+
+    second = env.fake.add_message(CHANNEL, f"<@{BOT_USER}> {MATCH_TEXT}", user=BOB)
+    body = json.dumps(event_body({"type": "app_mention", "user": BOB, "text": second["text"], "ts": second["ts"],
+                                  "channel": CHANNEL, "event_ts": second["ts"], "team": TEAM}))
+    acked: list[tuple[int, bool]] = []  # (status, whether the check still held the loop when the ack came)
+
+    def slack_delivers_the_second_event() -> None:
+        try:
+            assert started.wait(20)
+            request = urllib.request.Request(env.url + "/slack/events", data=body.encode(), method="POST",
+                                             headers={"Content-Type": "application/json", **sign(body)})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    acked.append((response.status, not release.is_set()))
+            except OSError:  # no ack while the loop was held: Slack would retry
+                acked.append((0, False))
+        finally:
+            release.set()
+
+    env.checker.check = held  # type: ignore[method-assign]
+    sender = threading.Thread(target=slack_delivers_the_second_event)
+    sender.start()
+    try:
+        first = await env.mention(MATCH_TEXT, wait=False)  # acknowledged; its check then holds the loop
+        await asyncio.to_thread(sender.join, 30)
+        await env.settle()
+    finally:
+        release.set()
+        del env.checker.check
+    assert acked == [(200, True)] and waited_out == [False]
+    posted = env.posted()
+    assert sorted(p.body["thread_ts"] for p in posted) == sorted([first["ts"], second["ts"]])  # each answered once
+    assert all(p.body["blocks"] == expected(env, MATCH_TEXT).blocks for p in posted)
 
 
 @e2e()

@@ -9,7 +9,9 @@ knows Slack.
 
 Commands, shortcuts and buttons are acknowledged first, and the work is done
 after the acknowledgement (Slack wants an answer within 3 seconds); events
-are acknowledged by Bolt before their listener runs.  A retried event
+are acknowledged before their listener runs: in HTTP mode by the front
+(``front.py``, a thread of its own, so an ack never waits for this loop),
+in Socket Mode by Bolt.  A retried event
 (``X-Slack-Retry-Num`` over HTTP, ``retry_attempt`` in Socket Mode) is
 acknowledged and dropped when its ``event_id`` was seen before, even by a
 previous run on the same database.  Errors are logged (the log filter blanks
@@ -24,9 +26,10 @@ import datetime as dt
 import logging
 import os
 import re
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -34,6 +37,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
@@ -51,6 +55,7 @@ from .messages import Messages
 from .shortcut import Shortcut
 
 log = logging.getLogger("factbot.slack")
+T = TypeVar("T")
 
 
 # What the bot token needs (deploy/slack-manifest.yml lists the same; a test keeps them equal).
@@ -72,6 +77,13 @@ PRUNE_EVERY = 3600.0  # seconds between clean-ups of the remembered event ids
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+async def _on(home: asyncio.AbstractEventLoop | None, work: Coroutine[Any, Any, T]) -> T:
+    """``work`` run on the loop ``home`` (this one when None, or when it is this one), awaited here."""
+    if home is None or home is asyncio.get_running_loop():
+        return await work
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, home))
 
 
 
@@ -105,6 +117,8 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
     otherwise the app is driven by Socket Mode.  ``clock`` is replaceable for tests of cooldowns.
     """
 
+    EARLY_ACKS = 2000  # events acknowledged ahead of their dispatch; past it the ack waits for the dispatch
+
     def __init__(self, checker: FactChecker, settings: SlackSettings, *, http: bool,
                  clock: Callable[[], dt.datetime] | None = None, chat: Chat | None = None):
         self.checker = checker
@@ -122,6 +136,9 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         self._pruned = time.monotonic()
         self._locales: dict[tuple[str, str], tuple[str, float]] = {}  # (team, user) -> (Slack locale, until)
         self.installation_store: SQLite3InstallationStore | None = None
+        # Events the front has acknowledged and this loop has not dispatched yet (front.py): at most EARLY_ACKS.
+        self._early = threading.BoundedSemaphore(self.EARLY_ACKS)
+        self._acked: set[asyncio.Task] = set()
         self.app = self._build_app()
         self._register()
 
@@ -170,21 +187,36 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         app.action(render.SUGGEST)(self.on_suggest)
         app.error(self._on_error)
 
-    def http_app(self) -> web.Application:
+    def http_app(self, home: asyncio.AbstractEventLoop | None = None) -> web.Application:
         """The HTTP-mode endpoints: ``/slack/events`` (events, commands, interactivity) and the OAuth install
-        routes when configured.  Health is the process's one ``/healthz``, beside ``/metrics`` (``bot.runtime``)."""
+        routes when configured.  Health is the process's one ``/healthz``, beside ``/metrics`` (``bot.runtime``).
+
+        ``home`` is the loop Bolt, the listeners and the store run on. Served from another loop (``front.Front``,
+        a thread of its own), an ``event_callback`` is acknowledged there at once and dispatched on ``home``;
+        every other request is dispatched on ``home`` and answered with what Bolt returns.
+        """
         web_app = web.Application(client_max_size=4 * 1024 * 1024)
 
         async def events(request: web.Request) -> web.Response:
-            return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
+            bolt_request = await to_bolt_request(request)
+            if home is None or home is asyncio.get_running_loop():
+                return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+            if bolt_request.body.get("type") == "event_callback" and self._early.acquire(blocking=False):
+                try:
+                    home.call_soon_threadsafe(self._dispatch_acked, bolt_request)
+                except RuntimeError:  # the bot's loop is gone: Slack will retry
+                    self._early.release()
+                    return web.Response(status=503, text="stopping\n")
+                return web.Response(status=200, text="")  # what Bolt acknowledges an event with
+            return await to_aiohttp_response(await _on(home, self.app.async_dispatch(bolt_request)))
 
         async def oauth(request: web.Request) -> web.Response:
             flow = self.app.oauth_flow
             assert flow is not None
             bolt_request = await to_bolt_request(request)
             if request.path == INSTALL_PATH:
-                return await to_aiohttp_response(await flow.handle_installation(bolt_request))
-            return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+                return await to_aiohttp_response(await _on(home, flow.handle_installation(bolt_request)))
+            return await to_aiohttp_response(await _on(home, flow.handle_callback(bolt_request)))
 
         web_app.router.add_post(EVENTS_PATH, events)
         if self.app.oauth_flow is not None:
@@ -211,15 +243,35 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
     async def drain(self, timeout: float = 10.0) -> None:
         """Stop taking new work and let the replies being written finish (at most ``timeout`` seconds)."""
         await self.chat.drain(timeout)
+        if self._acked:  # acknowledged by the front, not dispatched yet: Bolt acks them, the listeners do nothing
+            await asyncio.wait(set(self._acked), timeout=timeout)
 
     async def idle(self) -> None:
         """Wait until every request acknowledged so far has been handled and its replies sent.
 
-        Bolt starts a listener in a task of its own at the ack; that task tracks itself in its first step,
-        so one turn of the loop after an ack it is counted (``Chat.idle`` then waits for it).
+        An event acknowledged by the front (``front.Front``) is handed to this loop before its ``200`` is written,
+        so it is in ``_acked`` by the time its sender has the answer. Bolt starts a listener in a task of its own
+        at its dispatch; that task tracks itself in its first step, so one turn of the loop after the dispatch
+        it is counted (``Chat.idle`` then waits for it).
         """
+        while self._acked:
+            await asyncio.wait(set(self._acked))
         await asyncio.sleep(0)
         await self.chat.idle()
+
+    def _dispatch_acked(self, request: AsyncBoltRequest) -> None:
+        """On this loop: Bolt's handling of an event the front has acknowledged already (in arrival order)."""
+        task = asyncio.get_running_loop().create_task(self._dispatch(request))
+        self._acked.add(task)
+        task.add_done_callback(self._acked.discard)
+
+    async def _dispatch(self, request: AsyncBoltRequest) -> None:
+        try:
+            response = await self.app.async_dispatch(request)
+            if response.status >= 500:
+                log.warning("an acknowledged event could not be handled (HTTP %d from Bolt)", response.status)
+        finally:
+            self._early.release()
 
     async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Acknowledge, and drop, an event delivered before (Slack retries when an ack seems late)."""

@@ -16,6 +16,7 @@ correction notices for the scheduler.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import sys
@@ -23,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -40,6 +40,7 @@ from ...runtime import StartupError, serve
 from . import render
 from .api import api_url, slack_error, web_client
 from .app import EVENTS_PATH, PLATFORM, SlackBot
+from .front import Front
 from .verify import verify_first
 
 log = logging.getLogger("factbot.slack")
@@ -93,7 +94,7 @@ class SlackAdapter:
         self.drain_timeout = drain_timeout
         self.bot: SlackBot | None = None
         self.handler: AsyncSocketModeHandler | None = None
-        self._runner: web.AppRunner | None = None
+        self._front: Front | None = None
         self.bound_port: int | None = None
         self.identity = ""
         self._poster = SlackPoster(self)
@@ -118,18 +119,15 @@ class SlackAdapter:
         self.bot = bot
         bot.keep_alive()
         if self.http:
-            web_app = bot.http_app()
+            # Served from a thread of its own, which acknowledges events at once (front.py); Bolt stays on this loop.
+            web_app = bot.http_app(asyncio.get_running_loop())
             web_app.middlewares.append(verify_first(self.settings.signing_secret, EVENTS_PATH))
-            self._runner = web.AppRunner(web_app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.port)
+            front = Front(web_app, self.host, self.port)
             try:
-                await site.start()
+                self.bound_port = await front.start()
             except OSError as exc:
-                await self._runner.cleanup()
-                self._runner = None
                 raise StartupError(f"slack: cannot listen on {self.host}:{self.port} ({exc.strerror or exc})") from None
-            self.bound_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self._front = front
             mode = "multi-workspace install" if bot.oauth else self.identity
             log.info("Slack HTTP mode on %s:%s (%s)", self.host, self.bound_port, mode)
         else:
@@ -177,9 +175,9 @@ class SlackAdapter:
         if self.handler is not None:
             await self.handler.close_async()
             self.handler = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._front is not None:
+            await self._front.stop()
+            self._front = None
         await bot.close()
         self.bot = None
 
@@ -189,6 +187,8 @@ class SlackAdapter:
         if self.checker.store.write_problem:
             return False, f"answering, but the database cannot be written: {self.checker.store.write_problem}"
         if self.http:
+            if self._front is None or not self._front.alive:
+                return False, "the Slack events port is not served"
             return True, f"serving Slack requests on port {self.bound_port}"
         session = self.handler.client.current_session if self.handler is not None else None
         if session is None or session.closed:
