@@ -483,6 +483,16 @@ async def test_events_are_acknowledged_while_a_check_holds_the_event_loop(env: E
 
 
 @e2e()
+async def test_user_lookups_slack_refuses_are_answered_and_logged_once_not_once_per_event(env: Env):
+    first = await env.mention(MATCH_TEXT, user="U0NOBODY1")  # not a user Slack knows: users.info fails
+    second = await env.mention(MATCH_TEXT, user="U0NOBODY2")
+    lines = [r.getMessage() for r in env.caplog.records if r.getMessage().startswith("could not look up a user")]
+    assert lines == ["could not look up a user: user_not_found (1 time(s) since the last such line)"]
+    assert [p.body["thread_ts"] for p in env.posted()] == [first["ts"], second["ts"]]
+    assert len(env.fake.find("users.info")) == 2  # each was still asked about (and answered in English)
+
+
+@e2e()
 async def test_bad_or_stale_signatures_get_401_and_nothing_happens(env: Env):
     body = event_body({"type": "app_mention", "user": ALICE, "text": f"<@{BOT_USER}> {MATCH_TEXT}", "ts": "1.000001",
                        "channel": CHANNEL, "event_ts": "1.000001"})

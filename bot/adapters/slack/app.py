@@ -50,7 +50,7 @@ from .api import authorize_url, web_client
 from .buttons import Buttons
 from .commands import Commands
 from .home import Home
-from .listener import PLATFORM
+from .listener import PLATFORM, SparseWarning
 from .messages import Messages
 from .shortcut import Shortcut
 
@@ -135,6 +135,7 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         self.chat = chat or Chat(checker, clock=self.clock)  # the checker's queue carries bot.max_wait_seconds
         self._pruned = time.monotonic()
         self._locales: dict[tuple[str, str], tuple[str, float]] = {}  # (team, user) -> (Slack locale, until)
+        self._lookup_failed = SparseWarning()  # users.info refused: one warning a minute, with the count
         self.installation_store: SQLite3InstallationStore | None = None
         # Events the front has acknowledged and this loop has not dispatched yet (front.py): at most EARLY_ACKS.
         self._early = threading.BoundedSemaphore(self.EARLY_ACKS)

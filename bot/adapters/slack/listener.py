@@ -30,6 +30,24 @@ PLATFORM = SLACK.name
 LOCALE_TTL = 3600.0  # seconds a user's Slack locale is kept before users.info is asked again
 
 
+class SparseWarning:
+    """A warning that can come with every event (a lookup Slack refuses), logged at most once per ``every``
+    seconds with how many times it happened meanwhile: one line a minute, not one per event under load."""
+
+    def __init__(self, every: float = 60.0):
+        self.every = every
+        self._told = -every
+        self._since = 0
+
+    def warn(self, what: str, detail: str) -> None:
+        self._since += 1
+        now = time.monotonic()
+        if now - self._told < self.every:
+            return
+        log.warning("%s: %s (%d time(s) since the last such line)", what, detail, self._since)
+        self._told, self._since = now, 0
+
+
 @dataclass(frozen=True)
 class _Asker:
     locale: str = ""
@@ -51,6 +69,7 @@ class Listener:
     admins: frozenset[str]
     shortcut_reply: str
     _locales: dict[tuple[str, str], tuple[str, float]]
+    _lookup_failed: SparseWarning
 
     @property
     def checks(self) -> CheckQueue:
@@ -113,7 +132,7 @@ class Listener:
         try:
             info = await client.users_info(user=user, include_locale=True)
         except SlackApiError as exc:
-            log.warning("could not look up a user: %s", slack_error(exc))
+            self._lookup_failed.warn("could not look up a user", slack_error(exc))
             return None
         return info.get("user") or {}
 
