@@ -39,13 +39,14 @@ class SparseWarning:
         self._told = -every
         self._since = 0
 
-    def warn(self, what: str, detail: str) -> None:
+    def due(self) -> int:
+        """Count one more; when a line is due, how many it reports (0: stay quiet this time)."""
         self._since += 1
         now = time.monotonic()
         if now - self._told < self.every:
-            return
-        log.warning("%s: %s (%d time(s) since the last such line)", what, detail, self._since)
-        self._told, self._since = now, 0
+            return 0
+        count, self._told, self._since = self._since, now, 0
+        return count
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,10 @@ class Listener:
         try:
             info = await client.users_info(user=user, include_locale=True)
         except SlackApiError as exc:
-            self._lookup_failed.warn("could not look up a user", slack_error(exc))
+            count = self._lookup_failed.due()
+            if count:
+                log.warning("could not look up a user: %s (%d time(s) since the last such line)", slack_error(exc),
+                            count)
             return None
         return info.get("user") or {}
 
