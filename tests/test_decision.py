@@ -27,6 +27,13 @@ from bot.core.service import open_store
     ("AlibabaがClaude Fableのガードレールを盗んだって本当？", "ja", False),
     ("Invisible Distillation 到底是什么？", "zh", True),
     ("阿里巴巴偷了 Claude 的护栏，是真的吗？", "zh", False),
+    # An interrogative word inside a yes/no question is a conjunction or a relative, not what it asks.
+    ("does Fable tell you when it hands you over to Opus?", "en", False),
+    ("does anyone know when Mythos 5 opens up?", "en", True),  # asked of people: it asks when
+    ("can someone explain what a system card is?", "en", True),
+    ("great news. how did they do it? is it true they retrained it?", "en", True),
+    ("é verdade que o Fable responde pior pra quem faz pesquisa de LLM?", "pt", False),
+    ("Fableって何も言わずに手を抜くって本当？", "ja", False),
 ])
 def test_a_wh_question_is_told_from_a_yes_no_question(text, language, asks):
     assert wh_question(text, language) is asks
