@@ -136,32 +136,69 @@ class Weights:
 
 
 # Interrogative words per language: a message that asks "what is X?", "how do I get X?" names a claim's topic and
-# asserts nothing; one that asks "is it true that X?" states X. Only with a question mark, so "that's how it works"
-# or "wie immer" is no question. Matched on the case-folded message.
+# asserts nothing; one that asks "is it true that X?" states X. Only in a sentence that ends in a question mark, so
+# "that's how it works" or "wie immer" is no question. Matched on the case-folded message.
 _WH = {
-    "en": r"\b(?:what|whats|how|where|who|whos|why|when|which|explain)\b",
-    "de": r"\b(?:was|wie|wo|woher|wer|warum|wieso|weshalb|welche[rsnm]?|erklären|erklärt)\b",
-    "es": r"(?:\bqué\b|\bcómo\b|\bdónde\b|\bquién(?:es)?\b|\bpor qué\b|\bcuál(?:es)?\b|\bcuándo\b|\bexplica)",
-    "fr": r"(?:\bquoi\b|\bcomment\b|\boù\b|\bpourquoi\b|\bquel(?:le)?s?\b|\bqu'est-ce\b|\bexpliqu)",
-    "pt": r"(?:\bo que\b|\bcomo\b|\bonde\b|\bquem\b|\bpor que\b|\bqual\b|\bquais\b|\bquando\b|\bexplica)",
-    "it": r"(?:\bcosa\b|\bcome\b|\bdove\b|\bchi\b|\bperché\b|\bquale\b|\bquando\b|\bspiega)",
-    "nl": r"\b(?:wat|hoe|waar|wie|waarom|welke|wanneer|uitleggen)\b",
-    "pl": r"\b(?:co|jak|gdzie|kto|dlaczego|który|która|kiedy|wyjaśni)",
-    "ru": r"(?:\bчто\b|\bкак\b|\bгде\b|\bкто\b|\bпочему\b|\bзачем\b|\bкакой\b|\bкогда\b|\bобъясни)",
+    "en": r"\b(?:what|whats|how|where|who|whos|why|when|which)\b",
+    "de": r"\b(?:was|wie|wo|woher|wer|warum|wieso|weshalb|welche[rsnm]?)\b",
+    "es": r"(?:\bqué\b|\bcómo\b|\bdónde\b|\bquién(?:es)?\b|\bpor qué\b|\bcuál(?:es)?\b|\bcuándo\b)",
+    "fr": r"(?:\bquoi\b|\bcomment\b|\boù\b|\bpourquoi\b|\bquel(?:le)?s?\b|\bqu'est-ce\b)",
+    "pt": r"(?:\bo que\b|\bcomo\b|\bonde\b|\bquem\b|\bpor que\b|\bqual\b|\bquais\b|\bquando\b)",
+    "it": r"(?:\bcosa\b|\bcome\b|\bdove\b|\bchi\b|\bperché\b|\bquale\b|\bquando\b)",
+    "nl": r"\b(?:wat|hoe|waar|wie|waarom|welke|wanneer)\b",
+    "pl": r"\b(?:co|jak|gdzie|kto|dlaczego|który|która|kiedy)",
+    "ru": r"(?:\bчто\b|\bкак\b|\bгде\b|\bкто\b|\bпочему\b|\bзачем\b|\bкакой\b|\bкогда\b)",
     "tr": r"(?:\bne\b|\bnasıl\b|\bnerede\b|\bkim\b|\bneden\b|\bhangi\b|\bnedir\b|\bne zaman\b)",
-    "ja": r"(?:なに|何|どう|どこ|誰|なぜ|どれ|いつ|説明)",
-    "zh": r"(?:什么|怎么|哪|谁|为什么|如何|解释|啥)",
-    "ko": r"(?:뭐|무엇|어떻게|어디|누가|누구|왜|언제|설명)",
+    "ja": r"(?:なに|何(?![もか])|どう|どこ|誰|なぜ|どれ|いつ)",  # 何も / 何か: "nothing" / "something", no question
+    "zh": r"(?:什么|怎么|哪|谁|为什么|如何|啥)",
+    "ko": r"(?:뭐|무엇|어떻게|어디|누가|누구|왜|언제)",
+}
+# A request to explain asks, wherever it stands in a message that has a question mark ("…, can someone explain?").
+_EXPLAIN = {
+    "en": r"\bexplain", "de": r"\berklär", "es": r"\bexplica", "fr": r"\bexpliqu", "pt": r"\bexplica",
+    "it": r"\bspiega", "nl": r"\buitleg", "pl": r"\bwyjaśni", "ru": r"\bобъясни", "ja": r"説明", "zh": r"解释",
+    "ko": r"설명",
+}
+# A question that asks whether something is so ("is it true that…?", "é verdade que…?", "…って本当？"), or in English
+# one that opens with an auxiliary whose subject is not the people asked ("does Claude let you know when…?", not
+# "does anyone know when…?"), is a yes/no question: it states its content, and an interrogative word inside it is a
+# conjunction or a relative ("when", "pra quem"), not what it asks.
+_SOMEONE = r"(?:any|some|no)(?:one|body)\b|you\b|u\b|y'?all\b|people\b|ppl\b|we\b|i\b"
+_YES_NO = {
+    "en": r"^(?:(?:so|ok|okay|wait|lol|hey|btw|and|but|honestly|srsly|seriously)\b[,.!]?\s+)*(?:is it (?:true|real)\b"
+          r"|(?:do|does|did|is|are|was|were|can|could|will|would|has|have|had|should)\s+(?!" + _SOMEONE + r"))",
+    "de": r"(?:\bstimmt es\b|\bstimmt das\b|\bist es wahr\b|\bist das wahr\b)",
+    "es": r"(?:\bes verdad\b|\bes cierto\b|\ben serio\b)",
+    "fr": r"(?:\bc'est vrai\b|\best-ce vrai\b)",
+    "pt": r"(?:\bé verdade\b|\bé sério\b|\bsério que\b|\bserá que\b)",
+    "it": r"(?:\bè vero\b|\bdavvero\b)",
+    "ja": r"(?:本当|ほんと|マジ)",
+    "zh": r"(?:真的|是不是)",
 }
 _WH_RE = {lang: re.compile(pattern) for lang, pattern in _WH.items()}
+_EXPLAIN_RE = {lang: re.compile(pattern) for lang, pattern in _EXPLAIN.items()}
+_YES_NO_RE = {lang: re.compile(pattern) for lang, pattern in _YES_NO.items()}
+_SENTENCE = re.compile(r"[^.!?。！？\n]*[?？]")
+_LEADING_MARKUP = re.compile(r"^(?:\s|<[^>]*>|[¿¡\"'“”(])+")
 
 
 def wh_question(text: str, language: str) -> bool:
     """The message asks a question with an interrogative word of its language (English when undetermined)."""
     if "?" not in text and "？" not in text:
         return False
-    pattern = _WH_RE.get(language) or _WH_RE["en"]
-    return bool(pattern.search(text.casefold()))
+    folded = text.casefold()
+    lang = language if language in _WH_RE else "en"
+    explain = _EXPLAIN_RE.get(lang)
+    if explain is not None and explain.search(folded):
+        return True
+    yes_no = _YES_NO_RE.get(lang)
+    for sentence in _SENTENCE.findall(folded):
+        sentence = _LEADING_MARKUP.sub("", sentence)
+        if yes_no is not None and yes_no.search(sentence):
+            continue
+        if _WH_RE[lang].search(sentence):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
