@@ -108,7 +108,7 @@ def setup_logging(level: int = logging.INFO, *, json_lines: bool | None = None, 
     root.addHandler(handler)
     root.setLevel(level)
     # Libraries that log request details at INFO (and could include URLs with tokens) stay at WARNING.
-    for noisy in ("discord.http", "discord.gateway", "slack_sdk", "slack_bolt", "aiohttp.access", "apscheduler"):
+    for noisy in ("discord.http", "discord.gateway", "slack_sdk", "slack_bolt", "factbot.slack.bolt", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

@@ -8,6 +8,7 @@ half-configured platform is an error that names what is missing.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import urllib.request
@@ -139,6 +140,8 @@ def test_run_all_answers_on_discord_and_slack_in_one_process_and_stops_on_sigter
     assert seen["slack"].body["thread_ts"] == seen["asked_ts"]
     assert f"claim id `{MATCH_ID}`" in json.dumps(seen["slack"].body["blocks"])
     assert seen["health"] == (200, "ok\n")
+    # Bolt must not have pinned the factbot loggers' level at its first request: the check log at INFO stays on.
+    assert logging.getLogger("factbot").level == logging.NOTSET
 
 
 # -- digest send-now -------------------------------------------------------------------------------------------

@@ -146,7 +146,11 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
     def _build_app(self) -> AsyncApp:
         s = self.settings
         options: dict[str, Any] = {
-            "name": "factbot",
+            # Bolt names a logger after the app and, with no base logger, pins its level to the root logger's at
+            # the first request: named "factbot", that silenced every factbot.* record below the root's level of
+            # that moment. One logger as both name and base: Bolt's own, kept at WARNING by setup_logging.
+            "name": "factbot.slack.bolt",
+            "logger": logging.getLogger("factbot.slack.bolt"),
             "client": self.client,
             "signing_secret": s.signing_secret if self.http else "",
             "process_before_response": False,  # ack first, work after
