@@ -483,6 +483,68 @@ async def test_events_are_acknowledged_while_a_check_holds_the_event_loop(env: E
 
 
 @e2e()
+async def test_past_the_bound_of_early_acks_an_event_is_acknowledged_only_once_the_loop_takes_it(env: Env):
+    """At most ``EARLY_ACKS`` events wait acknowledged for the bot's loop (here 1): the next ack waits for the loop."""
+    import urllib.request
+
+    bot = env.adapter.bot
+    bot._early = threading.BoundedSemaphore(1)
+    real = env.checker.check
+    started, release = threading.Event(), threading.Event()
+
+    def held(incoming: Any, **options: Any):
+        if not started.is_set():
+            started.set()
+            release.wait(20)
+        return real(incoming, **options)
+
+    def delivery(user: str) -> tuple[dict[str, Any], urllib.request.Request]:
+        message = env.fake.add_message(CHANNEL, f"<@{BOT_USER}> {MATCH_TEXT}", user=user)
+        body = json.dumps(event_body({"type": "app_mention", "user": user, "text": message["text"],
+                                      "ts": message["ts"], "channel": CHANNEL, "event_ts": message["ts"],
+                                      "team": TEAM}))
+        return message, urllib.request.Request(env.url + "/slack/events", data=body.encode(), method="POST",
+                                               headers={"Content-Type": "application/json", **sign(body)})
+
+    second, second_request = delivery(BOB)
+    third, third_request = delivery(LISTED)
+    seen: dict[str, Any] = {}
+
+    def post(name: str, request: urllib.request.Request) -> None:
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                seen[name] = (response.status, not release.is_set())  # (status, acked while the loop was held)
+        except OSError as exc:
+            seen[name] = (0, str(exc))
+
+    def slack_delivers() -> None:
+        try:
+            assert started.wait(20)
+            post("second", second_request)  # the one early ack there is room for
+            third_sender = threading.Thread(target=post, args=("third", third_request))
+            third_sender.start()
+            third_sender.join(0.5)  # it cannot be acknowledged while the loop is held: it waits for its dispatch
+            seen["third waited"] = third_sender.is_alive()
+            release.set()
+            third_sender.join(30)
+        finally:
+            release.set()
+
+    env.checker.check = held  # type: ignore[method-assign]
+    sender = threading.Thread(target=slack_delivers)
+    sender.start()
+    try:
+        first = await env.mention(MATCH_TEXT, wait=False)
+        await asyncio.to_thread(sender.join, 60)
+        await env.settle()
+    finally:
+        release.set()
+        del env.checker.check
+    assert seen == {"second": (200, True), "third waited": True, "third": (200, False)}
+    assert sorted(p.body["thread_ts"] for p in env.posted()) == sorted([first["ts"], second["ts"], third["ts"]])
+
+
+@e2e()
 async def test_user_lookups_slack_refuses_are_answered_and_logged_once_not_once_per_event(env: Env):
     first = await env.mention(MATCH_TEXT, user="U0NOBODY1")  # not a user Slack knows: users.info fails
     second = await env.mention(MATCH_TEXT, user="U0NOBODY2")
