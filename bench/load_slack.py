@@ -580,6 +580,9 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=100, help="keep-alive connections the sender may open")
     ap.add_argument("--profile", metavar="FILE", help="py-spy the bot during the steps (.svg flame graph, "
                     ".txt collapsed stacks, .json speedscope)")
+    ap.add_argument("--profile-gil", action="store_true",
+                    help="with --profile: sample only the thread holding the interpreter lock (py-spy --gil), "
+                    "which shows what the event loop and the events thread spend the lock on")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--semantic", choices=("on", "off"), default=None,
                     help="FACTBOT_MATCHER_SEMANTIC for the bots: off for the lexical matcher alone (default: the "
@@ -739,7 +742,8 @@ def run_setup(args: argparse.Namespace, engine: str, instances: int, server: Any
             fmt = formats.get(Path(args.profile).suffix, "flamegraph")
             spy = Path(sys.executable).parent / "py-spy"
             profiler = subprocess.Popen([str(spy) if spy.exists() else "py-spy", "record", "--pid", str(bots[0].pid),
-                                         "--rate", "250", "--format", fmt, "-o", args.profile],
+                                         "--rate", "250", *(["--gil"] if args.profile_gil else []),
+                                         "--format", fmt, "-o", args.profile],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
         pids: dict[str, Any] = {"bot": [bot.pid for bot in bots], "fake Web API": [fake_proc.pid],
