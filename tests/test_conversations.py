@@ -28,8 +28,9 @@ def test_watch_answers_confident_matches_once_per_cooldown(checker):
     conv.set_watch("slack", "T1", "C1", True, by="U9")
     assert conv.watching("slack", "T1", "C1") and not conv.watching("slack", "T1", "C2")
     first = checker.watch_check(msg("Alibaba stole Claude's guardrails"), now=T0)
-    assert first is not None and first.matches[0].claim.id == "alibaba-stole-guardrails"
-    conv.record_reply(platform="slack", workspace="T1", channel="C1", message_id="r1", result=first, source="watch", at=T0)
+    assert first is not None and first.result.matches[0].claim.id == "alibaba-stole-guardrails"
+    conv.record_reply(platform="slack", workspace="T1", channel="C1", message_id="r1", result=first.result,
+                      source="watch", at=T0)
     assert checker.watch_check(msg("alibaba stole the guardrails, right?"), now=T0 + dt.timedelta(hours=23)) is None
     assert checker.watch_check(msg("Alibaba stole Claude's guardrails"), now=T0 + dt.timedelta(hours=25)) is not None
     # chatter and weak matches never get an unasked reply

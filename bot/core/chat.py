@@ -17,14 +17,15 @@ a long burst turned away rather than answered late), the in-flight work a restar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import i18n
-from .conversations import PendingShare
+from .conversations import PendingShare, WatchClaim
 from .digest import build_digest, preview_digest
 from .languages import LanguageError
 from .models import (
@@ -157,6 +158,7 @@ class Answer:
     result: CheckResult | None = None
     claim: Claim | None = None  # a claim shown by id
     busy: bool = False  # turned away under overload: ``reply`` says so, and nothing is remembered
+    watch: WatchClaim | None = None  # a watch-mode reply: the cooldown's claim, given back if the post fails
 
 
 @dataclass
@@ -626,7 +628,6 @@ class Chat(Wording):
             self.checks.max_wait = max_wait
         self.accepting = True  # False once shutting down: new work is turned away
         self._inflight = _Inflight()
-        self._watch_locks: dict[tuple[str, str, str], asyncio.Lock] = {}
 
     # -- in-flight work and drain ------------------------------------------------------------
     def track(self) -> None:
@@ -705,27 +706,38 @@ class Chat(Wording):
     async def watch(self, request: Request, platform: Platform) -> Answer | None:
         """Watch mode: a reply worth posting unasked, or None (the core decides: channel on, confident, cooldown).
 
-        Under overload watch mode stays quiet rather than answer late.
+        The cooldown is claimed in the database before the answer is returned (``FactChecker.watch_check``):
+        two messages about one claim, in one process or in two, get one reply. Post it inside ``posting``, which
+        gives the claim back if the post fails. Under overload watch mode stays quiet rather than answer late.
         """
-        key = (request.platform, request.workspace, request.channel)
-        lock = self._watch_locks.setdefault(key, asyncio.Lock())
-        async with lock:  # two messages about one claim at once: one reply, then the cooldown holds
-            incoming = request.incoming()
-            # Embedding ahead is worth it only where watch mode is on: elsewhere the check stops at that test.
-            prepare = self._prepare(incoming)
-            if prepare is not None and not self.checker.conversations.watching(
-                    request.platform, request.workspace, request.channel):
-                prepare = None
-            try:
-                result = await self.checks.run(lambda: self.checker.watch_check(incoming, now=self.clock()),
-                                               prepare=prepare)
-            except Overloaded:
-                self.checker.turned_away(request.platform, "watch")
-                return None
-            if result is None:
-                return None
-            locale = self.locale_for(request, result)
-            return Answer(self.result_reply(result, platform, locale, watch=True), result)
+        incoming = request.incoming()
+        # Embedding ahead is worth it only where watch mode is on: elsewhere the check stops at that test.
+        prepare = self._prepare(incoming)
+        if prepare is not None and not self.checker.conversations.watching(
+                request.platform, request.workspace, request.channel):
+            prepare = None
+        try:
+            watched = await self.checks.run(lambda: self.checker.watch_check(incoming, now=self.clock()),
+                                            prepare=prepare)
+        except Overloaded:
+            self.checker.turned_away(request.platform, "watch")
+            return None
+        if watched is None:
+            return None
+        locale = self.locale_for(request, watched.result)
+        return Answer(self.result_reply(watched.result, platform, locale, watch=True), watched.result,
+                      watch=watched.claim)
+
+    @contextlib.contextmanager
+    def posting(self, answer: Answer) -> Iterator[None]:
+        """Around the post of a watch-mode answer: if it fails, the cooldown's claim is given back (and the
+        error goes on), so the next message about that claim may be answered."""
+        try:
+            yield
+        except BaseException:
+            if answer.watch is not None:
+                self.checker.conversations.release_watch(answer.watch)
+            raise
 
     def _prepare(self, incoming: IncomingMessage) -> Callable[[], None] | None:
         """The part of a check that runs off the event loop (``CheckQueue.run``): embedding, when matching by meaning."""

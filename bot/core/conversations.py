@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 
 from .models import CheckResult, Decision, iso, utcnow
 from .normalize import fold
-from .store import Store
+from .store import Store, StoreError
+
+log = logging.getLogger("factbot.watch")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,18 @@ class ReplyRecord:
     source: str
     at: str
     deleted_at: str
+
+
+@dataclass(frozen=True)
+class WatchClaim:
+    """The right to post one watch-mode reply (``Conversations.claim_watch``)."""
+
+    platform: str
+    workspace: str
+    channel: str
+    claim_id: str
+    at: str
+    token: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,7 @@ class Conversations:
     def __init__(self, store: Store):
         self.store = store
         self._seen: dict[tuple[str, str], None] = {}  # event ids this process saw, oldest first
+        self._watch_pruned: dt.datetime | None = None
 
     # -- watch mode -------------------------------------------------------------
     def set_watch(self, platform: str, workspace: str, channel: str, on: bool, *, by: str = "") -> None:
@@ -92,7 +108,7 @@ class Conversations:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def watch_should_reply(
+    def claim_watch(
         self,
         result: CheckResult,
         *,
@@ -102,20 +118,53 @@ class Conversations:
         min_score: float,
         cooldown: dt.timedelta,
         now: dt.datetime | None = None,
-    ) -> bool:
-        """Watch mode answers only confident matches, once per claim per channel per cooldown."""
+    ) -> WatchClaim | None:
+        """Watch mode answers only confident matches, once per claim per channel per cooldown: the right to post
+        that reply, or None.
+
+        The right is claimed in the database before posting, by one ``INSERT … ON CONFLICT DO UPDATE … WHERE``
+        that wins only when the last claim about this claim in this channel is a cooldown old: two messages about
+        one claim arriving at two instances (or at one, at once) get one reply. ``release_watch`` gives the claim
+        back if the post fails; a removed reply (🗑️) gives it back too (``mark_deleted``). A database that cannot
+        take the claim at once (busy past ``Store.CLAIM_WAIT_MS``, read-only, unreachable) means no reply: watch
+        mode stays quiet rather than risk answering twice.
+        """
         if result.decision is not Decision.MATCH or not result.matches:
-            return False
+            return None
         best = result.matches[0]
         if best.score < min_score:
-            return False
-        since = iso((now or dt.datetime.now(dt.UTC)) - cooldown)
-        recent = self.store.db.execute(
-            """SELECT 1 FROM replies WHERE platform = ? AND workspace = ? AND channel = ? AND claim_id = ?
-               AND source = 'watch' AND at >= ? AND deleted_at IS NULL LIMIT 1""",
-            [platform, workspace, channel, best.claim.id, since],
-        ).fetchone()
-        return recent is None
+            return None
+        now = now or dt.datetime.now(dt.UTC)
+        claim = WatchClaim(platform, workspace, channel, best.claim.id, iso(now), secrets.token_hex(8))
+        try:
+            won = self.store.claim(
+                """INSERT INTO watch_claims(platform, workspace, channel, claim_id, at, token) VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(platform, workspace, channel, claim_id) DO UPDATE SET at = excluded.at,
+                     token = excluded.token
+                   WHERE watch_claims.at < ?
+                   RETURNING token""",
+                [platform, workspace, channel, claim.claim_id, claim.at, claim.token, iso(now - cooldown)],
+            )
+        except StoreError as exc:
+            log.warning("watch mode stays quiet: the database does not take its cooldown claim now (%s)", exc)
+            return None
+        self._prune_watch(now, cooldown)
+        return claim if won is not None else None
+
+    def release_watch(self, claim: WatchClaim) -> None:
+        """The post a watch claim was for failed: the next message about that claim may be answered."""
+        self.store.give_way([(
+            """DELETE FROM watch_claims WHERE platform = ? AND workspace = ? AND channel = ? AND claim_id = ?
+               AND token = ?""",
+            [claim.platform, claim.workspace, claim.channel, claim.claim_id, claim.token],
+        )])
+
+    def _prune_watch(self, now: dt.datetime, cooldown: dt.timedelta) -> None:
+        """Forget claims whose cooldown is over (a new claim wins over them anyway), at most once an hour."""
+        if self._watch_pruned is not None and now - self._watch_pruned < dt.timedelta(hours=1):
+            return
+        self._watch_pruned = now
+        self.store.give_way([("DELETE FROM watch_claims WHERE at < ?", [iso(now - cooldown)])])
 
     # -- replies ----------------------------------------------------------------
     def record_reply(
@@ -156,10 +205,19 @@ class Conversations:
         return _reply(r) if r else None
 
     def mark_deleted(self, platform: str, channel: str, message_id: str) -> None:
+        """A reply was removed (🗑️). A removed watch reply no longer holds its claim's cooldown in that channel."""
         with self.store.transaction():
             self.store.db.conn.execute(
                 "UPDATE replies SET deleted_at = ? WHERE platform = ? AND channel = ? AND message_id = ?",
                 [utcnow(), platform, channel, message_id],
+            )
+            self.store.db.conn.execute(
+                """DELETE FROM watch_claims WHERE EXISTS (
+                     SELECT 1 FROM replies r WHERE r.platform = ? AND r.channel = ? AND r.message_id = ?
+                     AND r.source = 'watch' AND r.platform = watch_claims.platform
+                     AND r.workspace = watch_claims.workspace AND r.channel = watch_claims.channel
+                     AND r.claim_id = watch_claims.claim_id AND watch_claims.at <= r.at)""",
+                [platform, channel, message_id],
             )
 
     def replies_for_claim(self, claim_id: str, *, since: str = "") -> list[ReplyRecord]:

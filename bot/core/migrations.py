@@ -491,10 +491,49 @@ def _v12_one_timestamp_form(db: sqlite_utils.Database) -> None:
         raise RuntimeError(f"the change feed's new default left the database inconsistent: {ok}")
 
 
+def _v13_shared_limits(db: sqlite_utils.Database) -> None:
+    """The per-user rate limit and watch mode's cooldown as rows every instance on the database shares.
+
+    ``rate_limits``: one row per (platform, user); ``hits`` holds the times of the last ``limit`` checks let
+    through, oldest first, as fixed-width milliseconds (13 digits each, so text order is time order), and one
+    ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` lets a check through or not (``bot/core/ratelimit.py``).
+    ``denied`` counts the checks turned away since the last one let through (1: tell the person once).
+
+    ``watch_claims``: the last time watch mode claimed a reply about a claim in a channel, taken before posting
+    (``Conversations.claim_watch``): a claim wins only once the cooldown since the last one has passed. Seeded
+    from the watch replies already made, so an upgrade in the middle of a cooldown does not answer again.
+    """
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS rate_limits (
+            platform TEXT NOT NULL, user TEXT NOT NULL,
+            hits TEXT NOT NULL,
+            denied INTEGER NOT NULL DEFAULT 0,
+            at TEXT NOT NULL,                 -- the last check's time, in the same milliseconds: for pruning
+            PRIMARY KEY (platform, user)
+        );
+        CREATE INDEX IF NOT EXISTS rate_limits_at ON rate_limits(at);
+        CREATE TABLE IF NOT EXISTS watch_claims (
+            platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL, claim_id TEXT NOT NULL,
+            at TEXT NOT NULL,                 -- when the reply was claimed (models.iso)
+            token TEXT NOT NULL DEFAULT '',   -- who claimed it: releasing a failed post removes only its own claim
+            PRIMARY KEY (platform, workspace, channel, claim_id)
+        );
+        CREATE INDEX IF NOT EXISTS watch_claims_at ON watch_claims(at);
+        INSERT INTO watch_claims(platform, workspace, channel, claim_id, at)
+            SELECT platform, workspace, channel, claim_id, max(at) FROM replies
+            WHERE source = 'watch' AND deleted_at IS NULL AND claim_id IS NOT NULL
+            GROUP BY platform, workspace, channel, claim_id
+            ON CONFLICT DO NOTHING;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors, _v5_pending_shares,
     _v6_language_settings, _v7_check_language, _v8_claim_redirects,
     _v9_claim_translations, _v10_desk, _v11_changes_by_claim, _v12_one_timestamp_form,
+    _v13_shared_limits,
 ]
 LATEST = len(MIGRATIONS)
 

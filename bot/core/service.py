@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .conversations import Conversations
+from .conversations import Conversations, WatchClaim
 from .engine import is_url
 from .i18n import Translator, translator
 from .index import ClaimIndex
@@ -24,7 +24,7 @@ from .languages import LanguageSettings
 from .matcher import MatchConfig, Matcher
 from .models import Candidate, CheckResult, Claim, IncomingMessage, Redirect
 from .pacing import CheckQueue
-from .ratelimit import RateLimiter
+from .ratelimit import SharedRateLimiter
 from .store import Store, StoreError, WriteStats
 from .subscriptions import Subscriptions
 
@@ -37,6 +37,14 @@ class OpenReport:
 
     created: bool
     bundled: WriteStats | None
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A watch-mode result worth posting, and the claim of the right to post it (give it back if the post fails)."""
+
+    result: CheckResult
+    claim: WatchClaim
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,8 @@ class FactChecker:
         self.conversations = Conversations(store)
         self.subscriptions = Subscriptions(store)
         self.languages = LanguageSettings(store)
-        self.rate_limiter = RateLimiter(rate_limit_per_minute)
+        # The limit is shared by every instance on the database (a row per person, ratelimit.py).
+        self.rate_limiter = SharedRateLimiter(store, rate_limit_per_minute)
         self.watch_min_score = watch_min_score
         self.watch_cooldown = watch_cooldown
         # Called as observer(message, result, seconds) after every check: metrics hook in here,
@@ -179,25 +188,27 @@ class FactChecker:
         )
         return elapsed
 
-    def watch_check(self, message: IncomingMessage, *, now: dt.datetime | None = None) -> CheckResult | None:
-        """For watch mode: a result worth posting unasked, or None.
+    def watch_check(self, message: IncomingMessage, *, now: dt.datetime | None = None) -> Watched | None:
+        """For watch mode: a result worth posting unasked, with the claim of the right to post it; or None.
 
         Only channels that turned watch mode on, only confident matches, and
         at most once per claim per channel per cooldown, so a busy channel is
-        never flooded.  Only the checks it answers are logged.
+        never flooded: the cooldown is claimed in the database before anything is
+        posted (``Conversations.claim_watch``), so it holds across instances.
+        Only the checks it answers are logged.
         """
         if not self.conversations.watching(message.platform, message.workspace, message.channel):
             return None
         started = time.perf_counter()
         result = self.matcher.check(message.text, top=3)
-        replied = self.conversations.watch_should_reply(
+        claim = self.conversations.claim_watch(
             result, platform=message.platform, workspace=message.workspace, channel=message.channel,
             min_score=self.watch_min_score, cooldown=self.watch_cooldown, now=now,
         )
         elapsed = time.perf_counter() - started
         for observer in self.watch_observers:
-            observer(message, replied, elapsed)
-        if not replied:
+            observer(message, claim is not None, elapsed)
+        if claim is None:
             return None
         best = result.matches[0]
         self.store.log_check(
@@ -205,7 +216,7 @@ class FactChecker:
             platform=message.platform, workspace=message.workspace, channel=message.channel,
             keep_text=self.store_query_text, language=result.language,
         )
-        return result
+        return Watched(result, claim)
 
     def turned_away(self, platform: str, kind: str) -> None:
         """A check was not run because the queue was too long (``pacing.Overloaded``): tell the observers."""

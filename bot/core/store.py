@@ -429,6 +429,36 @@ class Store:
             self._wake.set()
         return rowcount
 
+    CLAIM_WAIT_MS = 20  # how long ``claim`` tries for another process's write lock on a file
+
+    def claim(self, sql: str, params: Sequence[Any], *, wait_ms: int | None = None) -> Any:
+        """One statement that decides between processes (``INSERT … ON CONFLICT … RETURNING``: the rate limit, watch
+        mode's cooldown), on a running bot's path: the first row it returns, or None.
+
+        Atomic on both engines: on a file the statement runs in a write transaction of its own, trying for the
+        write lock for ``wait_ms`` at most (default ``CLAIM_WAIT_MS``) and raising StoreError "busy" past that, so
+        the caller decides what a busy database means rather than the event loop waiting five seconds; on
+        PostgreSQL it is one autocommitted statement (one round trip), whose row lock makes concurrent claims of one
+        row take turns.
+        """
+        if self.engine == POSTGRESQL:
+            try:
+                return self.db.execute(sql, params).fetchone()
+            except Exception as exc:  # noqa: BLE001 - re-raised unless it is about the database itself
+                if pg_error_kind(exc) is None:
+                    raise
+                raise store_error(exc, self.url) from exc
+        wait = self.CLAIM_WAIT_MS if wait_ms is None else wait_ms
+        deadline = time.monotonic() + wait / 1000
+        while True:
+            try:
+                with self._short_wait(), self.transaction():
+                    return self.db.conn.execute(sql, list(params)).fetchone()
+            except StoreError as exc:
+                if exc.kind != "busy" or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.002)
+
     def flush_pending(self, *, wait: bool = False) -> bool:
         """Make the writes that gave way if the database takes them now (with ``wait``, trying for up to
         ``GIVE_WAY_MS``, as at shutdown); True when none is left.  Never waits on the writer thread's attempt."""

@@ -321,7 +321,8 @@ class FactbotClient(discord.Client):
         answer = await self.chat.watch(request, DISCORD)
         if answer is None:
             return
-        sent = await self._send_reply(message, render.render_reply(answer.reply))
+        with self.chat.posting(answer):  # a failed post gives the cooldown back
+            sent = await self._send_reply(message, render.render_reply(answer.reply))
         # The author of the watched message counts as the asker: they may remove the reply.
         self._record(sent, answer, request, thread=message.id)
 

@@ -111,16 +111,17 @@ class Messages(Listener):
             answer = await self.chat.watch(request, SLACK)
             if answer is None or answer.result is None:
                 return
-            # Worth a reply: in the language of whoever wrote the message (their Slack locale, as for a mention).
-            asker = await self._asker(client, team, user)
-            reply = answer.reply
-            if asker.locale:
-                locale = self.chat.locale_for(dataclasses.replace(request, locale=asker.locale), answer.result)
-                if locale != reply.locale:
-                    reply = self.chat.result_reply(answer.result, SLACK, locale, watch=True)
-                    answer = dataclasses.replace(answer, reply=reply)
-            thread = event.get("thread_ts") or ts
-            posted = await self._post(client, channel, render.render_reply(reply), thread_ts=thread)
+            with self.chat.posting(answer):  # a failed post gives the cooldown back
+                # Worth a reply: in the language of whoever wrote the message (their Slack locale, as for a mention).
+                asker = await self._asker(client, team, user)
+                reply = answer.reply
+                if asker.locale:
+                    locale = self.chat.locale_for(dataclasses.replace(request, locale=asker.locale), answer.result)
+                    if locale != reply.locale:
+                        reply = self.chat.result_reply(answer.result, SLACK, locale, watch=True)
+                        answer = dataclasses.replace(answer, reply=reply)
+                thread = event.get("thread_ts") or ts
+                posted = await self._post(client, channel, render.render_reply(reply), thread_ts=thread)
             # The author of the watched message counts as the asker: they may remove the reply.
             self._record(posted, answer, request, thread_ts=thread)
         except Exception as exc:  # noqa: BLE001
