@@ -201,6 +201,22 @@ class PgDatabase:
             rows = cur.fetchall() if cur.description else []
             return Result(rows, cur.rowcount)
 
+    def execute_unsynced(self, sql: str, params: Sequence[Any]) -> Result:
+        """One statement in a transaction of its own whose commit does not wait for the server's disk
+        (``synchronous_commit = off``), sent together with its BEGIN, SET and COMMIT in one round trip
+        (psycopg's pipeline mode). For claims that decide between instances but lose nothing that matters if a
+        server crash forgets the last fraction of a second of them (the rate limit, watch mode's cooldown): a
+        durable commit waits for an fsync, milliseconds on every check. Inside ``transaction()`` it is part of
+        that transaction, as any statement."""
+        if self.depth:
+            return self.execute(sql, params)
+        with self.pool.connection() as conn:
+            with conn.pipeline(), conn.transaction():
+                conn.execute("SET LOCAL synchronous_commit = off")
+                cur = conn.execute(translate(sql, True), list(params))
+            rows = cur.fetchall() if cur.description else []
+            return Result(rows, cur.rowcount)
+
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Result:
         batch = [list(p) for p in seq]
         if not batch:
