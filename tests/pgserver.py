@@ -31,7 +31,6 @@ from pathlib import Path
 
 import pytest
 
-
 PREFIX = "factbot-pg-"
 OWNER = "owner"  # in a server's folder: "<pid> <start time>" of the process that started it
 

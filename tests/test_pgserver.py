@@ -10,9 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import pgserver
+import pytest
 
 TESTS = Path(__file__).resolve().parent
 

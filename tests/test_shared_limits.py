@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from conftest import ENGINES
 
 from bot.core import migrations
 from bot.core.chat import Chat, Platform, Request
@@ -25,9 +26,8 @@ from bot.core.models import IncomingMessage
 from bot.core.ratelimit import RateLimiter, SharedRateLimiter
 from bot.core.service import FactChecker
 from bot.core.store import Store
-from conftest import ENGINES
 
-T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 MATCH = "Alibaba stole Claude's guardrails"
 ROOT = Path(__file__).resolve().parent.parent
 SLACK = Platform(name="slack", needs_invite=True)
