@@ -811,6 +811,21 @@ async def test_watch_mode_replies_to_confident_matches_once_per_cooldown(env: En
     assert len(env.posted()) == 2
 
 
+@e2e(engines=ENGINES)
+async def test_a_watch_reply_slack_refused_does_not_hold_the_cooldown(env: Env):
+    """The cooldown is claimed before posting: a post that fails gives it back, so the claim is answered next time."""
+    await env.command("watch on", user=ADMIN)
+    env.fake.fail("chat.postMessage", "internal_error")
+    await env.say(MATCH_TEXT)
+    (refused,) = env.posted()
+    assert refused.response == {"ok": False, "error": "internal_error"}
+    second = await env.say(MATCH_TEXT)
+    answered = [c for c in env.posted() if c.response.get("ok")]
+    assert [c.body["thread_ts"] for c in answered] == [second["ts"]]
+    await env.say(MATCH_TEXT)  # that reply holds the cooldown
+    assert len(env.posted()) == 2
+
+
 @e2e()
 async def test_watch_words_that_are_not_a_setting_are_checked_as_a_claim(env: Env):
     answer = await env.command("watch out: " + MATCH_TEXT)
