@@ -731,10 +731,11 @@ class Chat(Wording):
     @contextlib.contextmanager
     def posting(self, answer: Answer) -> Iterator[None]:
         """Around the post of a watch-mode answer: if it fails, the cooldown's claim is given back (and the
-        error goes on), so the next message about that claim may be answered."""
+        error goes on), so the next message about that claim may be answered. A post cancelled half way (the bot
+        stopping) keeps the claim: it may have reached the channel, and a missed reply beats a second one."""
         try:
             yield
-        except BaseException:
+        except Exception:
             if answer.watch is not None:
                 self.checker.conversations.release_watch(answer.watch)
             raise
