@@ -185,7 +185,7 @@ def test_a_changed_limit_starts_each_window_afresh(opened):
     assert [bigger.check("slack", "u").allowed for _ in range(6)] == [True] * 5 + [False]
 
 
-def test_while_the_file_is_locked_the_limit_falls_back_to_this_process_and_says_so(tmp_path, caplog):
+def test_while_another_process_holds_the_lock_the_limit_falls_back_to_this_process(tmp_path, caplog):
     path = tmp_path / "busy.db"
     store = Store(path)
     rl = SharedRateLimiter(store, 2, window=60, clock=Clock())
@@ -193,19 +193,40 @@ def test_while_the_file_is_locked_the_limit_falls_back_to_this_process_and_says_
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process writing (a large import)
     try:
-        with caplog.at_level(logging.WARNING, logger="factbot.ratelimit"):
+        with caplog.at_level(logging.DEBUG, logger="factbot.ratelimit"):
             during = [rl.check("slack", "u") for _ in range(3)]
     finally:
         other.execute("ROLLBACK")
         other.close()
     assert [(d.allowed, d.notify) for d in during] == [(True, False), (True, False), (False, True)], (
         "this process's own window decides meanwhile")
-    assert sum("counted in this process alone" in r.message for r in caplog.records) == 1
-    with caplog.at_level(logging.WARNING, logger="factbot.ratelimit"):
-        after = rl.check("slack", "u")
+    assert rl.fallbacks == 3 and caplog.records == [], "a busy lock is no fault"
+    after = rl.check("slack", "u")
     assert (after.allowed, after.notify) == (False, True), "the shared window, full before the lock, again"
-    assert "shared through the database again" in caplog.text
+    assert rl.fallbacks == 3
     store.close()
+
+
+def test_a_full_disk_limits_in_this_process_and_says_so_once(tmp_path, caplog):
+    try:
+        from tests.fakes.disks import fill, small_disk
+    except ImportError:
+        from fakes.disks import fill, small_disk  # type: ignore[no-redef]
+
+    with small_disk(tmp_path / "disk", "16m") as disk:
+        store = Store(disk / "factbot.db")
+        rl = SharedRateLimiter(store, 2, window=60, clock=Clock())
+        assert rl.check("slack", "u").allowed
+        filler = fill(disk)
+        with caplog.at_level(logging.WARNING, logger="factbot.ratelimit"):
+            during = [rl.check("slack", f"user{i}") for i in range(50)] + [rl.check("slack", "v") for _ in range(3)]
+            assert [d.allowed for d in during[-3:]] == [True, True, False]
+            assert sum("counted in this process alone" in r.message for r in caplog.records) == 1
+            filler.unlink()
+            assert [rl.check("slack", "u").allowed for _ in range(2)] == [True, False], (
+                "the shared window again: one let through before the disk filled, one now")
+        assert "shared through the database again" in caplog.text
+        store.close()
 
 
 def test_a_read_only_database_limits_in_this_process(tmp_path):

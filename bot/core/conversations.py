@@ -126,8 +126,8 @@ class Conversations:
         that wins only when the last claim about this claim in this channel is a cooldown old: two messages about
         one claim arriving at two instances (or at one, at once) get one reply. ``release_watch`` gives the claim
         back if the post fails; a removed reply (🗑️) gives it back too (``mark_deleted``). A database that cannot
-        take the claim at once (busy past ``Store.CLAIM_WAIT_MS``, read-only, unreachable) means no reply: watch
-        mode stays quiet rather than risk answering twice.
+        take the claim at once (another process holding SQLite's write lock, as a large import does; read-only,
+        unreachable) means no reply: watch mode stays quiet rather than risk answering twice.
         """
         if result.decision is not Decision.MATCH or not result.matches:
             return None
@@ -146,7 +146,8 @@ class Conversations:
                 [platform, workspace, channel, claim.claim_id, claim.at, claim.token, iso(now - cooldown)],
             )
         except StoreError as exc:
-            log.warning("watch mode stays quiet: the database does not take its cooldown claim now (%s)", exc)
+            (log.debug if exc.kind == "busy" else log.warning)(
+                "watch mode stays quiet: the database does not take its cooldown claim now (%s)", exc)
             return None
         self._prune_watch(now, cooldown)
         return claim if won is not None else None

@@ -13,10 +13,11 @@ now) only when the oldest is a whole window old.  What differs from the one in m
 
 * its clock is the wall clock, shared between hosts, so clock skew between hosts shifts the window by as much
   (keep NTP on); the one in memory counts on a monotonic clock of its own;
-* when the database cannot take the statement at once (another process holds SQLite's write lock for longer
-  than ``Store.CLAIM_WAIT_MS``, as a large import does, or the database cannot be written or reached) the
-  check is decided by this process's own window instead, and said once in the log: the limit then holds per
-  process, as before, and an answer never waits for the lock.
+* when the database cannot take the statement at once (another process holds SQLite's write lock, as a large
+  import does, or the database cannot be written or reached) the check is decided by this process's own
+  window instead: the limit then holds per process, as before, and an answer never waits for the lock.  A busy
+  lock is no fault (``fallbacks`` counts those checks); a database that cannot be written is said once in the
+  log, and again when it takes the limit again.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ class SharedRateLimiter(RateLimiter):
         super().__init__(per_minute, window=window, clock=clock)  # this process's window: the fallback
         self.store = store
         self._pruned = clock()
-        self._problem = ""  # why the last check fell back to this process's window ("" when it did not)
+        self._problem = ""  # why checks fall back to this process's window, other than a busy lock ("" when not)
+        self.fallbacks = 0  # checks decided by this process's window because the database did not take them
 
     def check(self, platform: str, user: str) -> RateDecision:
         if self.limit <= 0:
@@ -122,10 +124,12 @@ class SharedRateLimiter(RateLimiter):
             row = self.store.claim(_CHECK, [platform, user, fresh, stamp, len(fresh), cutoff, stamp,
                                             len(fresh), cutoff])
         except StoreError as exc:
-            if not self._problem:
-                log.warning("the rate limit is counted in this process alone while the database does not take "
-                            "it: %s", exc)
-            self._problem = str(exc)
+            self.fallbacks += 1
+            if exc.kind != "busy":
+                if not self._problem:
+                    log.warning("the rate limit is counted in this process alone while the database does not "
+                                "take it: %s", exc)
+                self._problem = str(exc)
             return super().check(platform, user)
         if self._problem:
             log.warning("the rate limit is shared through the database again")

@@ -429,15 +429,16 @@ class Store:
             self._wake.set()
         return rowcount
 
-    CLAIM_WAIT_MS = 20  # how long ``claim`` tries for another process's write lock on a file
+    CLAIM_WAIT_MS = 0  # how long ``claim`` polls for another process's write lock on a file (0: one attempt)
 
     def claim(self, sql: str, params: Sequence[Any], *, wait_ms: int | None = None) -> Any:
         """One statement that decides between processes (``INSERT … ON CONFLICT … RETURNING``: the rate limit, watch
         mode's cooldown), on a running bot's path: the first row it returns, or None.
 
         Atomic on both engines: on a file the statement runs in a write transaction of its own, trying for the
-        write lock for ``wait_ms`` at most (default ``CLAIM_WAIT_MS``) and raising StoreError "busy" past that, so
-        the caller decides what a busy database means rather than the event loop waiting five seconds; on
+        write lock once (SQLite's busy wait of a millisecond, enough for another bot's short writes) or for
+        ``wait_ms``, and raising StoreError "busy" past that, so the caller decides what a busy database means
+        rather than the event loop waiting five seconds behind a large import, check after check; on
         PostgreSQL it is a transaction of its own sent in one round trip, whose row lock makes concurrent claims of
         one row take turns. Neither waits for the disk at commit (SQLite's WAL with ``synchronous = NORMAL``;
         ``synchronous_commit = off`` on PostgreSQL): a power cut or a server crash may forget the last moment's
