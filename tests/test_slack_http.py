@@ -433,50 +433,71 @@ async def test_requests_are_acknowledged_while_a_check_by_meaning_embeds_its_mes
     assert env.adapter.bot.checks.queued == 0
 
 
-@e2e()
-async def test_events_are_acknowledged_while_a_check_holds_the_event_loop(env: Env):
-    """The events port is served from a thread of its own: an ack does not wait for the check on the bot's loop."""
+def _signed_mention(env: Env, user: str) -> tuple[dict[str, Any], Any]:
+    """A mention posted in the channel, and the signed request Slack delivers it with (for a thread to send)."""
     import urllib.request
 
+    message = env.fake.add_message(CHANNEL, f"<@{BOT_USER}> {MATCH_TEXT}", user=user)
+    body = json.dumps(event_body({"type": "app_mention", "user": user, "text": message["text"], "ts": message["ts"],
+                                  "channel": CHANNEL, "event_ts": message["ts"], "team": TEAM}))
+    return message, urllib.request.Request(env.url + "/slack/events", data=body.encode(), method="POST",
+                                           headers={"Content-Type": "application/json", **sign(body)})
+
+
+def _deliver(request: Any, holding: threading.Event) -> tuple[int, bool]:
+    """(HTTP status, whether the bot's loop was still held when the ack came); status 0: no ack (Slack retries)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, holding.is_set()
+    except OSError:
+        return 0, holding.is_set()
+
+
+async def _while_a_check_holds_the_loop(env: Env, slack: Callable[[threading.Event, threading.Event], None]
+                                        ) -> dict[str, Any]:
+    """A mention whose check holds the bot's event loop (and the fake Slack's) until ``release`` is set (at most
+    20 s), while ``slack(release, holding)`` delivers more on a thread of its own, as Slack would; ``holding`` is
+    set while the check holds the loop. Then everything settles. Returns the first mention."""
     real = env.checker.check
-    started, release = threading.Event(), threading.Event()
-    waited_out: list[bool] = []
+    started, release, holding = threading.Event(), threading.Event(), threading.Event()
 
     def held(incoming: Any, **options: Any):
         if not started.is_set():
+            holding.set()
             started.set()
-            waited_out.append(not release.wait(20))  # the loop (the fake Slack's too) is held meanwhile
+            release.wait(20)
+            holding.clear()
         return real(incoming, **options)
 
-    second = env.fake.add_message(CHANNEL, f"<@{BOT_USER}> {MATCH_TEXT}", user=BOB)
-    body = json.dumps(event_body({"type": "app_mention", "user": BOB, "text": second["text"], "ts": second["ts"],
-                                  "channel": CHANNEL, "event_ts": second["ts"], "team": TEAM}))
-    acked: list[tuple[int, bool]] = []  # (status, whether the check still held the loop when the ack came)
-
-    def slack_delivers_the_second_event() -> None:
+    def slack_side() -> None:
         try:
             assert started.wait(20)
-            request = urllib.request.Request(env.url + "/slack/events", data=body.encode(), method="POST",
-                                             headers={"Content-Type": "application/json", **sign(body)})
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    acked.append((response.status, not release.is_set()))
-            except OSError:  # no ack while the loop was held: Slack would retry
-                acked.append((0, False))
+            slack(release, holding)
         finally:
             release.set()
 
     env.checker.check = held  # type: ignore[method-assign]
-    sender = threading.Thread(target=slack_delivers_the_second_event)
+    sender = threading.Thread(target=slack_side)
     sender.start()
     try:
         first = await env.mention(MATCH_TEXT, wait=False)  # acknowledged; its check then holds the loop
-        await asyncio.to_thread(sender.join, 30)
+        await asyncio.to_thread(sender.join, 60)
         await env.settle()
     finally:
         release.set()
         del env.checker.check
-    assert acked == [(200, True)] and waited_out == [False]
+    return first
+
+
+@e2e()
+async def test_events_are_acknowledged_while_a_check_holds_the_event_loop(env: Env):
+    """The events port is served from a thread of its own: an ack does not wait for the check on the bot's loop."""
+    second, request = _signed_mention(env, BOB)
+    acked: list[tuple[int, bool]] = []
+    first = await _while_a_check_holds_the_loop(env, lambda _, holding: acked.append(_deliver(request, holding)))
+    assert acked == [(200, True)]
     posted = env.posted()
     assert sorted(p.body["thread_ts"] for p in posted) == sorted([first["ts"], second["ts"]])  # each answered once
     assert all(p.body["blocks"] == expected(env, MATCH_TEXT).blocks for p in posted)
@@ -485,61 +506,21 @@ async def test_events_are_acknowledged_while_a_check_holds_the_event_loop(env: E
 @e2e()
 async def test_past_the_bound_of_early_acks_an_event_is_acknowledged_only_once_the_loop_takes_it(env: Env):
     """At most ``EARLY_ACKS`` events wait acknowledged for the bot's loop (here 1): the next ack waits for the loop."""
-    import urllib.request
-
-    bot = env.adapter.bot
-    bot._early = threading.BoundedSemaphore(1)
-    real = env.checker.check
-    started, release = threading.Event(), threading.Event()
-
-    def held(incoming: Any, **options: Any):
-        if not started.is_set():
-            started.set()
-            release.wait(20)
-        return real(incoming, **options)
-
-    def delivery(user: str) -> tuple[dict[str, Any], urllib.request.Request]:
-        message = env.fake.add_message(CHANNEL, f"<@{BOT_USER}> {MATCH_TEXT}", user=user)
-        body = json.dumps(event_body({"type": "app_mention", "user": user, "text": message["text"],
-                                      "ts": message["ts"], "channel": CHANNEL, "event_ts": message["ts"],
-                                      "team": TEAM}))
-        return message, urllib.request.Request(env.url + "/slack/events", data=body.encode(), method="POST",
-                                               headers={"Content-Type": "application/json", **sign(body)})
-
-    second, second_request = delivery(BOB)
-    third, third_request = delivery(LISTED)
+    env.adapter.bot._early = threading.BoundedSemaphore(1)
+    second, second_request = _signed_mention(env, BOB)
+    third, third_request = _signed_mention(env, LISTED)
     seen: dict[str, Any] = {}
 
-    def post(name: str, request: urllib.request.Request) -> None:
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                seen[name] = (response.status, not release.is_set())  # (status, acked while the loop was held)
-        except OSError as exc:
-            seen[name] = (0, str(exc))
-
-    def slack_delivers() -> None:
-        try:
-            assert started.wait(20)
-            post("second", second_request)  # the one early ack there is room for
-            third_sender = threading.Thread(target=post, args=("third", third_request))
-            third_sender.start()
-            third_sender.join(0.5)  # it cannot be acknowledged while the loop is held: it waits for its dispatch
-            seen["third waited"] = third_sender.is_alive()
-            release.set()
-            third_sender.join(30)
-        finally:
-            release.set()
-
-    env.checker.check = held  # type: ignore[method-assign]
-    sender = threading.Thread(target=slack_delivers)
-    sender.start()
-    try:
-        first = await env.mention(MATCH_TEXT, wait=False)
-        await asyncio.to_thread(sender.join, 60)
-        await env.settle()
-    finally:
+    def slack(release: threading.Event, holding: threading.Event) -> None:
+        seen["second"] = _deliver(second_request, holding)  # the one early ack there is room for
+        third_sender = threading.Thread(target=lambda: seen.__setitem__("third", _deliver(third_request, holding)))
+        third_sender.start()
+        third_sender.join(0.5)  # it cannot be acknowledged while the loop is held: it waits for its dispatch
+        seen["third waited"] = third_sender.is_alive()
         release.set()
-        del env.checker.check
+        third_sender.join(30)
+
+    first = await _while_a_check_holds_the_loop(env, slack)
     assert seen == {"second": (200, True), "third waited": True, "third": (200, False)}
     assert sorted(p.body["thread_ts"] for p in env.posted()) == sorted([first["ts"], second["ts"], third["ts"]])
 
