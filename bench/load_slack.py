@@ -378,6 +378,7 @@ async def run_step(session: Any, gen: Generator, replies: Replies, *, rate: floa
         "reply_kinds": dict(sorted(kinds.items())),
         "cpu_share": cpu,
         "cpu_ms_per_event": cpu_ms_per_event,
+        "cpu_seconds": {name: round(v, 3) for name, v in used.items()},
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "wall_s": round(wall, 1),
     }
@@ -671,15 +672,18 @@ def compare_report(runs: list[dict[str, Any]]) -> str:
             b = base.get(s["rate"])
             ratio = round(s["replies_per_s"] / b["replies_per_s"], 2) if b and b["replies_per_s"] else float("nan")
             added = round(s["reply_ms"]["p50_ms"] - b["reply_ms"]["p50_ms"], 1) if b else float("nan")
-            bots = sum(v for k, v in s["cpu_share"].items() if k.startswith("bot"))
+            answered = max(1, s["events"] - s["unanswered"] - s.get("turned_away", 0))
+            used = s.get("cpu_seconds", {})
             rows.append([describe(run), s["rate"], s["events"], s["replies_per_s"], ratio, s["ack_ms"]["p50_ms"],
                          s["ack_ms"]["p99_ms"], s["acks_over_3s"], s["reply_ms"]["p50_ms"], added,
                          s["reply_ms"]["p99_ms"], s["unanswered"], s["duplicated"], s.get("turned_away", 0),
-                         round(bots, 2), s["cpu_share"].get("postgres", 0.0), s["load_average"][0]])
+                         s["cpu_share"].get("bot", 0.0), round(used.get("bot", 0.0) * 1000 / answered, 2),
+                         s["cpu_share"].get("postgres", 0.0), round(used.get("postgres", 0.0) * 1000 / answered, 2),
+                         s["load_average"][0]])
     return common.table(["setup", "ev/s sent", "events", "answered/s", "× baseline", "ack p50 ms", "ack p99 ms",
                          "acks > 3 s", "reply p50 ms", "reply p50 − baseline ms", "reply p99 ms", "no reply in step",
-                         "duplicated", "turned away", "bots' CPU (cores)", "PostgreSQL CPU (cores)", "load (1 min)"],
-                        rows)
+                         "duplicated", "turned away", "bots' CPU (cores)", "bots' CPU ms/answer",
+                         "PostgreSQL CPU (cores)", "PostgreSQL CPU ms/answer", "load (1 min)"], rows)
 
 
 def fresh_database(engine: str, server: Any, tmp: Path, label: str) -> str:
