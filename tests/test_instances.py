@@ -8,8 +8,11 @@ again with ``X-Slack-Retry-Num`` to another instance (as Slack does when an ack 
 ack never came is delivered again to another instance, as Slack does. Midway, one instance is killed with
 SIGKILL between two of its events while the others carry on, and events keep being routed to its address.
 
-What a user sees is asserted: every event answered once in its thread (none lost, none twice), and one digest per
-period in the subscribed channel, posted by the scheduler alone. The instances are stopped with SIGTERM before the
+What a user sees is asserted: every event answered once in its thread (none lost, none twice), one digest per
+period in the subscribed channel, posted by the scheduler alone, and the limits that live in the database held
+across the instances: one person's mentions, sent to all three at once, answered up to the rate limit with one
+"slow down" notice, and six messages about one claim in a watched channel, sent to all three at once, answered
+once (the watch cooldown). The instances are stopped with SIGTERM before the
 replies are counted, so everything they were going to post has been posted: no count depends on a sleep.
 """
 
@@ -36,6 +39,7 @@ except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     )
 
 from bot.adapters.slack import render
+from bot.core.conversations import Conversations
 from bot.core.digest import DIGEST_TAG
 from bot.core.service import open_store
 from bot.core.subscriptions import Subscriptions
@@ -47,6 +51,9 @@ TEXTS = ("Alibaba stole Claude Fable's guardrails", "is it true that fable 5 dow
          "anyone up for lunch?", "the build is green again")
 START_TIMEOUT = 120.0  # four processes starting at once on a loaded two-core machine
 ANSWER_TIMEOUT = 90.0
+LIMIT = 3  # mentions a person may make per minute, on every instance together
+LIMITED, LIMIT_CHANNEL = "U0LIMITED", "C0LIMIT"
+WATCH_CHANNEL, WATCHED_TEXT = "C0WATCH", "Alibaba stole Claude Fable's guardrails"
 
 
 def free_port() -> int:
@@ -145,11 +152,15 @@ async def deliver_until_acked(session: Any, ring: list[Instance], first: int, ev
             return
 
 
-def make_event(i: int, phase: str) -> Event:
-    channel = CHANNELS[i % len(CHANNELS)]
+def make_event(i: int, phase: str, *, user: str = "", channel: str = "", text: str = "",
+               watched: bool = False) -> Event:
+    """A mention (by default from a person of its own, about one of TEXTS), or with ``watched`` a plain message."""
+    channel = channel or CHANNELS[i % len(CHANNELS)]
     ts = f"{1_790_000_000 + i}.{i:06d}"
-    event = {"type": "app_mention", "user": f"U0USER{i:04d}", "text": f"<@{BOT_USER}> {TEXTS[i % len(TEXTS)]}",
-             "ts": ts, "channel": channel, "event_ts": ts, "team": TEAM}
+    text = text or TEXTS[i % len(TEXTS)]
+    event = {"type": "message", "channel_type": "channel", "text": text} if watched else \
+        {"type": "app_mention", "text": f"<@{BOT_USER}> {text}"}
+    event.update({"user": user or f"U0USER{i:04d}", "ts": ts, "channel": channel, "event_ts": ts, "team": TEAM})
     event_id = f"Ev{phase}{i:06d}"
     return Event(event_id, channel, ts, json.dumps(event_body(event, event_id=event_id)))
 
@@ -166,6 +177,14 @@ async def wait_answered(fake: Any, events: list[Event], what: str, instances: li
             raise AssertionError(f"{what}: {len(missing)} never answered, e.g. {missing[:5]}\n"
                                  + "\n".join(i.tail() for i in instances))
         await asyncio.sleep(0.2)
+
+
+def posts_in(fake: Any, channel: str) -> list[Any]:
+    return fake.find("chat.postMessage", where=lambda c: c.body.get("channel") == channel)
+
+
+def notices_to(fake: Any, user: str) -> list[Any]:
+    return fake.find("chat.postEphemeral", where=lambda c: c.body.get("user") == user)
 
 
 def digests(fake: Any) -> list[str]:
@@ -200,6 +219,7 @@ def test_three_instances_and_a_scheduler_on_one_postgresql_answer_each_event_onc
 
     # The database, with the bundled claims, made once before the instances start; one weekly digest subscription.
     store, _ = open_store(pg_url)
+    Conversations(store).set_watch("slack", TEAM, WATCH_CHANNEL, True, by="U0ADMIN")
     real = dt.datetime.now(dt.UTC)
     due = (real + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
     day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[due.weekday()]
@@ -219,7 +239,8 @@ def test_three_instances_and_a_scheduler_on_one_postgresql_answer_each_event_onc
     with ThreadedFakeSlack(socket_mode=False) as fake:
         env = {**base, "FACTBOT_DB": pg_url, "XDG_CONFIG_HOME": str(tmp_path / "config"),
                "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url,
-               "FACTBOT_MATCHER_SEMANTIC": "off", "FACTBOT_TEST_CLOCK_FILE": str(clock)}
+               "FACTBOT_MATCHER_SEMANTIC": "off", "FACTBOT_TEST_CLOCK_FILE": str(clock),
+               "FACTBOT_RATE_LIMIT_PER_MINUTE": str(LIMIT)}
         try:
             instances = [start(name, tmp_path, env, scheduler=False) for name in ("a", "b", "c")]
             instances.append(start("scheduler", tmp_path, env, scheduler=True))
@@ -236,6 +257,16 @@ def test_three_instances_and_a_scheduler_on_one_postgresql_answer_each_event_onc
                     await asyncio.gather(*(deliver_until_acked(session, ring, i, ev) for i, ev in enumerate(before)))
                     await asyncio.gather(*(deliver(session, ring[(i + 1) % 3], ev, retry=1)
                                            for i, ev in enumerate(before) if i % 5 == 0))
+                    # Shared limits: one person's mentions, two to each instance at once, past the limit; and
+                    # six messages about one claim in a watched channel, two to each instance at once.
+                    limited = [make_event(i, "L", user=LIMITED, channel=LIMIT_CHANNEL) for i in range(300, 306)]
+                    watched = [make_event(i, "W", user=f"U0WATCHER{i}", channel=WATCH_CHANNEL, text=WATCHED_TEXT,
+                                          watched=True) for i in range(400, 406)]
+                    await asyncio.gather(*(deliver_until_acked(session, ring, i, ev)
+                                           for i, ev in enumerate(limited + watched)))
+                    await wait_until(lambda: (len(posts_in(fake, LIMIT_CHANNEL)) >= LIMIT
+                                              and notices_to(fake, LIMITED) and posts_in(fake, WATCH_CHANNEL)),
+                                     "the limited person's answers and the watch reply", instances)
                     # 2. b is killed with SIGKILL between two of its events, while a and c are being sent theirs.
                     await wait_answered(fake, [ev for ev in before if "b" in ev.acked_by], "b's events", instances)
                     during = [make_event(i, "B") for i in range(100, 130)]
@@ -269,6 +300,8 @@ def test_three_instances_and_a_scheduler_on_one_postgresql_answer_each_event_onc
         events = before + during + after
         answers = {ev.event_id: len(replies_to(fake, ev)) for ev in events}
         periods = digests(fake)
+        limit_posts, limit_notices = posts_in(fake, LIMIT_CHANNEL), notices_to(fake, LIMITED)
+        watch_posts = posts_in(fake, WATCH_CHANNEL)
 
     assert codes == {"a": 0, "c": 0, "scheduler": 0}, logs
     # Every event acknowledged by some instance, and answered exactly once in its thread.
@@ -280,5 +313,9 @@ def test_three_instances_and_a_scheduler_on_one_postgresql_answer_each_event_onc
     # Events routed to b after its death were refused there and answered by another instance.
     refused = [ev for ev in after if ("b", 0, 0) in ev.deliveries]
     assert len(refused) == 10 and all(ev.acked_by[0] in ("a", "c") for ev in refused)
+    # The rate limit held across the instances: LIMIT answers, one "slow down" notice, then silence.
+    assert len(limit_posts) == LIMIT and len(limit_notices) == 1, (limit_posts, limit_notices)
+    # The watch cooldown held across them: one reply for six messages about the claim.
+    assert len(watch_posts) == 1, [(p.body.get("thread_ts"), p.body.get("text")) for p in watch_posts]
     # One digest per period, none from the --no-scheduler instances.
     assert len(periods) == 2 and len(set(periods)) == 2 and "(untagged)" not in periods, periods
