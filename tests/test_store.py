@@ -244,6 +244,21 @@ def test_writes_kept_while_another_connection_holds_the_lock_are_made_when_it_is
     bot.close()
 
 
+def test_one_kept_write_that_breaks_a_constraint_does_not_take_the_others_with_it(store, caplog):
+    """On PostgreSQL a failed statement aborts its transaction: without a savepoint around each, one duplicate
+    key among the writes that give way lost every write of the batch."""
+    written = store.give_way([
+        ("INSERT INTO meta(key, value) VALUES ('a', '1')", []),
+        ("INSERT INTO meta(key, value) VALUES ('a', 'again')", []),  # a duplicate key: can never be made
+        ("INSERT INTO meta(key, value) VALUES ('b', '2')", []),
+    ])
+    assert written == 1  # the row count of the last one, made
+    assert store.get_meta("a") == "1" and store.get_meta("b") == "2"
+    assert not store.pending and store.write_problem == ""
+    assert "a kept write was dropped" in caplog.text
+    assert store.give_way([("INSERT INTO meta(key, value) VALUES ('c', '3')", [])]) == 1  # and the next one too
+
+
 def test_an_import_shortens_its_transactions_when_they_take_long(tmp_path, monkeypatch):
     store = Store(tmp_path / "f.db")
     monkeypatch.setattr(Store, "IMPORT_TX_S", 0.0)  # every transaction is "too long": the next one is smaller

@@ -487,7 +487,7 @@ class Store:
         except StoreError as exc:
             self._failed(exc)
             return None
-        except Exception as exc:  # noqa: BLE001 - a statement PostgreSQL refuses (SQLite's are dropped alone, in _each)
+        except Exception as exc:  # noqa: BLE001 - what _each cannot set apart (a statement's own are dropped alone there)
             if self.engine != POSTGRESQL or not type(exc).__module__.startswith("psycopg"):
                 raise
             log.error("kept writes dropped: %s", exc)
@@ -560,31 +560,43 @@ class Store:
                 conn.execute("ROLLBACK")
             raise
 
-    @staticmethod
-    def _each(batch: Sequence[tuple[str, Sequence[Any]]], conn: sqlite3.Connection) -> list[int]:
+    def _each(self, batch: Sequence[tuple[str, Sequence[Any]]], conn: sqlite3.Connection) -> list[int]:
         """Each statement's row count, in the transaction ``conn`` is in. If one breaks a constraint (it can never
-        succeed), the batch is made again one statement at a time and only the failing ones are dropped."""
+        succeed), the batch is made again one statement at a time, each in a savepoint, and only the failing ones
+        are dropped. On PostgreSQL a failed statement aborts the whole transaction, so the savepoint is what keeps
+        the others there too."""
         conn.execute("SAVEPOINT kept")
         try:
             counts = [conn.execute(sql, list(args)).rowcount for sql, args in batch]
-        except sqlite3.OperationalError:
-            raise  # busy, full, read-only: the whole transaction waits for another attempt
-        except sqlite3.DatabaseError:
+        except Exception as exc:
+            if not self._statement_failed(exc):
+                raise  # busy, full, read-only, gone: the whole transaction waits for another attempt
             conn.execute("ROLLBACK TO kept")
             counts = []
             for sql, args in batch:
                 conn.execute("SAVEPOINT one")
                 try:
                     counts.append(conn.execute(sql, list(args)).rowcount)
-                except sqlite3.OperationalError:
-                    raise
-                except sqlite3.DatabaseError as exc:
+                except Exception as exc:  # noqa: PERF203 - one savepoint per statement is the point
+                    if not self._statement_failed(exc):
+                        raise
                     conn.execute("ROLLBACK TO one")
-                    log.error("a kept write was dropped: %s", exc)
+                    log.error("a kept write was dropped: %s", str(exc).strip().splitlines()[0] if str(exc).strip()
+                              else type(exc).__name__)
                     counts.append(0)
                 conn.execute("RELEASE one")
         conn.execute("RELEASE kept")
         return counts
+
+    def _statement_failed(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is about the statement (a constraint it breaks: it can never succeed) rather than about
+        the database (busy, full, read-only, unreachable: the same write may succeed later)."""
+        if isinstance(exc, sqlite3.OperationalError):
+            return False
+        if isinstance(exc, sqlite3.DatabaseError):
+            return True
+        return (self.engine == POSTGRESQL and type(exc).__module__.startswith("psycopg")
+                and pg_error_kind(exc) is None)
 
     # -- the writer thread: kept writes and checkpoints, off the caller's thread ---------------------------------
     def _start_writer(self) -> None:
