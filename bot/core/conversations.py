@@ -17,6 +17,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from .engine import POSTGRESQL
 from .models import CheckResult, Decision, iso, utcnow
 from .normalize import fold
 from .store import Store, StoreError
@@ -286,8 +287,10 @@ class Conversations:
         self._seen[key] = None
         while len(self._seen) > 50_000:
             self._seen.pop(next(iter(self._seen)))
-        if self.store.db.execute("SELECT 1 FROM processed_events WHERE platform = ? AND event_id = ?",
-                                 [platform, event_id]).fetchone():
+        # On a file the read answers while another process holds the write lock; on PostgreSQL the insert alone says
+        # whether the id is new, one round trip instead of two.
+        if self.store.engine != POSTGRESQL and self.store.db.execute(
+                "SELECT 1 FROM processed_events WHERE platform = ? AND event_id = ?", [platform, event_id]).fetchone():
             return False  # seen by an earlier run (or another instance)
         written = self.store.give_way([(
             "INSERT INTO processed_events(platform, event_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

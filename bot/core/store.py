@@ -216,6 +216,14 @@ class Store:
         self._closing = threading.Event()
         self._writer: threading.Thread | None = None
         self.created = False  # PostgreSQL: whether this open made the schema (a file says so by not existing)
+        # PostgreSQL: every read is a network round trip. The change feed's head is read again only after
+        # ``head_ttl`` seconds (or after a write of this store's), and the claims a check reads are kept while the
+        # head stays where it was (see ``last_change_seq`` and ``get_many``).
+        self.head_ttl = self.HEAD_TTL_S if self.url else 0.0
+        self._head: tuple[int, float] | None = None  # (the head, when it was read)
+        self._claims_seen: dict[str, Claim] = {}
+        self._claims_seq = -1  # the head at which ``_claims_seen`` holds
+        self._writer_conn: Any = None  # PostgreSQL: the connection the writes that give way are made on
         if self.url is not None:
             self._open_postgresql(self.url, busy_timeout_ms)
             return
@@ -332,6 +340,8 @@ class Store:
         if self._writer is not None and self._writer is not threading.current_thread():
             self._writer.join(2.0)
         if self.engine == POSTGRESQL:
+            if self._writer_conn is not None:
+                self._writer_conn.close()
             self.db.close()
             return
         with contextlib.suppress(sqlite3.ProgrammingError):
@@ -376,6 +386,8 @@ class Store:
                 if pg_error_kind(exc) is None:
                     raise
                 raise store_error(exc, self.url) from exc
+            finally:
+                self._head = None  # what this store wrote is read back at once, never from before
             return
         self._tx_depth = 1
         try:
@@ -412,9 +424,14 @@ class Store:
             self.pending.extend(statements)
             self._kept += len(statements)
             mine = self._kept  # the number of the last of these statements
-        if self.path is None or self.readonly:
+        if (self.path is None and self.url is None) or self.readonly:
             return self._flush(want=mine)
         self._start_writer()
+        if self.url is not None and self.write_problem:
+            # The server did not take the last attempt: the writer thread tries again (every RETRY_S, and now),
+            # and no caller waits for a connection meanwhile.
+            self._wake.set()
+            return None
         # The writer thread may be in the middle of an attempt (milliseconds): then it takes these too.
         if not self._writing.acquire(timeout=0.05):
             self._wake.set()
@@ -534,14 +551,10 @@ class Store:
         """The statements in one transaction if the write lock is free now (StoreError "busy" if it is not); each
         statement's row count.  A statement that can never succeed (a constraint it breaks) is dropped alone, with
         an error line: it must not take the others with it."""
+        if self.url is not None:
+            return self._write_pg(batch)
         if conn is self.db.conn:
             with self._short_wait(), self.transaction():
-                if self.engine == POSTGRESQL:
-                    # What gives way is kept in memory when it cannot be written, and lost if the process dies:
-                    # a commit need not wait for the server's disk either (a server crash may lose its last
-                    # fraction of a second of these rows, never corrupt anything). Claims and the digests' and
-                    # corrections' claims are written by other paths, durably.
-                    conn.execute("SET LOCAL synchronous_commit = off")
                 return self._each(batch, conn)
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -598,6 +611,44 @@ class Store:
         return (self.engine == POSTGRESQL and type(exc).__module__.startswith("psycopg")
                 and pg_error_kind(exc) is None)
 
+    def _write_pg(self, batch: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        """The statements on PostgreSQL, on a connection of their own: one statement alone in autocommit (one round
+        trip: the check log, an event id, a reply), more in one transaction.
+
+        That connection's commits do not wait for the server's disk (``synchronous_commit = off``, set when it
+        connects): what gives way is kept in memory when it cannot be written, and lost if the process dies; a
+        server crash may lose its last fraction of a second of these rows, never corrupt anything. Claims and the
+        digests' and corrections' claims are written by other paths, durably."""
+        try:
+            db = self._kept_db()
+            if len(batch) > 1:
+                with db.transaction():
+                    return self._each(batch, db)  # type: ignore[arg-type]
+            sql, args = batch[0]
+            try:
+                return [db.execute(sql, list(args)).rowcount]
+            except Exception as exc:
+                if not self._statement_failed(exc):
+                    raise
+                log.error("a kept write was dropped: %s", str(exc).strip().splitlines()[0] if str(exc).strip()
+                          else type(exc).__name__)
+                return [0]
+        except Exception as exc:  # noqa: BLE001 - re-raised unless it is about the database itself
+            if pg_error_kind(exc) is None:
+                raise
+            raise store_error(exc, self.url) from exc
+
+    def _kept_db(self) -> PgDatabase:
+        if self._writer_conn is None:
+            from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+            assert self.url is not None
+            params = conninfo_to_dict(self.url)
+            params["options"] = (str(params.get("options") or "") + " -c synchronous_commit=off").strip()
+            self._writer_conn = PgDatabase(make_conninfo(**params), min_size=1, max_size=1,
+                                           timeout=max(self._busy_ms / 1000, 1.0))
+        return self._writer_conn
+
     # -- the writer thread: kept writes and checkpoints, off the caller's thread ---------------------------------
     def _start_writer(self) -> None:
         if self._writer is not None or self._closing.is_set():
@@ -605,10 +656,12 @@ class Store:
         with self._pending_lock:
             if self._writer is not None:
                 return  # type: ignore[unreachable]  # another thread started it since the check above
-            # Moving the write-ahead log into the file (a checkpoint) after a large import's commits copies
-            # megabytes: the writer thread does it, never a commit of the bot's own on its event loop.
-            self.db.conn.execute("PRAGMA wal_autocheckpoint = 0")
-            self._writer = threading.Thread(target=self._write_kept, name="factbot-writes", daemon=True)
+            if self.url is None:
+                # Moving the write-ahead log into the file (a checkpoint) after a large import's commits copies
+                # megabytes: the writer thread does it, never a commit of the bot's own on its event loop.
+                self.db.conn.execute("PRAGMA wal_autocheckpoint = 0")
+            target = self._write_kept if self.url is None else self._write_kept_pg
+            self._writer = threading.Thread(target=target, name="factbot-writes", daemon=True)
             self._writer.start()
 
     def _write_kept(self) -> None:
@@ -651,6 +704,22 @@ class Store:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             conn.close()
+
+    def _write_kept_pg(self) -> None:
+        """The writer thread on PostgreSQL: the kept writes the server did not take (it was away, or busy) are tried
+        again every ``RETRY_S``, and whenever a caller keeps another, on the writes' own connection."""
+        while not self._closing.is_set():
+            self._wake.wait(self.RETRY_S)
+            self._wake.clear()
+            while self.pending and not self._closing.is_set():
+                if not self._writing.acquire(timeout=0.05):
+                    continue
+                try:
+                    made = self._flush(wait=False) is not None
+                finally:
+                    self._writing.release()
+                if not made:
+                    break  # the next attempt after RETRY_S (or when woken)
 
     @contextlib.contextmanager
     def _short_wait(self) -> Iterator[None]:
@@ -713,7 +782,30 @@ class Store:
         found = self.translations([c.id for c in claims]) if claims else {}
         return [dataclasses.replace(c, translations=found[c.id]) if c.id in found else c for c in claims]
 
+    CLAIMS_KEPT = 20_000  # PostgreSQL: claims ``get_many`` keeps while the change feed stays where it was
+
     def get_many(self, ids: Sequence[str]) -> dict[str, Claim]:
+        """The claims with these ids (translations included); an id with no claim is left out.
+
+        On PostgreSQL the claims read are kept while the change feed's head stays where it was (every change to a
+        claim or its translations moves it), so the claims a check reads again cost no round trip."""
+        if self.head_ttl <= 0 or getattr(self.db, "depth", 0):
+            return self._read_many(ids)
+        head = self.last_change_seq()
+        seen = self._claims_seen
+        if self._claims_seq != head or len(seen) > self.CLAIMS_KEPT:
+            seen = self._claims_seen = {}
+            self._claims_seq = head
+        ids = list(dict.fromkeys(ids))
+        out = {i: seen[i] for i in ids if i in seen}
+        missing = [i for i in ids if i not in out]
+        if missing:
+            read = self._read_many(missing)
+            seen.update(read)
+            out.update(read)
+        return out
+
+    def _read_many(self, ids: Sequence[str]) -> dict[str, Claim]:
         out: dict[str, Claim] = {}
         ids = list(dict.fromkeys(ids))
         for start in range(0, len(ids), 500):
@@ -1026,7 +1118,21 @@ class Store:
         return n
 
     # -- the change feed ------------------------------------------------
+    HEAD_TTL_S = 0.5  # PostgreSQL: how long a read of the change feed's head is used again
+
     def last_change_seq(self) -> int:
+        """The change feed's last number. On PostgreSQL a read is reused for ``head_ttl`` seconds (outside a
+        transaction, and until this store writes): a check reads the head twice (the search index and the vectors
+        follow it) and each read was a round trip. Another instance's change is then seen up to that much later."""
+        ttl = self.head_ttl
+        if ttl > 0 and not getattr(self.db, "depth", 0):
+            now = time.monotonic()
+            head = self._head
+            if head is not None and now - head[1] < ttl:
+                return head[0]
+            seq = self.db.execute("SELECT max(seq) FROM claim_changes").fetchone()[0] or 0
+            self._head = (seq, now)
+            return seq
         row = self.db.execute("SELECT max(seq) FROM claim_changes").fetchone()
         return row[0] or 0
 
