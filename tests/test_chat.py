@@ -16,6 +16,7 @@ from bot.core.chat import Chat, Platform, Request
 from bot.core.pacing import Overloaded
 from bot.core.replies import ActionKind, Kind
 from bot.core.service import FactChecker
+from conftest import ENGINES
 
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
@@ -113,9 +114,10 @@ def test_overload_is_one_busy_answer_that_is_never_remembered(chat, monkeypatch)
     assert answer.reply.summary == ("Je reçois en ce moment plus de questions que je ne peux en traiter, alors j'ai "
                                     "laissé celle-ci de côté plutôt que d'y répondre en retard. Redemandez dans une "
                                     "minute.")
-    chat.record(answer, platform="slack", workspace="T1", channel="C1", message_id="M1", source="mention",
-                requester="U1")
+    asyncio.run(chat.record(answer, platform="slack", workspace="T1", channel="C1", message_id="M1", source="mention",
+                requester="U1"))
     assert chat.checker.conversations.reply("slack", "C1", "M1") is None
+    chat.set_watch(ask(), SLACK, True)
     assert asyncio.run(chat.watch(ask(MATCH), SLACK)) is None  # watch mode stays quiet instead
 
 
@@ -137,8 +139,8 @@ def test_the_rate_limit_speaks_once_per_burst_in_a_channel_and_every_time_to_a_c
 
 def test_only_the_asker_or_a_moderator_may_remove_a_reply(chat):
     answer = check(chat, ask(MATCH))
-    chat.record(answer, platform="slack", workspace="T1", channel="C1", message_id="R1", source="mention",
-                requester="U1")
+    asyncio.run(chat.record(answer, platform="slack", workspace="T1", channel="C1", message_id="R1", source="mention",
+                requester="U1"))
     assert chat.may_delete(ask(user="U1"), reply_message_id="R1", moderator=False) == (True, "asker")
     assert chat.may_delete(ask(user="U2"), reply_message_id="R1", moderator=True) == (True, "moderator")
     assert chat.may_delete(ask(user="U2"), reply_message_id="R1", moderator=False)[0] is False
@@ -171,8 +173,8 @@ def test_watch_mode_answers_a_confident_match_once_per_cooldown(chat, clock):
         "(/invite @factbot). Turn it off with /factcheck watch off.")
     first = asyncio.run(chat.watch(ask(MATCH, message_id="M1"), SLACK))
     assert first is not None and first.reply.summary.startswith("👀 ❌ False: ")
-    chat.record(first, platform="slack", workspace="T1", channel="C1", message_id="R1", source="watch",
-                requester="U1")
+    asyncio.run(chat.record(first, platform="slack", workspace="T1", channel="C1", message_id="R1", source="watch",
+                requester="U1"))
     assert asyncio.run(chat.watch(ask(MATCH, message_id="M2"), SLACK)) is None  # the cooldown holds
     clock.now = T0 + dt.timedelta(hours=25)
     assert asyncio.run(chat.watch(ask(MATCH, message_id="M3"), SLACK)) is not None
@@ -297,3 +299,80 @@ def test_every_adapter_in_a_process_shares_the_one_check_queue(sample_store):
     checker.checks.queued = 1  # one of Discord's checks is waiting
     with pytest.raises(Overloaded):  # so Slack's is turned away: the same queue
         asyncio.run(slack_chat.checks.run(lambda: 1))
+
+
+# -- the store's calls and the event loop --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_on_postgresql_an_events_store_calls_leave_the_event_loop_and_on_a_file_they_stay(engine, request,
+                                                                                         sample_claims, clock):
+    """An answered event asks the store whether it is a retry, checks, logs the check and remembers the reply: on
+    PostgreSQL each is a network round trip, made on a thread of its own; on a file, where it was always made."""
+    import threading
+
+    from bot.core.store import Store
+
+    store = Store(request.getfixturevalue("pg_url")) if engine == "postgresql" else Store()
+    store.upsert_claims(sample_claims)
+    chat = Chat(FactChecker(store), clock=clock)
+    conversations, languages = chat.checker.conversations, chat.checker.languages
+    where: list[bool] = []  # whether each store call ran on the event loop's thread
+
+    def watched(fn):
+        def call(*args, **kwargs):
+            where.append(threading.current_thread() is threading.main_thread())
+            return fn(*args, **kwargs)
+        return call
+
+    conversations.first_delivery = watched(conversations.first_delivery)  # type: ignore[method-assign]
+    conversations.record_reply = watched(conversations.record_reply)  # type: ignore[method-assign]
+    languages.locale_for = watched(languages.locale_for)  # type: ignore[method-assign]
+    store.log_check = watched(store.log_check)  # type: ignore[method-assign]
+
+    async def event():
+        assert await chat.first_delivery("slack", "Ev1")
+        answer = await chat.check(ask(MATCH), SLACK)
+        await chat.record(answer, platform="slack", workspace="T1", channel="C1", message_id="R1", source="mention",
+                          requester="U1")
+        return answer, await chat.first_delivery("slack", "Ev1")
+
+    answer, retry = asyncio.run(event())
+    assert answer.reply.summary.startswith("❌ False: ") and not retry
+    assert len(where) == 5 and set(where) == ({False} if engine == "postgresql" else {True})
+    assert conversations.reply("slack", "C1", "R1").requester == "U1"
+    assert len(store.checks()) == 1
+    chat.checker.calls.close()
+    store.close()
+
+
+def test_while_postgresql_is_slow_to_answer_the_event_loop_goes_on(pg_url, sample_claims, clock):
+    """What an acknowledgement or another chat waits for: a store call stuck on the server holds nothing else up."""
+    import threading
+
+    from bot.core.store import Store
+
+    store = Store(pg_url)
+    chat = Chat(FactChecker(store), clock=clock)
+    gate = threading.Event()
+    real = chat.checker.conversations.first_delivery
+
+    def slow(*args):
+        gate.wait(30)  # the server has not answered yet
+        return real(*args)
+
+    chat.checker.conversations.first_delivery = slow  # type: ignore[method-assign]
+
+    async def run():
+        call = asyncio.create_task(chat.first_delivery("slack", "Ev1"))
+        turns = 0
+        while not call.done() and turns < 20:
+            await asyncio.sleep(0.005)  # the loop serves other work meanwhile
+            turns += 1
+        gate.set()
+        return turns, await call
+
+    turns, first = asyncio.run(run())
+    assert turns == 20 and first  # twenty turns of the loop while the call waited, then its answer
+    chat.checker.calls.close()
+    store.close()

@@ -605,7 +605,7 @@ async def test_errors_are_short_and_friendly_and_details_stay_in_the_log(env: En
     def broken(*args, **kwargs):
         raise RuntimeError(f"database exploded; token={fake.token}")
 
-    env.checker.check = broken  # type: ignore[method-assign]
+    env.checker.check = env.checker.timed_check = broken  # type: ignore[method-assign]
     r = await reply_to(env, await fake.mention(fake.alice, MATCH_TEXT))
     sorry = "Sorry, I couldn't do that right now. Please try again in a moment."  # the same words as on Slack
     assert r.json["content"] == sorry

@@ -689,18 +689,21 @@ class Chat(Wording):
         Under overload (the queue too long) the answer is the ``busy`` notice, with ``busy`` set: every
         adapter shows ``reply`` whatever it is, and ``record`` remembers nothing of it.
         """
-        by_id = self._claim_by_id(request.text)
+        calls = self.checker.calls  # the store's part, off the event loop on PostgreSQL
+        by_id = await calls(self._claim_by_id, request.text)
         if by_id is not None:
-            locale = self.locale_for(request)
+            locale = await calls(self.locale_for, request)
             return Answer(self.claim_reply(by_id, locale, deletable=deletable and not private, private=private),
                           claim=by_id)
         incoming = request.incoming()
         try:
-            result = await self.checks.run(lambda: self.checker.check(incoming), prepare=self._prepare(incoming))
+            result, seconds = await self.checks.run(lambda: self.checker.timed_check(incoming),
+                                                    prepare=self._prepare(incoming))
         except Overloaded:
             self.checker.turned_away(request.platform, "check")
-            return Answer(self.busy(self.locale_for(request)), busy=True)
-        locale = self.locale_for(request, result)
+            return Answer(self.busy(await calls(self.locale_for, request)), busy=True)
+        await calls(self.checker.record_check, incoming, result, seconds)
+        locale = await calls(self.locale_for, request, result)
         return Answer(self.result_reply(result, platform, locale, private=private, deletable=deletable), result)
 
     async def watch(self, request: Request, platform: Platform) -> Answer | None:
@@ -711,11 +714,11 @@ class Chat(Wording):
         gives the claim back if the post fails. Under overload watch mode stays quiet rather than answer late.
         """
         incoming = request.incoming()
-        # Embedding ahead is worth it only where watch mode is on: elsewhere the check stops at that test.
+        # Most channels do not watch: that test (a read) is made off the loop on PostgreSQL, and ends it there.
+        if not await self.checker.calls(self.checker.conversations.watching, request.platform, request.workspace,
+                                        request.channel):
+            return None
         prepare = self._prepare(incoming)
-        if prepare is not None and not self.checker.conversations.watching(
-                request.platform, request.workspace, request.channel):
-            prepare = None
         try:
             watched = await self.checks.run(lambda: self.checker.watch_check(incoming, now=self.clock()),
                                             prepare=prepare)
@@ -724,7 +727,7 @@ class Chat(Wording):
             return None
         if watched is None:
             return None
-        locale = self.locale_for(request, watched.result)
+        locale = await self.checker.calls(self.locale_for, request, watched.result)
         return Answer(self.result_reply(watched.result, platform, locale, watch=True), watched.result,
                       watch=watched.claim)
 
@@ -752,13 +755,14 @@ class Chat(Wording):
             return None
         return self.checker.claim(text)
 
-    def record(self, answer: Answer, *, platform: str, workspace: str, channel: str, message_id: str,
-               source: str, requester: str, thread_id: str = "") -> None:
+    async def record(self, answer: Answer, *, platform: str, workspace: str, channel: str, message_id: str,
+                     source: str, requester: str, thread_id: str = "") -> None:
         """Remember a public reply once posted, so 🗑️, 👍/👎, watch cooldowns and corrections work."""
         if answer.busy:
             return
         claim = answer.claim
-        self.checker.conversations.record_reply(
+        await self.checker.calls(
+            self.checker.conversations.record_reply,
             platform=platform, workspace=workspace, channel=channel, message_id=message_id, result=answer.result,
             source=source, requester=requester, thread_id=thread_id,
             claim_id=claim.id if claim is not None else None, verdict=claim.verdict.value if claim else None,
@@ -848,9 +852,10 @@ class Chat(Wording):
         return self.notice(_("You already suggested this; it's on the fact-checkers' list."), locale)
 
     # -- "share in channel" ---------------------------------------------------------------------
-    def keep_for_share(self, result: CheckResult, payload: str, request: Request, *, thread_id: str) -> str:
+    async def keep_for_share(self, result: CheckResult, payload: str, request: Request, *, thread_id: str) -> str:
         """Keep a private answer (its public form already rendered: ``payload``) for its share button."""
-        return self.checker.conversations.remember_share(
+        return await self.checker.calls(
+            self.checker.conversations.remember_share,
             platform=request.platform, workspace=request.workspace, channel=request.channel, thread_id=thread_id,
             requester=request.user, payload=payload, result=result, ttl=SHARE_TTL, at=self.clock(),
         )
@@ -875,12 +880,12 @@ class Chat(Wording):
         )
 
     # -- retried deliveries ---------------------------------------------------------------------
-    def first_delivery(self, platform: str, event_id: str) -> bool:
+    async def first_delivery(self, platform: str, event_id: str) -> bool:
         """True the first time an event id is seen; False for every retry (even after a restart)."""
-        return self.checker.conversations.first_delivery(platform, event_id)
+        return await self.checker.calls(self.checker.conversations.first_delivery, platform, event_id)
 
-    def prune_events(self) -> None:
-        self.checker.conversations.prune_events()
+    async def prune_events(self) -> None:
+        await self.checker.calls(self.checker.conversations.prune_events)
 
     # -- a workspace's settings at a glance -------------------------------------------------------
     def settings_overview(self, platform: str, workspace: str) -> tuple[list[str], list[Subscription], list]:

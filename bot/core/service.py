@@ -23,6 +23,7 @@ from .knowledge import load_knowledge
 from .languages import LanguageSettings
 from .matcher import MatchConfig, Matcher
 from .models import Candidate, CheckResult, Claim, IncomingMessage, Redirect
+from .offloop import StoreCalls
 from .pacing import CheckQueue
 from .ratelimit import SharedRateLimiter
 from .store import Store, StoreError, WriteStats
@@ -94,6 +95,8 @@ class FactChecker:
         self.store = store
         # The process's one check queue: every adapter's checks wait their turn in it (pacing.py).
         self.checks = CheckQueue(max_wait_seconds, log=logging.getLogger("factbot.chat"))
+        # Store calls from the event loop: on PostgreSQL on threads of their own, so the loop never waits for them.
+        self.calls = StoreCalls(store)
         self.index = index or ClaimIndex(store)
         self.matcher = Matcher(store, self.index, matcher_config)
         self.store_query_text = store_query_text
@@ -115,8 +118,15 @@ class FactChecker:
 
     def check(self, message: IncomingMessage | str, *, top: int = 3, record: bool = True) -> CheckResult:
         """Check one message; the result says what matched, how sure, and why."""
-        if isinstance(message, str):
-            message = IncomingMessage(text=message)
+        message = message if isinstance(message, IncomingMessage) else IncomingMessage(text=message)
+        result, elapsed = self.timed_check(message, top=top)
+        if record:
+            self.record_check(message, result, elapsed)
+        return result
+
+    def timed_check(self, message: IncomingMessage, *, top: int = 3) -> tuple[CheckResult, float]:
+        """``check`` without recording it in the check log (``record_check`` does, wherever the caller runs it);
+        the result and the seconds the matcher took."""
         started = time.perf_counter()
         result = self.matcher.check(message.text, top=top)
         elapsed = time.perf_counter() - started
@@ -124,19 +134,6 @@ class FactChecker:
         for observer in self.observers:
             observer(message, result, elapsed)
         best = result.best
-        if record and result.query:
-            self.store.log_check(
-                query=result.query,
-                decision=result.decision.value,
-                claim_id=best.claim.id if best and result.matches else None,
-                score=round(best.score, 4) if best else None,
-                platform=message.platform,
-                workspace=message.workspace,
-                channel=message.channel,
-                latency_ms=round(elapsed_ms, 3),
-                keep_text=self.store_query_text,
-                language=result.language,
-            )
         fields = {
             "platform": message.platform,
             "decision": result.decision.value,
@@ -148,7 +145,25 @@ class FactChecker:
         if self.log_message_text:
             fields["text"] = result.query[:500]
         log.info("check", extra=fields)
-        return result
+        return result, elapsed
+
+    def record_check(self, message: IncomingMessage, result: CheckResult, elapsed: float) -> None:
+        """The check log's row for a check (a write that gives way)."""
+        if not result.query:
+            return
+        best = result.best
+        self.store.log_check(
+            query=result.query,
+            decision=result.decision.value,
+            claim_id=best.claim.id if best and result.matches else None,
+            score=round(best.score, 4) if best else None,
+            platform=message.platform,
+            workspace=message.workspace,
+            channel=message.channel,
+            latency_ms=round(elapsed * 1000, 3),
+            keep_text=self.store_query_text,
+            language=result.language,
+        )
 
     def prepare(self, message: IncomingMessage | str) -> None:
         """What ``check`` would do first and may do on another thread: embed the message (``Matcher.prepare``)."""

@@ -645,7 +645,7 @@ class Store:
             assert self.url is not None
             params = conninfo_to_dict(self.url)
             params["options"] = (str(params.get("options") or "") + " -c synchronous_commit=off").strip()
-            self._writer_conn = PgDatabase(make_conninfo(**params), min_size=1, max_size=1,
+            self._writer_conn = PgDatabase(make_conninfo("", **params), min_size=1, max_size=1,
                                            timeout=max(self._busy_ms / 1000, 1.0))
         return self._writer_conn
 
@@ -789,7 +789,7 @@ class Store:
 
         On PostgreSQL the claims read are kept while the change feed's head stays where it was (every change to a
         claim or its translations moves it), so the claims a check reads again cost no round trip."""
-        if self.head_ttl <= 0 or getattr(self.db, "depth", 0):
+        if self.head_ttl <= 0 or self._in_pg_transaction():
             return self._read_many(ids)
         head = self.last_change_seq()
         seen = self._claims_seen
@@ -1118,6 +1118,9 @@ class Store:
         return n
 
     # -- the change feed ------------------------------------------------
+    def _in_pg_transaction(self) -> bool:
+        return bool(getattr(self.db, "depth", 0))
+
     HEAD_TTL_S = 0.5  # PostgreSQL: how long a read of the change feed's head is used again
 
     def last_change_seq(self) -> int:
@@ -1125,7 +1128,7 @@ class Store:
         transaction, and until this store writes): a check reads the head twice (the search index and the vectors
         follow it) and each read was a round trip. Another instance's change is then seen up to that much later."""
         ttl = self.head_ttl
-        if ttl > 0 and not getattr(self.db, "depth", 0):
+        if ttl > 0 and not self._in_pg_transaction():
             now = time.monotonic()
             head = self._head
             if head is not None and now - head[1] < ttl:

@@ -188,12 +188,13 @@ class FactbotClient(discord.Client):
                              user_id=interaction.user.id, message_id=message_id or interaction.id,
                              locale=_locale(interaction), source=source)
 
-    def _record(self, sent: discord.Message | discord.InteractionMessage, answer: Answer, request: Request, *,
-                thread: int | None = None) -> None:
+    async def _record(self, sent: discord.Message | discord.InteractionMessage, answer: Answer, request: Request, *,
+                      thread: int | None = None) -> None:
         """Remember a public reply, so 🗑️, watch cooldowns and later corrections work."""
-        self.chat.record(answer, platform=PLATFORM, workspace=request.workspace,
-                         channel=str(sent.channel.id if sent.channel else request.channel), message_id=str(sent.id),
-                         source=request.source, requester=request.user, thread_id=str(thread or ""))
+        await self.chat.record(answer, platform=PLATFORM, workspace=request.workspace,
+                               channel=str(sent.channel.id if sent.channel else request.channel),
+                               message_id=str(sent.id), source=request.source, requester=request.user,
+                               thread_id=str(thread or ""))
 
     async def tell(self, interaction: discord.Interaction, reply: NeutralReply) -> None:
         """A short private answer to an interaction, whether or not it was acknowledged yet."""
@@ -286,7 +287,7 @@ class FactbotClient(discord.Client):
             await self._send_reply(message, render.render_reply(answer.reply))
             return
         sent = await self._send_reply(target, render.render_reply(answer.reply))
-        self._record(sent, answer, request, thread=target.id)
+        await self._record(sent, answer, request, thread=target.id)
 
     async def _what_to_check(self, message: discord.Message,
                              locale: str) -> tuple[discord.Message, str, NeutralReply | None]:
@@ -324,7 +325,7 @@ class FactbotClient(discord.Client):
         with self.chat.posting(answer):  # a failed post gives the cooldown back
             sent = await self._send_reply(message, render.render_reply(answer.reply))
         # The author of the watched message counts as the asker: they may remove the reply.
-        self._record(sent, answer, request, thread=message.id)
+        await self._record(sent, answer, request, thread=message.id)
 
     # -- slash commands and the context menu ----------------------------------------------
     async def answer_interaction(self, interaction: discord.Interaction, text: str, *, ephemeral: bool, source: str,
@@ -341,7 +342,7 @@ class FactbotClient(discord.Client):
         reply = render.render_reply(answer.reply, checked_url=checked.jump_url if checked and not answer.busy else None)
         sent = await interaction.edit_original_response(**reply.kwargs(edit=True))
         if not ephemeral:
-            self._record(sent, answer, request, thread=checked.id if checked else None)
+            await self._record(sent, answer, request, thread=checked.id if checked else None)
 
     async def check_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """"Fact-check this message" (the context menu): that message's text, answered in the channel."""
@@ -361,7 +362,7 @@ class FactbotClient(discord.Client):
                                                            **render.render_reply(answer.reply).kwargs())
         if not ephemeral:
             sent = response.resource if isinstance(response.resource, discord.InteractionMessage) else await interaction.original_response()
-            self._record(sent, answer, request)
+            await self._record(sent, answer, request)
 
     async def search_claims(self, interaction: discord.Interaction, query: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)

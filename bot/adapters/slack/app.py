@@ -283,10 +283,10 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and time.monotonic() - self._pruned > PRUNE_EVERY:
             self._pruned = time.monotonic()
-            self.chat.prune_events()  # Slack retries within minutes; two days of ids is plenty
+            await self.chat.prune_events()  # Slack retries within minutes; two days of ids is plenty
         # A command, shortcut or button press carries a trigger_id unique to it: a replay of one is dropped too.
         delivery = event_id or (f"trigger:{body['trigger_id']}" if body.get("trigger_id") else None)
-        if delivery and not self.chat.first_delivery(PLATFORM, str(delivery)):
+        if delivery and not await self.chat.first_delivery(PLATFORM, str(delivery)):
             log.info("retried event acknowledged, not answered again", extra={"event_id": event_id})
             return BoltResponse(status=200, body="")
         if not self.accepting and body.get("type") == "event_callback":

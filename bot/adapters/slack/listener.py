@@ -89,7 +89,7 @@ class Listener:
         log.error("%s failed: %s %s", what, type(exc).__name__, detail or "", exc_info=exc,
                   extra={"platform": PLATFORM, **where})
 
-    def _remember(self, answer: Answer, request: Request, *, thread_ts: str) -> str:
+    async def _remember(self, answer: Answer, request: Request, *, thread_ts: str) -> str:
         """Keep a private answer for its "Share in channel" button; returns the button's value.
 
         Kept in the database with the public message already rendered, so a press still works after a
@@ -97,15 +97,15 @@ class Listener:
         """
         assert answer.result is not None
         public = render.render_reply(self.chat.result_reply(answer.result, SLACK, answer.reply.locale, shared=True))
-        return self.chat.keep_for_share(answer.result, json.dumps(public.kwargs()), request, thread_id=thread_ts)
+        return await self.chat.keep_for_share(answer.result, json.dumps(public.kwargs()), request, thread_id=thread_ts)
 
-    def _record(self, posted: Any, answer: Answer, request: Request, *, thread_ts: str) -> None:
+    async def _record(self, posted: Any, answer: Answer, request: Request, *, thread_ts: str) -> None:
         """Remember a public reply, so 🗑️, 👍/👎, watch cooldowns and later corrections work.
 
         ``thread_ts`` is the root of the thread the reply sits in ("" for a top-level message): a
         correction notice goes there.
         """
-        self.chat.record(answer, platform=PLATFORM, workspace=request.workspace, channel=posted["channel"],
+        await self.chat.record(answer, platform=PLATFORM, workspace=request.workspace, channel=posted["channel"],
                          message_id=posted["ts"], source=request.source, requester=request.user, thread_id=thread_ts)
 
     @staticmethod
@@ -188,7 +188,7 @@ class Listener:
             return
         answer = await chat.check(request, SLACK, private=True)
         if answer.result is not None:
-            key = self._remember(answer, request, thread_ts=thread_ts)
+            key = await self._remember(answer, request, thread_ts=thread_ts)
             reply = chat.result_reply(answer.result, SLACK, answer.reply.locale, private=True, share_token=key)
         else:  # a claim asked for by its id
             reply = answer.reply

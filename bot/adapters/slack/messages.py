@@ -68,7 +68,7 @@ class Messages(Listener):
                 return
             answer = await chat.check(request, SLACK)
             posted = await self._post(client, channel, render.render_reply(answer.reply), thread_ts=thread)
-            self._record(posted, answer, request, thread_ts=thread)
+            await self._record(posted, answer, request, thread_ts=thread)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the bot
             self._failed("mention", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
@@ -123,6 +123,6 @@ class Messages(Listener):
                 thread = event.get("thread_ts") or ts
                 posted = await self._post(client, channel, render.render_reply(reply), thread_ts=thread)
             # The author of the watched message counts as the asker: they may remove the reply.
-            self._record(posted, answer, request, thread_ts=thread)
+            await self._record(posted, answer, request, thread_ts=thread)
         except Exception as exc:  # noqa: BLE001
             self._failed("watch", exc, workspace=team, channel=channel)

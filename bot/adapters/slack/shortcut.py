@@ -58,12 +58,12 @@ class Shortcut(Listener):
             except SlackApiError as exc:
                 if slack_error(exc) not in CANT_POST or answer.result is None:
                     raise
-                key = self._remember(answer, request, thread_ts=thread)
+                key = await self._remember(answer, request, thread_ts=thread)
                 await self._answer(respond, chat.cannot_check("cant-post", locale))
                 await self._answer(respond, chat.result_reply(answer.result, SLACK, answer.reply.locale, private=True,
                                                               share_token=key))
                 return
-            self._record(posted, answer, request, thread_ts=thread)
+            await self._record(posted, answer, request, thread_ts=thread)
         except Exception as exc:  # noqa: BLE001
             self._failed("shortcut", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
