@@ -82,12 +82,13 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
 
 async def _proxy_serve(target: str, delay: float, conn: Any) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if target.startswith("/"):
-            up_reader, up_writer = await asyncio.open_unix_connection(target)
-        else:
-            host, port = target.rsplit(":", 1)
-            up_reader, up_writer = await asyncio.open_connection(host, int(port))
-        await asyncio.gather(_pipe(reader, up_writer, delay), _pipe(up_reader, writer, delay))
+        with contextlib.suppress(OSError, ConnectionError, asyncio.CancelledError):
+            if target.startswith("/"):
+                up_reader, up_writer = await asyncio.open_unix_connection(target)
+            else:
+                host, port = target.rsplit(":", 1)
+                up_reader, up_writer = await asyncio.open_connection(host, int(port))
+            await asyncio.gather(_pipe(reader, up_writer, delay), _pipe(up_reader, writer, delay))
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     conn.send(server.sockets[0].getsockname()[1])
