@@ -319,3 +319,20 @@ def test_a_check_on_postgresql_reads_the_claims_it_read_before_from_memory_until
     assert store.get_many(["c-002"])["c-002"].summary == "Edited here."  # its own write: at once
     for s in (store, other):
         s.close()
+
+
+def test_a_retried_event_is_told_apart_on_postgresql_while_the_kept_writes_are_being_made(pg_url):
+    """The event-id claim decides whether an instance answers: it must not be kept for later (and answered as new)
+    because the other writes that give way are being made at that moment, by another thread of the process."""
+    from bot.core.conversations import Conversations
+
+    store, other = Store(pg_url), Store(pg_url)
+    assert store._writing.acquire(timeout=1)  # the writer thread (or another caller) is making the kept writes
+    try:
+        assert Conversations(store).first_delivery("slack", "Ev1")
+        assert not Conversations(store).first_delivery("slack", "Ev1")  # a retry, here (no memory of the first)
+        assert not Conversations(other).first_delivery("slack", "Ev1")  # and on another instance
+    finally:
+        store._writing.release()
+    for s in (store, other):
+        s.close()

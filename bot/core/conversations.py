@@ -292,10 +292,10 @@ class Conversations:
         if self.store.engine != POSTGRESQL and self.store.db.execute(
                 "SELECT 1 FROM processed_events WHERE platform = ? AND event_id = ?", [platform, event_id]).fetchone():
             return False  # seen by an earlier run (or another instance)
-        written = self.store.give_way([(
+        written = self.store.write_at_once(
             "INSERT INTO processed_events(platform, event_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [platform, event_id, utcnow()],
-        )])
+        )
         return written != 0  # 0: another instance wrote it in between
 
     # -- "share in channel" ----------------------------------------------------------

@@ -335,6 +335,8 @@ class Store:
 
     # -- housekeeping --------------------------------------------------
     def close(self) -> None:
+        if self.url is not None and self.pending and not self.write_problem:
+            self.flush_pending(wait=True)  # the writer thread stops below: a last attempt at what it still has
         self._closing.set()
         self._wake.set()
         if self._writer is not None and self._writer is not threading.current_thread():
@@ -484,6 +486,12 @@ class Store:
         ``GIVE_WAY_MS``, as at shutdown); True when none is left.  Never waits on the writer thread's attempt."""
         if not self.pending:
             return True
+        if self.url is not None and not wait:
+            # On PostgreSQL the writer thread makes them: an attempt here would wait for the server on the caller's
+            # thread (the event loop's, for the runtime's periodic flush).
+            self._start_writer()
+            self._wake.set()
+            return False
         if not self._writing.acquire(timeout=self.GIVE_WAY_MS / 1000 if wait else 0.05):
             self._wake.set()
             return False
@@ -639,15 +647,31 @@ class Store:
             raise store_error(exc, self.url) from exc
 
     def _kept_db(self) -> PgDatabase:
-        if self._writer_conn is None:
-            from psycopg.conninfo import conninfo_to_dict, make_conninfo
+        with self._pending_lock:
+            if self._writer_conn is None:
+                from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-            assert self.url is not None
-            params = conninfo_to_dict(self.url)
-            params["options"] = (str(params.get("options") or "") + " -c synchronous_commit=off").strip()
-            self._writer_conn = PgDatabase(make_conninfo("", **params), min_size=1, max_size=1,
-                                           timeout=max(self._busy_ms / 1000, 1.0))
-        return self._writer_conn
+                assert self.url is not None
+                params = conninfo_to_dict(self.url)
+                params["options"] = (str(params.get("options") or "") + " -c synchronous_commit=off").strip()
+                # The kept writes take one connection at a time (``_writing``); the others serve ``write_at_once``.
+                self._writer_conn = PgDatabase(make_conninfo("", **params), min_size=1, max_size=4,
+                                               timeout=max(self._busy_ms / 1000, 1.0))
+            return self._writer_conn
+
+    def write_at_once(self, sql: str, args: Sequence[Any]) -> int | None:
+        """One write that gives way, whose row count the caller needs to decide (a retried event's id, which another
+        instance may be claiming at the same moment). On a file, ``give_way``. On PostgreSQL it is made at once on
+        the writes' own connections, never queued behind the other kept writes (whose lock a caller may not get in
+        time, and would then not know whether it won); kept for later (None) only when the server does not take it."""
+        if self.url is None or self.readonly:
+            return self.give_way([(sql, args)])
+        if not self.write_problem:
+            try:
+                return self._write_pg([(sql, args)])[0]
+            except StoreError as exc:
+                self._failed(exc)
+        return self.give_way([(sql, args)])
 
     # -- the writer thread: kept writes and checkpoints, off the caller's thread ---------------------------------
     def _start_writer(self) -> None:
