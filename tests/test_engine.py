@@ -208,7 +208,8 @@ def test_db_copy_moves_an_sqlite_database_into_postgresql_with_ids_and_change_nu
     assert bad.exit_code != 0 and "postgresql://" in bad.output
 
 
-def test_writes_that_give_way_do_not_wait_for_the_servers_disk_and_other_writes_do(pg_url, monkeypatch):
+def _statements(monkeypatch) -> list[str]:
+    """The statements sent to PostgreSQL from now on, by any of the process's connections."""
     from bot.core import engine
 
     seen: list[str] = []
@@ -219,8 +220,12 @@ def test_writes_that_give_way_do_not_wait_for_the_servers_disk_and_other_writes_
         return real(self, sql, params)
 
     monkeypatch.setattr(engine.PgDatabase, "execute", spy)
+    return seen
+
+
+def test_writes_that_give_way_do_not_wait_for_the_servers_disk_and_other_writes_do(pg_url, monkeypatch):
     store = Store(pg_url)
-    seen.clear()
+    seen = _statements(monkeypatch)
     store.log_check(query="q", decision="none", claim_id=None, score=None)
     assert len(seen) == 1 and seen[0].startswith("INSERT INTO checks")  # one statement alone: one round trip
     kept = store._writer_conn  # the connection the writes that give way are made on
@@ -292,7 +297,6 @@ def test_kept_writes_the_server_did_not_take_are_made_by_the_writer_thread_and_n
 
 
 def test_a_check_on_postgresql_reads_the_claims_it_read_before_from_memory_until_the_feed_moves(pg_url, monkeypatch):
-    from bot.core import engine
     from bot.core import store as store_module
 
     store, other = Store(pg_url), Store(pg_url)
@@ -300,14 +304,7 @@ def test_a_check_on_postgresql_reads_the_claims_it_read_before_from_memory_until
     clock = [1000.0]
     monkeypatch.setattr(store_module.time, "monotonic", lambda: clock[0])
     assert set(store.get_many(["c-001", "c-002"])) == {"c-001", "c-002"}
-    seen: list[str] = []
-    real = engine.PgDatabase.execute
-
-    def spy(self, sql, params=None):
-        seen.append(sql)
-        return real(self, sql, params)
-
-    monkeypatch.setattr(engine.PgDatabase, "execute", spy)
+    seen = _statements(monkeypatch)
     head = store.last_change_seq()
     assert store.get_many(["c-001", "c-002"])["c-001"].claim == "Mayor Oswin1 banned kites"
     assert store.last_change_seq() == head and seen == []  # no round trip: head and claims from memory

@@ -698,40 +698,41 @@ class Store:
             log.warning("kept writes will be made on the main connection only: %s", exc)
             return
         last_checkpoint = time.monotonic()
+
+        def attempt() -> str:
+            with self._pending_lock:
+                batch = list(self.pending)
+            try:
+                self._write_now(batch, conn)
+            except StoreError as exc:
+                self._failed(exc)
+                return "busy" if exc.kind == "busy" else "later"  # a full disk, a read-only file: in RETRY_S
+            except sqlite3.DatabaseError as exc:  # the file itself (damaged): as a failed write
+                self._failed(store_error(exc, self.path))
+                return "later"
+            self._written(len(batch))
+            return "made"
+
+        def checkpoint() -> None:
+            nonlocal last_checkpoint
+            if time.monotonic() - last_checkpoint >= self.CHECKPOINT_S:
+                last_checkpoint = time.monotonic()
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
         try:
-            while not self._closing.is_set():
-                self._wake.wait(self.RETRY_S)
-                self._wake.clear()
-                while self.pending and not self._closing.is_set():
-                    if not self._writing.acquire(timeout=0.05):
-                        continue
-                    try:
-                        with self._pending_lock:
-                            batch = list(self.pending)
-                        try:
-                            self._write_now(batch, conn)
-                        except StoreError as exc:
-                            self._failed(exc)
-                            if exc.kind != "busy":
-                                break  # a full disk, a read-only file: try again in RETRY_S
-                            continue
-                        except sqlite3.DatabaseError as exc:  # the file itself (damaged): as a failed write
-                            self._failed(store_error(exc, self.path))
-                            break
-                        self._written(len(batch))
-                    finally:
-                        self._writing.release()
-                        time.sleep(0.002)  # between two attempts the caller's thread may write itself
-                if time.monotonic() - last_checkpoint >= self.CHECKPOINT_S:
-                    last_checkpoint = time.monotonic()
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._kept_loop(attempt, checkpoint)
         finally:
             conn.close()
 
     def _write_kept_pg(self) -> None:
         """The writer thread on PostgreSQL: the kept writes the server did not take (it was away, or busy) are tried
         again every ``RETRY_S``, and whenever a caller keeps another, on the writes' own connection."""
+        self._kept_loop(lambda: "made" if self._flush(wait=False) is not None else "later")
+
+    def _kept_loop(self, attempt: Callable[[], str], between: Callable[[], None] | None = None) -> None:
+        """The writer thread: woken (or every ``RETRY_S``), it attempts the kept writes until none is left. An
+        attempt, made holding ``_writing``, says ``made``, ``busy`` (again at once) or ``later`` (after RETRY_S)."""
         while not self._closing.is_set():
             self._wake.wait(self.RETRY_S)
             self._wake.clear()
@@ -739,11 +740,14 @@ class Store:
                 if not self._writing.acquire(timeout=0.05):
                     continue
                 try:
-                    made = self._flush(wait=False) is not None
+                    outcome = attempt()
                 finally:
                     self._writing.release()
-                if not made:
-                    break  # the next attempt after RETRY_S (or when woken)
+                    time.sleep(0.002)  # between two attempts the caller's thread may write itself
+                if outcome == "later":
+                    break
+            if between is not None:
+                between()
 
     @contextlib.contextmanager
     def _short_wait(self) -> Iterator[None]:
