@@ -460,7 +460,7 @@ async def _while_a_check_holds_the_loop(env: Env, slack: Callable[[threading.Eve
     """A mention whose check holds the bot's event loop (and the fake Slack's) until ``release`` is set (at most
     20 s), while ``slack(release, holding)`` delivers more on a thread of its own, as Slack would; ``holding`` is
     set while the check holds the loop. Then everything settles. Returns the first mention."""
-    real = env.checker.check
+    real = env.checker.timed_check
     started, release, holding = threading.Event(), threading.Event(), threading.Event()
 
     def held(incoming: Any, **options: Any):
@@ -478,7 +478,7 @@ async def _while_a_check_holds_the_loop(env: Env, slack: Callable[[threading.Eve
         finally:
             release.set()
 
-    env.checker.check = held  # type: ignore[method-assign]
+    env.checker.timed_check = held  # type: ignore[method-assign]
     sender = threading.Thread(target=slack_side)
     sender.start()
     try:
@@ -487,7 +487,7 @@ async def _while_a_check_holds_the_loop(env: Env, slack: Callable[[threading.Eve
         await env.settle()
     finally:
         release.set()
-        del env.checker.check
+        del env.checker.timed_check
     return first
 
 
