@@ -1,7 +1,8 @@
 """The multi-workspace install, end to end: ``/slack/install`` → Slack's consent page → ``/slack/oauth_redirect`` →
 ``oauth.v2.access`` against the fake, the installation stored in factbot's own database, and then an event from
 the newly installed workspace answered with that workspace's token.  Digests and correction notices reach each
-workspace with its own token too.
+workspace with its own token too.  On a file the install is kept by slack_sdk's SQLite stores, on PostgreSQL by its
+SQLAlchemy stores, in factbot's own database either way.
 """
 
 from __future__ import annotations
@@ -41,12 +42,30 @@ ALICE = "U0ALICE2"
 
 # slack-sdk still hands aiohttp a BasicAuth for oauth.v2.access (its own deprecation, not factbot's).
 @pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
-def test_oauth_install_then_an_event_from_the_new_workspace(tmp_path: Path):
-    asyncio.run(asyncio.wait_for(_install(tmp_path / "factbot.db"), 60))
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_oauth_install_then_an_event_from_the_new_workspace(engine: str, tmp_path: Path, request):
+    db = request.getfixturevalue("pg_url") if engine == "postgresql" else str(tmp_path / "factbot.db")
+    asyncio.run(asyncio.wait_for(_install(db), 60))
 
 
-async def _start(db: Path, fake: FakeSlack) -> tuple[SlackAdapter, object]:
-    settings = Settings(store=StoreSettings(path=str(db)), matcher=lexical_matcher(),
+def _install_tables(db: str) -> tuple[list[tuple], set[str]]:
+    """The bots the install stored, and the tables beside factbot's, read from the database itself."""
+    if db.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(db) as conn:
+            bots = conn.execute("SELECT team_id, bot_token, bot_user_id FROM slack_bots").fetchall()
+            tables = {r[0] for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+        return bots, tables
+    with sqlite3.connect(db) as conn:
+        bots = conn.execute("SELECT team_id, bot_token, bot_user_id FROM slack_bots").fetchall()
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return bots, tables
+
+
+async def _start(db: str, fake: FakeSlack) -> tuple[SlackAdapter, object]:
+    settings = Settings(store=StoreSettings(path=db), matcher=lexical_matcher(),
                         slack=SlackSettings(signing_secret=SIGNING_SECRET, client_id=CLIENT_ID,
                                             client_secret=CLIENT_SECRET, api_url=fake.api_url))
     store, _ = open_store(db)
@@ -66,7 +85,7 @@ async def _mention(adapter: SlackAdapter, fake: FakeSlack, team: str, bot_user: 
     return message
 
 
-async def _install(db: Path) -> None:
+async def _install(db: str) -> None:
     fake = await FakeSlack().start()
     adapter, store = await _start(db, fake)
     base = f"http://127.0.0.1:{adapter.bound_port}"
@@ -106,10 +125,8 @@ async def _install(db: Path) -> None:
                 assert replay.status == 401  # Bolt: invalid state
             assert len(fake.find("oauth.v2.access")) == 1
 
-        # 3. the installation and the OAuth state live in factbot's own database file
-        with sqlite3.connect(db) as conn:
-            bots = conn.execute("SELECT team_id, bot_token, bot_user_id FROM slack_bots").fetchall()
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # 3. the installation and the OAuth state live in factbot's own database
+        bots, tables = _install_tables(db)
         assert bots == [(OTHER_TEAM, OTHER_TOKEN, OTHER_BOT_USER)]
         assert {"slack_installations", "slack_bots", "oauth_states", "claims", "replies"} <= tables
 

@@ -287,3 +287,21 @@ def pg_error_kind(exc: BaseException) -> tuple[str, str] | None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return "unopenable", f"cannot be reached ({first})"
     return None
+
+
+def sqlalchemy_engine(url: str, *, max_size: int = 4) -> Any:
+    """An SQLAlchemy ``AsyncEngine`` on the PostgreSQL database ``url`` names (psycopg 3, ``postgresql+psycopg``).
+
+    For the libraries that keep their own tables through SQLAlchemy (slack_sdk's installation and OAuth state
+    stores) beside the store's, in the same database and schema.  Each connection is opened by psycopg from
+    ``url`` as it is, so every libpq form the store takes (a socket folder, ``options=-csearch_path=…``,
+    ``sslmode``…) means the same here, and the engine's own URL carries no host, user or password to show.
+    """
+    import psycopg
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def connect() -> Any:
+        return await psycopg.AsyncConnection.connect(url)
+
+    return create_async_engine("postgresql+psycopg://", async_creator=connect, pool_size=max_size,
+                               max_overflow=0, pool_pre_ping=True)

@@ -109,6 +109,7 @@ class SlackAdapter:
             raise StartupError(f"slack: {problem}")
         try:
             bot = SlackBot(self.checker, self.settings, http=self.http, clock=self.clock)
+            await bot.prepare()
         except ValueError as exc:
             raise StartupError(f"slack: {exc}") from None
         if not bot.oauth:
