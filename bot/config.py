@@ -3,7 +3,7 @@
 Every key is declared once in ``KEYS`` (section, name, type, environment
 variable) and once, with its default, as a field of its section's frozen
 dataclass (``StoreSettings`` for ``[database]``, ``BotSettings``,
-``DiscordSettings``, ``SlackSettings``, ``DeskSettings``; ``MatchConfig`` for
+``IndexSettings``, ``DiscordSettings``, ``SlackSettings``, ``DeskSettings``; ``MatchConfig`` for
 ``[matcher]``), so the file format, the environment, ``config check`` and the
 example config cannot drift apart.  A section strips and checks its values when
 it is made, so ``load_settings`` validates once and every adapter receives its
@@ -72,6 +72,7 @@ KEYS: tuple[Key, ...] = (
     Key("database", "path", "db_path", str, "FACTBOT_DB"),
     Key("database", "store_query_text", "store_query_text", bool, "FACTBOT_STORE_QUERY_TEXT"),
     Key("database", "check_retention_days", "check_retention_days", int, "FACTBOT_CHECK_RETENTION_DAYS"),
+    Key("index", "cache_dir", "index_cache_dir", str, "FACTBOT_INDEX_DIR"),
     Key("bot", "rate_limit_per_minute", "rate_limit_per_minute", int, "FACTBOT_RATE_LIMIT_PER_MINUTE"),
     Key("bot", "watch_min_score", "watch_min_score", float, "FACTBOT_WATCH_MIN_SCORE"),
     Key("bot", "watch_cooldown_hours", "watch_cooldown_hours", float, "FACTBOT_WATCH_COOLDOWN_HOURS"),
@@ -128,6 +129,17 @@ class StoreSettings(_Section):
     @property
     def url(self) -> str:
         return self.path or str(default_db_path())
+
+
+@dataclass(frozen=True)
+class IndexSettings(_Section):
+    """``[index]``: where an instance keeps its search index when the database is not a file beside it."""
+
+    cache_dir: str = ""  # PostgreSQL: a folder per database under it; empty: the platform's cache folder
+
+    @property
+    def root(self) -> Path | None:
+        return Path(self.cache_dir).expanduser() if self.cache_dir else None
 
 
 @dataclass(frozen=True)
@@ -215,6 +227,7 @@ class DeskSettings(_Section):
 # The file's table → the Settings attribute that holds it, and its type.
 SECTIONS: dict[str, tuple[str, type[_Section]]] = {
     "database": ("store", StoreSettings),
+    "index": ("index", IndexSettings),
     "bot": ("bot", BotSettings),
     "discord": ("discord", DiscordSettings),
     "slack": ("slack", SlackSettings),
@@ -227,6 +240,7 @@ class Settings:
     """Every setting, validated once, in typed sections; each adapter is handed its own section."""
 
     store: StoreSettings = field(default_factory=StoreSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
     matcher: MatchConfig = field(default_factory=MatchConfig)
     bot: BotSettings = field(default_factory=BotSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)

@@ -61,7 +61,15 @@ def check_database(store: Store) -> list[Finding]:
         out.append(Finding(False, "search index", index.problem))
     index.ensure_current()
     synced = index.synced_seq == store.last_change_seq() and index.num_docs == count
-    out.append(Finding(synced, "search index", f"{index.num_docs} documents, synced to change {index.synced_seq}"))
+    detail = f"{index.num_docs} documents, synced to change {index.synced_seq}"
+    if store.engine == "postgresql":  # each host keeps its own: say where, and how far it had got
+        if index.path is None:
+            detail += "; in memory, built from the database at each start"
+        elif index.opened_seq >= 0:
+            detail += f"; kept in {index.path}, which had caught up to change {index.opened_seq}"
+        else:
+            detail += f"; built from the database into {index.path} now"
+    out.append(Finding(synced, "search index", detail))
     # The latest claims written must be findable: what a restored backup written again, or an index copied
     # from elsewhere, gets wrong first.
     recent = queries.recently_changed_claims(store, changes=200)

@@ -212,7 +212,7 @@ def serve(settings: Settings, make_adapters: Callable[[FactChecker], list[Adapte
     """
     stderr = stderr or sys.stderr
     try:
-        store, _ = open_store(settings.database)
+        store, _ = open_store(settings.database, index_dir=settings.index.root)
     except StoreError as exc:
         print(f"Error: {exc}", file=stderr)
         return EXIT_CONFIG

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +21,11 @@ from bot.core.store import Store
 # installs, and this makes any attempt to fetch something else fail at once instead of downloading.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# A PostgreSQL store keeps its search index in a local cache folder (bot/core/index.py): the tests' go in a
+# temporary folder of this run, never in the user's cache.
+_INDEX_CACHE = tempfile.mkdtemp(prefix="factbot-index-cache-")
+os.environ["FACTBOT_INDEX_DIR"] = _INDEX_CACHE
+atexit.register(shutil.rmtree, _INDEX_CACHE, True)
 
 SAMPLE = [
     {

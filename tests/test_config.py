@@ -125,7 +125,8 @@ def test_settings_come_in_typed_sections_checked_once_and_printed_flat(tmp_path)
         DeskSettings(port=0)
     # `factbot config check` still prints one flat name a key, in the order docs/configuration.md shows.
     assert list(s.redacted()) == [
-        "db_path", "store_query_text", "check_retention_days", "matcher", "rate_limit_per_minute", "watch_min_score",
+        "db_path", "store_query_text", "check_retention_days", "matcher", "index_cache_dir", "rate_limit_per_minute",
+        "watch_min_score",
         "watch_cooldown_hours", "max_wait_seconds", "discord_token", "discord_api_base", "discord_gateway_url",
         "discord_shard_id", "discord_shard_count", "slack_bot_token", "slack_app_token", "slack_signing_secret",
         "slack_client_id", "slack_client_secret", "slack_api_url", "slack_admins", "slack_shortcut_reply",

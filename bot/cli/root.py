@@ -36,7 +36,7 @@ class Context:
     def store(self) -> Store:
         if self._store is None:
             try:
-                self._store, report = open_store(self.settings.database)
+                self._store, report = open_store(self.settings.database, index_dir=self.settings.index.root)
             except SchemaTooNew as exc:
                 fail(str(exc), EXIT_DB)
             except KnowledgeError as exc:

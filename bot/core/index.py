@@ -9,11 +9,17 @@ records the last change-feed sequence it has applied (its high-water mark),
 and before every search it catches up with whatever any process wrote since,
 so a claim added by ``factbot claims add`` is visible to a running bot at its
 next check.  Losing the index loses nothing: it is rebuilt from the store.
+
+Where it lives: beside an SQLite file (``factbot.db.index/``, shared by the processes on that file); for a
+PostgreSQL database, in a local cache folder of each host (``cache_folder``: ``[index] cache_dir``, else
+``FACTBOT_INDEX_DIR``, else the user's cache folder), one folder per database, so a restart catches up from the
+change it had reached instead of indexing every claim again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -27,8 +33,10 @@ import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import platformdirs
 import tantivy
 
+from .engine import redact
 from .models import Claim
 from .normalize import terms
 from .store import Store
@@ -45,6 +53,33 @@ def _read_only_disk(path: Path) -> bool:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
     except (OSError, AttributeError):
         return False
+
+def index_root(configured: str | Path | None = None) -> Path:
+    """The folder the per-database index folders of a PostgreSQL store go in.
+
+    ``configured`` is ``[index] cache_dir`` (the settings read ``FACTBOT_INDEX_DIR`` into it); a store opened
+    without the settings (a benchmark, a test) reads the variable itself; otherwise the user's cache folder.
+    """
+    chosen = configured or os.environ.get("FACTBOT_INDEX_DIR", "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
+    return Path(platformdirs.user_cache_dir("factbot", appauthor=False)) / "index"
+
+
+def _identity(store: Store) -> str:
+    """Which server, database, user and options the store's URL names (never its password), as 12 hex digits."""
+    return hashlib.sha256(redact(store.url).encode("utf-8")).hexdigest()[:12]
+
+
+def cache_folder(store: Store) -> Path:
+    """The local index folder of a PostgreSQL database: named by the address and by the database's own id.
+
+    Two databases never share one: a database dropped and created again at the same address has a new id, so
+    a new folder (the old one is removed when the new one is made), and a folder copied from elsewhere is
+    refused by the id it records (``ClaimIndex._check_hwm``).
+    """
+    return index_root(store.index_dir) / f"{_identity(store)}-{store.get_meta('db_id')}"
+
 
 INDEX_FORMAT = 3  # bump when the document layout or the analysis changes: forces a rebuild
 _HWM_FILE = "factbot-sync.json"
@@ -111,9 +146,14 @@ def _lower_priority() -> None:
         os.nice(10)
 
 
+_SOURCE_ENV = "FACTBOT_INDEX_SOURCE"  # the child's database when it is a URL: kept out of the process listing
+
+
 def catch_up_folder(db_path: str, index_path: str, writer_heap: int) -> int:
     """The child process of a running bot's large catch-up: apply the database's changes to the index folder."""
     logging.basicConfig(level=logging.WARNING)
+    if db_path == "-":
+        db_path = os.environ.get(_SOURCE_ENV, "")
     with Store(db_path, readonly=True) as store:
         index = ClaimIndex(store, index_path, writer_heap=writer_heap)
         if index.path is None:
@@ -152,8 +192,17 @@ class ClaimIndex:
         self._catching_up: threading.Thread | None = None
         self._reader: Store | None = None
         self.problem = ""  # why the folder could not be used as it was ("" when it could): for ``factbot doctor``
+        self.opened_seq = -1  # the change the folder had caught up to when it was opened (-1: built anew)
+        self._cache = False  # the folder is one of the local cache's (PostgreSQL), not beside a file
         if path is None and store.path is not None:
             path = store.path.with_name(store.path.name + ".index")
+        elif path is None and store.url is not None:
+            try:
+                path, self._cache = cache_folder(store), True
+            except (OSError, RuntimeError) as exc:
+                self.problem = (f"no local folder for the search index ({_why(exc)}); searching with an index "
+                                "in memory, built from the database at each start")
+                log.warning("%s", self.problem)
         self.path = Path(path) if path is not None else None
         self._open()
 
@@ -178,12 +227,16 @@ class ClaimIndex:
         self.path.mkdir(parents=True, exist_ok=True)
         if not os.access(self.path, os.W_OK) or _read_only_disk(self.path):
             raise PermissionError("it is read-only here")
+        if self._cache:
+            self._drop_other_generations()
         hwm, why = self._check_hwm(self.store)
         if hwm is not None and not (self.path / "meta.json").is_file():
             hwm, why = None, "it lost its meta.json"
         if hwm is None:
             # No usable index here (new, other database or generation, older format, damaged): start empty.
             self._note_rebuild(why)
+            if not why:
+                log.info("search index at %s: new, built from the database", self.path)
             self._wipe_dir()
         try:
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
@@ -199,6 +252,19 @@ class ClaimIndex:
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
             hwm = None
         self._seq = hwm if hwm is not None else -1
+        self.opened_seq = self._seq
+        if hwm is not None:
+            log.info("search index at %s: kept from before, at change %d; following the change feed from there",
+                     self.path, hwm)
+
+    def _drop_other_generations(self) -> None:
+        """Remove the cache folders of databases that were at this address before (dropped, created again)."""
+        assert self.path is not None
+        prefix = self.path.name.split("-", 1)[0] + "-"
+        for other in self.path.parent.glob(prefix + "*"):
+            if other != self.path and other.is_dir() and (other / _HWM_FILE).is_file():
+                log.info("search index at %s: its database is gone from this address; removing it", other)
+                shutil.rmtree(other, ignore_errors=True)
 
     def _note_rebuild(self, why: str) -> None:
         if why:
@@ -328,8 +394,7 @@ class ClaimIndex:
     def _background_catch_up(self) -> None:
         try:
             if self._reader is None:
-                assert self.store.path is not None
-                self._reader = Store(self.store.path, readonly=True)
+                self._reader = Store(self.store.url or self.store.path, readonly=True)
             with self._lock:
                 if self.path is not None and CATCH_UP_IN_CHILD:
                     self._catch_up_in_child(self._reader)
@@ -347,12 +412,15 @@ class ClaimIndex:
         process it competes with the event loop for the interpreter lock, and the acknowledgements Slack wants
         within 3 seconds queue behind it.  This thread only waits for the child.
         """
-        assert self.path is not None and source.path is not None
+        assert self.path is not None and (source.path is not None or source.url is not None)
         script = ("import sys; from bot.core.index import catch_up_folder; "
                   "sys.exit(catch_up_folder(sys.argv[1], sys.argv[2], int(sys.argv[3])))")
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
-        child = subprocess.run([sys.executable, "-c", script, str(source.path), str(self.path), str(self.writer_heap)],
+        db = str(source.path)
+        if source.url is not None:  # a URL may carry a password: in the child's environment, not its arguments
+            env[_SOURCE_ENV], db = source.url, "-"
+        child = subprocess.run([sys.executable, "-c", script, db, str(self.path), str(self.writer_heap)],
                                env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                preexec_fn=_lower_priority if os.name == "posix" else None)
         if child.returncode == EXIT_INDEX_BUSY:

@@ -271,17 +271,20 @@ def checker_for(store: Store, settings) -> FactChecker:
     )
 
 
-def open_store(path: str | Path, *, sync_knowledge: bool = True, knowledge: Path | None = None) -> tuple[Store, OpenReport]:
+def open_store(path: str | Path, *, sync_knowledge: bool = True, knowledge: Path | None = None,
+               index_dir: Path | None = None) -> tuple[Store, OpenReport]:
     """Open (or create) the database and bring the bundled claims up to date.
 
     A new database is filled from ``knowledge/``; an existing one gets the
     bundled claims that changed since, and keeps every claim a user
-    imported or edited as it is.
+    imported or edited as it is.  ``index_dir`` is where a PostgreSQL
+    database's local search index goes (``[index] cache_dir``).
     """
     is_memory = str(path) == ":memory:"
     url = is_url(path)
     created = is_memory or (not url and not Path(path).expanduser().exists())
     store = Store(None if is_memory else path)
+    store.index_dir = index_dir
     created = created or store.created
     stats = None
     if sync_knowledge and not store.readonly:  # a read-only database is checked against as it is

@@ -224,6 +224,7 @@ class Store:
         self._claims_seen: dict[str, Claim] = {}
         self._claims_seq = -1  # the head at which ``_claims_seen`` holds
         self._writer_conn: Any = None  # PostgreSQL: the connection the writes that give way are made on
+        self.index_dir: Path | None = None  # PostgreSQL: ``[index] cache_dir``, where the local search index goes
         if self.url is not None:
             self._open_postgresql(self.url, busy_timeout_ms)
             return
@@ -352,7 +353,9 @@ class Store:
     def reopen(self) -> Store | None:
         """Another connection to the same database, for work on a thread of its own (None for an in-memory one)."""
         if self.url is not None:
-            return Store(self.url, busy_timeout_ms=self._busy_ms)
+            other = Store(self.url, busy_timeout_ms=self._busy_ms)
+            other.index_dir = self.index_dir
+            return other
         if self.path is None:
             return None
         return Store(self.path, busy_timeout_ms=self._busy_ms, readonly=self.readonly)
