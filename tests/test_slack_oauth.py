@@ -207,3 +207,28 @@ async def _poster(adapter: SlackAdapter, fake: FakeSlack, store) -> None:
     else:
         raise AssertionError("expected DeliveryGone")
     assert BOT_TOKEN not in str(fake.calls[-1].headers)
+
+
+def test_instances_starting_together_on_postgresql_make_the_install_tables_once(pg_url):
+    """Three instances start at once on a new database: each gets going, and the install's tables are there once."""
+    from bot.adapters.slack.app import SlackBot
+
+    async def start_three() -> None:
+        settings = SlackSettings(signing_secret=SIGNING_SECRET, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                 api_url="http://127.0.0.1:9/api/")
+        stores = [open_store(pg_url)[0] for _ in range(3)]
+        bots = [SlackBot(checker_for(s, Settings(matcher=lexical_matcher())), settings, http=True) for s in stores]
+        try:
+            await asyncio.gather(*(b.prepare() for b in bots))
+            state = await bots[0].app.oauth_flow.settings.state_store.async_issue()
+            assert await bots[2].app.oauth_flow.settings.state_store.async_consume(state)  # one database for all
+            assert not await bots[1].app.oauth_flow.settings.state_store.async_consume(state)  # and once only
+        finally:
+            for b in bots:
+                await b.close()
+            for s in stores:
+                s.close()
+
+    asyncio.run(asyncio.wait_for(start_three(), 60))
+    _, tables = _install_tables(pg_url)
+    assert {"slack_installations", "slack_bots", "oauth_states"} <= tables

@@ -109,8 +109,12 @@ class SlackAdapter:
             raise StartupError(f"slack: {problem}")
         try:
             bot = SlackBot(self.checker, self.settings, http=self.http, clock=self.clock)
+        except ValueError as exc:
+            raise StartupError(f"slack: {exc}") from None
+        try:
             await bot.prepare()
         except ValueError as exc:
+            await bot.close()
             raise StartupError(f"slack: {exc}") from None
         if not bot.oauth:
             await self._check_bot_token(bot.client)
