@@ -85,39 +85,50 @@ async def _mention(adapter: SlackAdapter, fake: FakeSlack, team: str, bot_user: 
     return message
 
 
+async def _browser_install(fake: FakeSlack, browser: aiohttp.ClientSession, base: str, back_to: str) -> tuple[str, str]:
+    """An admin installs factbot into OTHER_TEAM: the install page at ``base``, Slack's redirect to ``back_to``
+    (another instance behind the load balancer may take it); the state and its cookie."""
+    # 1. an admin opens the install page: an "Add to Slack" link with a fresh state, and a state cookie
+    async with browser.get(base + "/slack/install", allow_redirects=False) as page:
+        assert page.status == 200
+        body = await page.text()
+        cookie = page.headers["Set-Cookie"].split(";")[0]
+    link = html.unescape(re.search(r'href="([^"]+/oauth/v2/authorize[^"]+)"', body).group(1))
+    assert link.startswith(fake.base_url + "/oauth/v2/authorize?")  # next to the configured Web API
+    query = parse_qs(urlparse(link).query)
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["scope"] == ["app_mentions:read,channels:history,groups:history,chat:write,chat:write.public,"
+                              "commands,users:read"]
+    state = query["state"][0]
+    assert cookie == f"slack-app-oauth-state={state}"
+
+    # 2. Slack sends the admin back with a code; factbot exchanges it with oauth.v2.access
+    fake.add_oauth_code("code-123", team_id=OTHER_TEAM, team_name="Other Team", bot_token=OTHER_TOKEN,
+                        bot_user_id=OTHER_BOT_USER, bot_id="B0FACTBOT2")
+    callback = f"{back_to}/slack/oauth_redirect?code=code-123&state={state}"
+    async with browser.get(callback, headers={"Cookie": cookie}, allow_redirects=False) as done:
+        assert done.status == 200, await done.text()
+        assert "Thank you!" in await done.text()
+    (access,) = fake.find("oauth.v2.access")
+    assert access.ok and access.body["code"] == "code-123"
+    assert access.headers["Authorization"].startswith("Basic ")  # client id and secret, not in the body
+    assert [c.token for c in fake.find("auth.test")] == [OTHER_TOKEN]
+    return state, cookie
+
+
 async def _install(db: str) -> None:
     fake = await FakeSlack().start()
     adapter, store = await _start(db, fake)
+    second, second_store = await _start(db, fake)  # another instance on the same database
     base = f"http://127.0.0.1:{adapter.bound_port}"
     try:
         assert fake.calls == []  # no bot token to check in multi-workspace mode
         async with aiohttp.ClientSession() as browser:
-            # 1. an admin opens the install page: an "Add to Slack" link with a fresh state, and a state cookie
-            async with browser.get(base + "/slack/install", allow_redirects=False) as page:
-                assert page.status == 200
-                body = await page.text()
-                cookie = page.headers["Set-Cookie"].split(";")[0]
-            link = html.unescape(re.search(r'href="([^"]+/oauth/v2/authorize[^"]+)"', body).group(1))
-            assert link.startswith(fake.base_url + "/oauth/v2/authorize?")  # next to the configured Web API
-            query = parse_qs(urlparse(link).query)
-            assert query["client_id"] == [CLIENT_ID]
-            assert query["scope"] == ["app_mentions:read,channels:history,groups:history,chat:write,chat:write.public,"
-                                      "commands,users:read"]
-            state = query["state"][0]
-            assert cookie == f"slack-app-oauth-state={state}"
-
-            # 2. Slack sends the admin back with a code; factbot exchanges it with oauth.v2.access
-            fake.add_oauth_code("code-123", team_id=OTHER_TEAM, team_name="Other Team", bot_token=OTHER_TOKEN,
-                                bot_user_id=OTHER_BOT_USER, bot_id="B0FACTBOT2")
-            callback = f"{base}/slack/oauth_redirect?code=code-123&state={state}"
-            async with browser.get(callback, headers={"Cookie": cookie}, allow_redirects=False) as done:
-                assert done.status == 200, await done.text()
-                assert "Thank you!" in await done.text()
-            (access,) = fake.find("oauth.v2.access")
-            assert access.ok and access.body["code"] == "code-123"
-            assert access.headers["Authorization"].startswith("Basic ")  # client id and secret, not in the body
-            assert [c.token for c in fake.find("auth.test")] == [OTHER_TOKEN]
-
+            # the install page from one instance, Slack's redirect back to the other
+            state, cookie = await _browser_install(fake, browser, base, f"http://127.0.0.1:{second.bound_port}")
+        await second.stop()
+        second_store.close()
+        async with aiohttp.ClientSession() as browser:
             # the same state cannot be used twice
             fake.add_oauth_code("code-456", team_id="T0THIRD", team_name="Third", bot_token="xoxb-3333-third")
             async with browser.get(f"{base}/slack/oauth_redirect?code=code-456&state={state}",
@@ -152,6 +163,7 @@ async def _install(db: str) -> None:
         # 6. digests and corrections reach that workspace with its token
         await _poster(adapter, fake, store)
     finally:
+        await second.stop()
         await adapter.stop()
         await fake.close()
         store.close()
@@ -232,3 +244,48 @@ def test_instances_starting_together_on_postgresql_make_the_install_tables_once(
     asyncio.run(asyncio.wait_for(start_three(), 60))
     _, tables = _install_tables(pg_url)
     assert {"slack_installations", "slack_bots", "oauth_states"} <= tables
+
+
+@pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
+def test_db_copy_takes_the_installations_to_postgresql(pg_url, tmp_path: Path, monkeypatch):
+    """Installed on a file, moved with ``factbot db copy``, answering that workspace on PostgreSQL with its token."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    db = str(tmp_path / "factbot.db")
+
+    async def move() -> None:
+        fake = await FakeSlack().start()
+        try:
+            adapter, store = await _start(db, fake)
+            base = f"http://127.0.0.1:{adapter.bound_port}"
+            try:
+                async with aiohttp.ClientSession() as browser:
+                    await _browser_install(fake, browser, base, base)
+            finally:
+                await adapter.stop()
+                store.close()
+            copied = await asyncio.to_thread(CliRunner().invoke, cli, ["--db", db, "db", "copy", "--to", pg_url],
+                                             catch_exceptions=False)
+            assert copied.exit_code == 0, copied.output
+            assert ("Slack installations (the multi-workspace install): 1 workspace(s), each with its latest bot "
+                    "token.") in copied.output
+            assert "slack_bots" not in copied.output  # not copied row by row: the two stores lay them out differently
+            bots, _ = _install_tables(pg_url)
+            assert bots == [(OTHER_TEAM, OTHER_TOKEN, OTHER_BOT_USER)]
+
+            adapter, store = await _start(pg_url, fake)
+            try:
+                asked = await _mention(adapter, fake, OTHER_TEAM, OTHER_BOT_USER, MATCH_TEXT)
+                (reply,) = fake.find("chat.postMessage")
+                assert reply.token == OTHER_TOKEN and reply.body["thread_ts"] == asked["ts"]
+            finally:
+                await adapter.stop()
+                store.close()
+        finally:
+            await fake.close()
+
+    asyncio.run(asyncio.wait_for(move(), 90))

@@ -65,8 +65,8 @@ def db_info(c: Context, as_json: bool) -> None:
 def db_copy(c: Context, target_url: str) -> None:
     """Copy this SQLite database into an empty PostgreSQL one, ids and change numbers kept.
 
-    Then point --db (or FACTBOT_DB, or [database] path) at the URL. The search index and vectors are rebuilt by
-    each instance from the database; Slack installations (the multi-workspace install) are not copied.
+    Then point --db (or FACTBOT_DB, or [database] path) at the URL. The search index is rebuilt by each host from
+    the database; Slack installations (the multi-workspace install) go across, each workspace's latest one.
     """
     from ..core.dbcopy import CopyError, copy_database
     from ..core.engine import is_url
@@ -80,8 +80,16 @@ def db_copy(c: Context, target_url: str) -> None:
         target = Store(target_url)
     except SchemaTooNew as exc:
         fail(str(exc), EXIT_DB)
+    installs = 0
     try:
         copied = copy_database(source, target)
+        if queries.slack_installs(source):
+            from ..adapters.slack.installs import copy_installations
+
+            try:
+                installs = copy_installations(source, target)
+            except ValueError as exc:
+                fail(f"the database was copied, but not its Slack installations: {exc}", EXIT_DB)
     except CopyError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
     finally:
@@ -93,6 +101,9 @@ def db_copy(c: Context, target_url: str) -> None:
     for table, n in copied.items():
         if n:
             click.echo(f"{table:>20}: {n:,}")
+    if installs:
+        click.echo(f"Slack installations (the multi-workspace install): {installs:,} workspace(s), each with its "
+                   "latest bot token.")
 
 
 @db.command("rebuild")

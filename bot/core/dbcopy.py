@@ -4,7 +4,7 @@ Every table factbot keeps goes across with its ids and change numbers as they ar
 claims were first stored included), in one transaction: the copy lands whole or not at all.  The change feed's
 triggers are off while the claims go in, since the feed is copied as it is; each identity column then continues
 after the highest id copied.  The search index and vectors' caches are not copied: each instance builds its
-own from the database.
+own from the database.  Slack's installations are saved through slack_sdk's stores after the copy (not here).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from .store import Store
 
 # Parents before the tables that refer to them; any other table both databases have follows in name order.
 _FIRST = ("meta", "claims", "claim_changes", "claim_translations")
-_SKIP_PREFIXES = ("sqlite_", "claims_fts")
+# slack_sdk's tables are laid out differently by its SQLite and SQLAlchemy stores: installations go across through
+# the stores themselves (bot/adapters/slack/installs.py), and install states are minutes-old and not kept.
+_SKIP_PREFIXES = ("sqlite_", "claims_fts", "slack_", "oauth_states")
 _TRIGGERS = (("claims", "claims_change"), ("claim_translations", "claim_translations_change"))
 _ROWID_TABLES = ("claims", "meta")  # SQLite's rowid becomes a column of these on PostgreSQL
 _BATCH = 1000

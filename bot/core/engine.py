@@ -305,3 +305,14 @@ def sqlalchemy_engine(url: str, *, max_size: int = 4) -> Any:
 
     return create_async_engine("postgresql+psycopg://", async_creator=connect, pool_size=max_size,
                                max_overflow=0, pool_pre_ping=True)
+
+
+async def create_tables_once(engine: Any, metadatas: Sequence[Any], lock: int) -> None:
+    """Create the tables of SQLAlchemy ``metadatas`` that are not there yet, in one transaction under advisory lock
+    ``lock``: instances that start together create them once, and the others find them made."""
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+        for metadata in metadatas:
+            await conn.run_sync(metadata.create_all)

@@ -28,6 +28,7 @@ PG_CLAIM_TEXT = "to_tsvector('english'::regconfig, claim || ' ' || coalesce(alia
 # pg_advisory_xact_lock keys: one upgrade at a time; claim writes in commit order (see _v2's trigger).
 MIGRATE_LOCK = 7_316_001
 CLAIMS_LOCK = 7_316_002
+LIBRARY_TABLES_LOCK = 7_316_003  # tables other libraries define (slack_sdk's), made once (engine.create_tables_once)
 
 
 def _pg(db: Any) -> bool:

@@ -58,3 +58,14 @@ def vectors_by_model(store: Store) -> list[tuple[str, int, int]]:
     """(model, phrasings, claims) for each model with stored vectors."""
     rows = store.db.execute("SELECT model, count(*), count(DISTINCT claim_id) FROM claim_vectors GROUP BY model")
     return [(r[0], r[1], r[2]) for r in rows.fetchall()]
+
+
+def slack_installs(store: Store) -> list[tuple[str, str | None, str | None, bool]]:
+    """What slack_sdk's SQLite installation store in this file holds installations for: (client id, enterprise id,
+    team id, whether the install is organisation-wide), each once; none on PostgreSQL or without the table."""
+    if store.engine != "sqlite" or store.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'slack_installations'").fetchone() is None:
+        return []
+    rows = store.db.execute("SELECT DISTINCT client_id, enterprise_id, team_id, is_enterprise_install "
+                            "FROM slack_installations ORDER BY client_id, enterprise_id, team_id")
+    return [(r[0], r[1] or None, r[2] or None, bool(r[3])) for r in rows.fetchall()]

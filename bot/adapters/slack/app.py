@@ -40,19 +40,16 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
-from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
-from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 
 from ...config import SlackSettings
 from ...core.chat import Chat
-from ...core.engine import sqlalchemy_engine
 from ...core.service import FactChecker
 from . import render
 from .api import authorize_url, web_client
 from .buttons import Buttons
 from .commands import Commands
 from .home import Home
+from .installs import InstallStores
 from .listener import PLATFORM, SparseWarning
 from .messages import Messages
 from .shortcut import Shortcut
@@ -74,9 +71,6 @@ BOT_SCOPES = (
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-
-STATE_SECONDS = 600  # an install link is good for ten minutes
-STATE_TABLE = "oauth_states"  # the SQLite store's name for the table, kept on PostgreSQL
 
 PRUNE_EVERY = 3600.0  # seconds between clean-ups of the remembered event ids
 
@@ -143,7 +137,7 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         self._locales: dict[tuple[str, str], tuple[str, float]] = {}  # (team, user) -> (Slack locale, until)
         self._lookup_failed = SparseWarning()  # users.info refused: one warning a minute, with the count
         self.installation_store: AsyncInstallationStore | None = None
-        self._engine: Any = None  # PostgreSQL: the SQLAlchemy engine of the install's stores
+        self._stores: InstallStores | None = None  # the multi-workspace install's stores
         # Events the front has acknowledged and this loop has not dispatched yet (front.py): at most EARLY_ACKS.
         self._early = threading.BoundedSemaphore(self.EARLY_ACKS)
         self._acked: set[asyncio.Task] = set()
@@ -163,12 +157,13 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
             "process_before_response": False,  # ack first, work after
         }
         if self.oauth:
-            self.installation_store, state_store = self._oauth_stores()
+            self._stores = InstallStores(self.checker.store, s.client_id)
+            self.installation_store = self._stores.installations
             options["oauth_settings"] = AsyncOAuthSettings(
                 client_id=s.client_id, client_secret=s.client_secret, scopes=list(BOT_SCOPES),
                 user_scopes=[], install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
                 authorization_url=authorize_url(s), installation_store=self.installation_store,
-                state_store=state_store,
+                state_store=self._stores.states,
             )
             # One auth.test per workspace token, not one per request.
             options["authorize"] = AsyncInstallationStoreAuthorize(
@@ -178,49 +173,10 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         with _bolt_env_hidden():
             return AsyncApp(**options)
 
-    def _oauth_stores(self) -> tuple[AsyncInstallationStore, AsyncOAuthStateStore]:
-        """Where the multi-workspace install keeps installations and install states: factbot's own database.
-
-        A file gets slack_sdk's SQLite stores (tables beside factbot's in the same file); PostgreSQL gets its
-        SQLAlchemy stores on the same database (and schema), so every instance sees every installation.
-        """
-        store = self.checker.store
-        if store.engine == "postgresql":
-            assert store.url is not None
-            try:  # slack_sdk's SQLAlchemy stores import SQLAlchemy: only with the postgres extra
-                from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-                from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-
-                self._engine = sqlalchemy_engine(store.url)
-            except ImportError:
-                raise ValueError("the multi-workspace install on PostgreSQL needs SQLAlchemy, which the postgres "
-                                 "extra brings: pip install 'factbot[postgres]'") from None
-            return (AsyncSQLAlchemyInstallationStore(client_id=self.settings.client_id, engine=self._engine,
-                                                     logger=log),
-                    AsyncSQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS, engine=self._engine,
-                                                   table_name=STATE_TABLE, logger=log))
-        if store.path is None:
-            raise ValueError("the multi-workspace install needs a database file or PostgreSQL, not an in-memory "
-                             "database")
-        return (SQLite3InstallationStore(database=str(store.path), client_id=self.settings.client_id),
-                SQLite3OAuthStateStore(database=str(store.path), expiration_seconds=STATE_SECONDS))
-
     async def prepare(self) -> None:
-        """Create the install's tables on PostgreSQL if they are not there (the SQLite stores do it themselves).
-
-        Instances starting together may race to create them; the one that loses finds them made.
-        """
-        if self._engine is None:
-            return
-        for attempt in (1, 2):
-            try:
-                for made in (self.installation_store, self.app.oauth_flow.settings.state_store):  # type: ignore[union-attr]
-                    await made.create_tables()  # type: ignore[union-attr]
-                return
-            except Exception as exc:  # noqa: BLE001 - the second attempt says what is wrong, as one line
-                if attempt == 2:
-                    raise ValueError(f"the multi-workspace install cannot create its tables in "
-                                     f"{self.checker.store.location} ({type(exc).__name__})") from None
+        """Create the install's tables on PostgreSQL if they are not there (``installs.InstallStores.prepare``)."""
+        if self._stores is not None:
+            await self._stores.prepare(self.checker.store.location)
 
     def _register(self) -> None:
         app = self.app
@@ -289,9 +245,8 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         session, self.client.session = self.client.session, None
         if session is not None and not session.closed:
             await session.close()
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            await engine.dispose()
+        if self._stores is not None:
+            await self._stores.close()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Stop taking new work and let the replies being written finish (at most ``timeout`` seconds)."""
