@@ -143,6 +143,7 @@ def test_a_large_catch_up_runs_in_a_child_that_is_never_given_the_password(pg_ur
     monkeypatch.setattr(index_module.subprocess, "run", run)
     monkeypatch.setattr(index_module, "INLINE_CHANGES", 3)
     with Store(url) as bot_store, Store(url) as importer:
+        bot_store.head_ttl = 0.0  # read the change feed's head at every look, not once per half second
         index = ClaimIndex(bot_store)
         index.ensure_current()
         index.background = True  # as after the bot's warm-up
