@@ -61,12 +61,15 @@ class Runtime:
         port: int | None = 9100,
         scheduler: bool = True,
         drain_seconds: float = 20.0,
+        retention_days: int | None = None,
     ):
         self.checker = checker
         self.adapters = adapters
         self.metrics = metrics or Metrics()
         self.host, self.port = host, port
         self.drain_seconds = drain_seconds
+        self.retention_days = retention_days  # None: no housekeeping from this runtime (tests)
+        self._housekeeper: asyncio.Task | None = None
         self.flush_seconds = 2.0
         self._flusher: asyncio.Task | None = None
         self._clock_watch: asyncio.Task | None = None
@@ -143,6 +146,8 @@ class Runtime:
         # Writes that gave way are retried every few seconds, which is also how /healthz turns healthy again when
         # the disk has room.
         self._flusher = asyncio.get_running_loop().create_task(self._flush_pending())
+        if self.retention_days is not None:
+            self._housekeeper = asyncio.get_running_loop().create_task(self._housekeeping(self.retention_days))
         if self.test_clock is not None and self.digests is not None:
             self._clock_watch = asyncio.get_running_loop().create_task(self._follow_test_clock())
 
@@ -153,6 +158,17 @@ class Runtime:
             await asyncio.sleep(0.1)
             if self.test_clock.moved():
                 await self.digests.tick()
+
+    async def _housekeeping(self, retention_days: int) -> None:
+        """Retention each period (``Store.housekeeping``: the first process to ask does it, the others nothing),
+        off the event loop on PostgreSQL."""
+        store = self.checker.store
+        while not self.stopping.is_set():
+            await asyncio.sleep(store.HOUSEKEEPING_EVERY.total_seconds())
+            try:
+                await self.checker.calls(store.housekeeping, retention_days)
+            except Exception:  # noqa: BLE001 - the next period tries again
+                log.exception("housekeeping failed")
 
     async def _flush_pending(self) -> None:
         store = self.checker.store
@@ -176,7 +192,7 @@ class Runtime:
             self.digests.service.close()
         if self._runner is not None:
             await self._runner.cleanup()
-        for task in (self._flusher, self._clock_watch):
+        for task in (self._flusher, self._clock_watch, self._housekeeper):
             if task is not None:
                 task.cancel()
         self.checker.store.flush_pending()
@@ -224,9 +240,10 @@ def serve(settings: Settings, make_adapters: Callable[[FactChecker], list[Adapte
         print(f"Error: the database {redact(settings.database)} is read-only here (file, folder or disk): a running bot must "
               "be able to write it", file=stderr)
         return EXIT_CONFIG
-    store.prune_checks(settings.store.check_retention_days)
+    store.housekeeping(settings.store.check_retention_days)
     checker = checker_for(store, settings)
-    runtime = Runtime(checker, make_adapters(checker), host=metrics_host, port=metrics_port, scheduler=scheduler)
+    runtime = Runtime(checker, make_adapters(checker), host=metrics_host, port=metrics_port, scheduler=scheduler,
+                      retention_days=settings.store.check_retention_days)
     try:
         return asyncio.run(runtime.run_until_signalled())
     except KeyboardInterrupt:

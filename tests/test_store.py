@@ -364,3 +364,21 @@ def test_a_kept_write_that_can_never_be_made_is_dropped_alone(tmp_path):
     assert bot.give_way([("INSERT INTO meta(key, value) VALUES ('b', '3')", [])]) == 0  # now, on the caller's thread
     assert bot.give_way([("INSERT INTO meta(key, value) VALUES ('c', '3')", [])]) == 1
     bot.close()
+
+
+def test_retention_is_one_job_for_every_process_on_the_database(db_engine, request, tmp_path):
+    """Old checks and event ids go once per period, by whichever process asks first; the others do nothing."""
+    target = request.getfixturevalue("pg_url") if db_engine == "postgresql" else str(tmp_path / "f.db")
+    first, second = Store(target), Store(target)
+    now = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+    for at in ("2026-01-01T00:00:00+00:00", "2026-05-30T00:00:00+00:00"):
+        first.log_check(query=at, decision="none", claim_id=None, score=None, at=at)
+    for event, at in (("EvOld", "2026-05-29T11:00:00+00:00"), ("EvNew", "2026-06-01T11:00:00+00:00")):
+        first.give_way([("INSERT INTO processed_events(platform, event_id, at) VALUES ('slack', ?, ?)", [event, at])])
+    assert first.housekeeping(90, now=now) == (1, 1)  # the January check, the three-day-old event id
+    assert second.housekeeping(90, now=now + dt.timedelta(minutes=30)) is None  # this hour's is done
+    assert [c["query"] for c in second.checks()] == ["2026-05-30T00:00:00+00:00"]
+    assert [r[0] for r in second.db.execute("SELECT event_id FROM processed_events")] == ["EvNew"]
+    assert second.housekeeping(90, now=now + dt.timedelta(days=2)) == (0, 1)  # the next period, by the other
+    for s in (first, second):
+        s.close()

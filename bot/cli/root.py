@@ -43,7 +43,7 @@ class Context:
                 fail(f"the bundled knowledge is invalid:\n{exc}", EXIT_DB)
             except (OSError, StoreError) as exc:
                 fail(str(store_error(exc, self.settings.database)), EXIT_DB)
-            self._store.prune_checks(self.settings.store.check_retention_days)
+            self._store.housekeeping(self.settings.store.check_retention_days)
             if report.created and self.settings.database != ":memory:":
                 click.echo(f"Created {self._store.location} with {self._store.count()} bundled claims.", err=True)
         return self._store

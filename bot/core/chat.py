@@ -884,9 +884,6 @@ class Chat(Wording):
         """True the first time an event id is seen; False for every retry (even after a restart)."""
         return await self.checker.calls(self.checker.conversations.first_delivery, platform, event_id)
 
-    async def prune_events(self) -> None:
-        await self.checker.calls(self.checker.conversations.prune_events)
-
     # -- a workspace's settings at a glance -------------------------------------------------------
     def settings_overview(self, platform: str, workspace: str) -> tuple[list[str], list[Subscription], list]:
         """(channels with watch mode on, digest subscriptions, this week's most checked claims) of one workspace."""

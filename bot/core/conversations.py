@@ -349,9 +349,3 @@ class Conversations:
     def done_share(self, platform: str, token: str) -> None:
         with self.store.transaction():
             self.store.db.conn.execute("DELETE FROM pending_shares WHERE platform = ? AND token = ?", [platform, token])
-
-    def prune_events(self, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
-        """Forget event ids older than ``older_than``; housekeeping that gives way: while another process holds
-        the write lock (an import), or the database cannot be written, it is left for the next time."""
-        cutoff = iso(dt.datetime.now(dt.UTC) - older_than)
-        return int(self.store.give_way([("DELETE FROM processed_events WHERE at < ?", [cutoff])]) or 0)

@@ -1242,6 +1242,46 @@ class Store:
             log.info("old checks not pruned now: %s", exc)
             return 0
 
+    HOUSEKEEPING_EVERY = dt.timedelta(hours=1)
+    EVENT_IDS_KEPT = dt.timedelta(days=2)  # Slack retries within minutes: two days of event ids is plenty
+
+    def housekeeping(self, retention_days: int, *, now: dt.datetime | None = None) -> tuple[int, int] | None:
+        """Retention: checks older than ``retention_days`` and event ids older than two days go.
+
+        One job for every process on the database: whoever first claims the period (``HOUSEKEEPING_EVERY``; a
+        compare-and-set on a ``meta`` row, in the same transaction as the deletes) does it, and every other
+        process that asks in that period does nothing for the price of that one statement. So N instances, the
+        scheduler and the command line may all ask (at each start, and each running process every period) and the
+        tables are pruned once. Returns (checks, event ids) removed, or None when it was not this one's turn, or the
+        database could not be written now (left for the next period rather than holding anything up).
+        """
+        if self.readonly:
+            return None
+        now = now or dt.datetime.now(dt.UTC)
+
+        def at(moment: dt.datetime) -> str:
+            return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+        try:
+            with self._short_wait(), self.transaction():
+                won = self.db.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('housekeeping_at', ?) ON CONFLICT(key) DO UPDATE"
+                    " SET value = excluded.value WHERE meta.value <= ?",
+                    [at(now), at(now - self.HOUSEKEEPING_EVERY)],
+                ).rowcount
+                if not won:
+                    return None
+                checks = self.db.conn.execute("DELETE FROM checks WHERE at < ?",
+                                              [at(now - dt.timedelta(days=retention_days))]).rowcount
+                events = self.db.conn.execute("DELETE FROM processed_events WHERE at < ?",
+                                              [at(now - self.EVENT_IDS_KEPT)]).rowcount
+        except StoreError as exc:
+            log.info("housekeeping not done now: %s", exc)
+            return None
+        if checks or events:
+            log.info("housekeeping: %d old check(s) and %d event id(s) removed", checks, events)
+        return checks, events
+
     def checks(self, since: str = "", *, limit: int = 1000) -> list[dict[str, Any]]:
         return [
             dict(r)

@@ -27,7 +27,6 @@ import logging
 import os
 import re
 import threading
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -72,7 +71,6 @@ EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
-PRUNE_EVERY = 3600.0  # seconds between clean-ups of the remembered event ids
 
 
 def _utcnow() -> dt.datetime:
@@ -133,7 +131,6 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         # (Its check queue runs checks one at a time: Bolt starts each listener after the ack, and a burst run back
         # to back would keep new requests from being acknowledged.)
         self.chat = chat or Chat(checker, clock=self.clock)  # the checker's queue carries bot.max_wait_seconds
-        self._pruned = time.monotonic()
         self._locales: dict[tuple[str, str], tuple[str, float]] = {}  # (team, user) -> (Slack locale, until)
         self._lookup_failed = SparseWarning()  # users.info refused: one warning a minute, with the count
         self.installation_store: AsyncInstallationStore | None = None
@@ -284,9 +281,6 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
     async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Acknowledge, and drop, an event delivered before (Slack retries when an ack seems late)."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and time.monotonic() - self._pruned > PRUNE_EVERY:
-            self._pruned = time.monotonic()
-            await self.chat.prune_events()  # Slack retries within minutes; two days of ids is plenty
         # A command, shortcut or button press carries a trigger_id unique to it: a replay of one is dropped too.
         delivery = event_id or (f"trigger:{body['trigger_id']}" if body.get("trigger_id") else None)
         if delivery and not await self.chat.first_delivery(PLATFORM, str(delivery)):

@@ -120,7 +120,6 @@ class SlackAdapter:
             await self._check_bot_token(bot.client)
         socket_url = None if self.http else await self._open_socket(bot.client)
         self.checker.warm_up()  # after the tokens are known to be good, before events can arrive
-        self.checker.conversations.prune_events()
         self.bot = bot
         bot.keep_alive()
         if self.http:
