@@ -17,6 +17,16 @@ def test_paraphrase_with_chatter_matches_and_explains(matcher):
     assert best.lexical > 0 and best.coverage == pytest.approx(1.0)
 
 
+def test_a_pasted_tweet_is_matched_on_what_it_says_and_shown_as_written(matcher):
+    said = "wait is it true Alibaba stole claude's guardrails??"
+    pasted = f"{said} pic.twitter.com/Xy12AbCd — Some Account (@someaccount) March 3, 2026"
+    result, plain = matcher.check(pasted), matcher.check(said)
+    assert result.decision is plain.decision is Decision.MATCH
+    assert result.matches[0].claim.id == plain.matches[0].claim.id == "alibaba-stole-guardrails"
+    assert result.matches[0].score == pytest.approx(plain.matches[0].score)
+    assert result.query == pasted
+
+
 def test_typos_still_match(sample_store):
     # Typo tolerance is the words' part (rapidfuzz, tantivy's Levenshtein automaton): tested lexically.
     result = Matcher(sample_store, config=MatchConfig(semantic="off")).check("alibba stol claudes gaurdrails")

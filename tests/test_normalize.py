@@ -2,7 +2,7 @@
 
 from hypothesis import given, settings, strategies as st
 
-from bot.core.normalize import clean, display_text, fold, segments, terms
+from bot.core.normalize import clean, display_text, fold, segments, strip_pasted, terms
 
 
 def test_discord_and_slack_markup_is_removed():
@@ -12,6 +12,15 @@ def test_discord_and_slack_markup_is_removed():
         "Alibaba stole :thinking_face: the guardrails https://x.com/a?b=c www.example.com"
     )
     assert fold(text) == "alibaba stole the guardrails"
+
+
+def test_a_pasted_tweet_loses_its_signature_and_link_debris():
+    tweet = ("The US drone attack on #Soleimani caught on camera.#IranUsapic.twitter.com/TvRkHvlgby "
+             "— Olaudah Equiano® (@RealOlaudah) January 6, 2020")
+    assert fold(strip_pasted(tweet)) == "the us drone attack on soleimani caught on camera iran usa"
+    # A name in the middle of a message, a dash, a date or a handle on their own are words of the message.
+    text = "Trump - as @PressSec said (@PressSec) on January 6, 2020 - cut the CDC budget"
+    assert strip_pasted(text) == text
 
 
 def test_slack_link_keeps_its_label():

@@ -29,7 +29,7 @@ from .decision import FEATURES, INDEX, decide, load_model, shipped_model, wh_que
 from .i18n import N_
 from .index import ClaimIndex, phrasing_key, phrasings
 from .models import Candidate, CheckResult, Claim, Decision, SegmentResult
-from .normalize import clean, fold, segments, strip_markup, term_choices, terms
+from .normalize import clean, fold, segments, strip_markup, strip_pasted, term_choices, terms
 from .store import Store
 
 if TYPE_CHECKING:
@@ -208,9 +208,9 @@ class Matcher:
         """
         if self.vectors is None:
             return
-        raw = clean(text)[: self.config.max_chars]
-        if strip_markup(raw).strip():
-            self._embed([raw])
+        said = strip_pasted(clean(text)[: self.config.max_chars])
+        if strip_markup(said).strip():
+            self._embed([said])
 
     def check(self, text: object, *, top: int = 3) -> CheckResult:
         """Check a whole message, claim by claim, and consolidate the answer."""
@@ -220,19 +220,20 @@ class Matcher:
             raw = raw[: self.config.max_chars]
             notice = N_("The message is long; only its first %(chars)s characters were checked.",
                         chars=self.config.max_chars)
-        if not terms(raw):
+        said = strip_pasted(raw)  # what is matched; the reply shows the message as written
+        if not terms(said):
             why = N_("There is nothing to check in this message: no words left once mentions, links and emoji are removed.")
-            if not strip_markup(raw).strip():
+            if not strip_markup(said).strip():
                 why = N_("There is nothing to check: the message is empty once mentions, links and emoji are removed.")
             return CheckResult(query=raw, decision=Decision.NONE, notice=notice or why)
 
-        language = langid.detect(strip_markup(raw)).language
-        parts = segments(raw, max_segments=self.config.max_segments)
-        texts = [raw] + (parts if len(parts) > 1 else [])
+        language = langid.detect(strip_markup(said)).language
+        parts = segments(said, max_segments=self.config.max_segments)
+        texts = [said] + (parts if len(parts) > 1 else [])
         # One query embedding per check: the whole message's. Its sentences are weighed by their own words
         # against the whole message's meaning (embedding each sentence too cost one model pass per sentence,
         # most of a check's time, and a sentence alone is close in meaning to more claims than the message).
-        qvecs = self._embed([raw])
+        qvecs = self._embed([said])
         qvec = None if qvecs is None else qvecs[0]
         near = self._near(qvec, max(top, 3))
         seg_results = [self._check_segment(t, top=max(top, 3), qvec=qvec, near=near, language=language) for t in texts]
@@ -319,7 +320,7 @@ class Matcher:
 
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
         """Candidates for one text, best first, with no decision: for search listings and benchmarks."""
-        text = clean(text)
+        text = strip_pasted(clean(text))
         qvecs = self._embed([text])
         language = langid.detect(strip_markup(text)).language
         return list(self._check_segment(text, top=limit, qvec=None if qvecs is None else qvecs[0],
