@@ -50,7 +50,7 @@ from bot.core import langid  # noqa: E402
 from bot.core.decision import FEATURES, INDEX, RANK_FEATURES, DecisionModel, Weights, decide, load_model, logit  # noqa: E402
 from bot.core.index import ClaimIndex  # noqa: E402
 from bot.core.matcher import MatchConfig, Matcher  # noqa: E402
-from bot.core.normalize import clean, strip_markup  # noqa: E402
+from bot.core.normalize import clean, strip_markup, strip_pasted  # noqa: E402
 from bot.core.service import open_store  # noqa: E402
 from bot.core.store import Store  # noqa: E402
 
@@ -117,7 +117,7 @@ def chat_lines() -> list[dict]:
 
 def candidates(matcher: Matcher, text: str) -> list:
     """The whole message's candidates with their features, as the matcher scores them (no segment logic)."""
-    text = clean(text)
+    text = strip_pasted(clean(text))  # as Matcher.check reads a message
     qvecs = matcher._embed([text])
     lang = langid.detect(strip_markup(text)).language
     seg = matcher._check_segment(text, top=40, qvec=None if qvecs is None else qvecs[0], language=lang)

@@ -18,8 +18,8 @@ def test_paraphrase_with_chatter_matches_and_explains(matcher):
 
 
 def test_a_pasted_tweet_is_matched_on_what_it_says_and_shown_as_written(matcher):
-    said = "wait is it true Alibaba stole claude's guardrails??"
-    pasted = f"{said} pic.twitter.com/Xy12AbCd — Some Account (@someaccount) March 3, 2026"
+    said = "wait is it true Alibaba stole claude's guardrails?? — Some Account (@someaccount)"
+    pasted = "wait is it true Alibaba stole claude's guardrails?? pic.twitter.com/Xy12AbCd — Some Account (@someaccount) March 3, 2026"
     result, plain = matcher.check(pasted), matcher.check(said)
     assert result.decision is plain.decision is Decision.MATCH
     assert result.matches[0].claim.id == plain.matches[0].claim.id == "alibaba-stole-guardrails"
