@@ -18,6 +18,8 @@ def test_a_pasted_tweet_loses_its_signature_and_link_debris():
     tweet = ("The US drone attack on #Soleimani caught on camera.#IranUsapic.twitter.com/TvRkHvlgby "
              "— Olaudah Equiano® (@RealOlaudah) January 6, 2020")
     assert fold(strip_pasted(tweet)) == "the us drone attack on soleimani caught on camera iran usa olaudah equiano realolaudah"
+    assert strip_pasted("see nytimes.com/2020/01/06/world and t.co/x1") == "see   and"
+    assert strip_pasted("a-" * 10_000) == "a-" * 10_000  # no link in a long run of words: nothing removed
     # A date, a dash or a handle elsewhere in a message are words of the message.
     text = "Trump - as @PressSec said (@PressSec) on January 6, 2020 - cut the CDC budget"
     assert strip_pasted(text) == text

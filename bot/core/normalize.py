@@ -127,7 +127,9 @@ def strip_markup(text: str) -> str:
 # ("#CoronaVirusUpdate"). On the CLEF 2020 tweets, dropping the whole signature cost the embedding's ranking
 # five points of MAP@5; dropping only these raised it (docs/performance.md).
 _SIGNATURE_DATE = re.compile(r"(\(@\w+\))\s+\w+\s+\d{1,2},\s+\d{4}\s*$")
-_BARE_LINK = re.compile(r"(?:pic\.twitter\.com|t\.co|bit\.ly|youtu\.be)/\S*|\b[\w-]+\.(?:com|org|net|co)/\S*",
+# A domain is looked for only where a run of word characters starts, and read possessively: "a-a-a-…" is one
+# pass, not one per position.
+_BARE_LINK = re.compile(r"(?:pic\.twitter\.com|t\.co|bit\.ly|youtu\.be)/\S*|(?<![\w-])[\w-]++\.(?:com|org|net|co)/\S*",
                         re.IGNORECASE)
 _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=\d)")
