@@ -20,6 +20,9 @@ def test_a_pasted_tweet_loses_its_signature_and_link_debris():
     assert fold(strip_pasted(tweet)) == "the us drone attack on soleimani caught on camera iran usa olaudah equiano realolaudah"
     assert strip_pasted("see nytimes.com/2020/01/06/world and t.co/x1") == "see   and"
     assert strip_pasted("a-" * 10_000) == "a-" * 10_000  # no link in a long run of words: nothing removed
+    # Platform markup is read as markup, not as a hashtag or a link: a channel link goes, a link's label stays.
+    assert fold(strip_pasted("<#C024BE7LH|general> see <https://www.wired.com/story/x|wired> #showcase")) == \
+        "see wired showcase"
     # A date, a dash or a handle elsewhere in a message are words of the message.
     text = "Trump - as @PressSec said (@PressSec) on January 6, 2020 - cut the CDC budget"
     assert strip_pasted(text) == text

@@ -138,8 +138,9 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=\d)")
 def strip_pasted(text: str) -> str:
     """A message as it is matched: a pasted tweet's signature date and scheme-less links removed, hashtags split
     into their words ("#IranUsa" -> "Iran Usa"). Only messages go through here, never claims: what a reply
-    shows of the message is unchanged."""
-    text = _SIGNATURE_DATE.sub(r"\1", text)
+    shows of the message is unchanged. Platform markup goes first (as everything after this removes it anyway):
+    a Slack channel link ``<#C024BE7LH|general>`` is no hashtag, a Slack link's URL no bare link."""
+    text = _SIGNATURE_DATE.sub(r"\1", strip_markup(text))
     text = _BARE_LINK.sub(" ", text)
     return _HASHTAG.sub(lambda m: " " + _CAMEL.sub(" ", m.group(1)) + " ", text).strip()
 
