@@ -69,6 +69,9 @@ class Instance:
     port: int
     metrics_port: int
     log: Path
+    cmd: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    launches: int = 1
 
     @property
     def events_url(self) -> str:
@@ -95,15 +98,26 @@ class Event:
 
 
 def start(name: str, tmp: Path, env: dict[str, str], *, scheduler: bool) -> Instance:
-    port, metrics_port = free_port(), free_port()
-    cmd = [sys.executable, "-m", "bot", "run", "slack", "--http", "--host", "127.0.0.1", "--port", str(port),
-           "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics_port)]
-    if not scheduler:
-        cmd.append("--no-scheduler")
-    log = tmp / f"{name}.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return Instance(name, proc, port, metrics_port, log)
+    inst = Instance(name, None, 0, 0, tmp / f"{name}.log", env=env, launches=0)  # type: ignore[arg-type]
+    inst.cmd = ["--no-scheduler"] if not scheduler else []
+    launch(inst)
+    return inst
+
+
+def launch(inst: Instance) -> None:
+    """(Re)start ``inst`` on two free ports; the ports are only free when asked, so a taken one means a relaunch."""
+    inst.port, inst.metrics_port = free_port(), free_port()
+    cmd = [sys.executable, "-m", "bot", "run", "slack", "--http", "--host", "127.0.0.1", "--port", str(inst.port),
+           "--metrics-host", "127.0.0.1", "--metrics-port", str(inst.metrics_port), *inst.cmd]
+    with open(inst.log, "w") as out:
+        inst.proc = subprocess.Popen(cmd, cwd=ROOT, env=inst.env, stdout=out, stderr=subprocess.STDOUT)
+    inst.launches += 1
+
+
+def lost_its_port(inst: Instance) -> bool:
+    """Exited at start because another process took one of its ports between free_port() and its bind."""
+    text = inst.log.read_text(errors="replace")
+    return inst.proc.returncode == 4 and ("cannot listen on" in text or "cannot serve /healthz" in text)
 
 
 async def wait_healthy(instances: list[Instance]) -> None:
@@ -115,6 +129,9 @@ async def wait_healthy(instances: list[Instance]) -> None:
         while pending:
             for inst in list(pending):
                 if inst.proc.poll() is not None:
+                    if lost_its_port(inst) and inst.launches < 3:
+                        launch(inst)
+                        continue
                     raise AssertionError(f"{inst.name} exited before serving\n{inst.tail()}")
                 try:
                     async with session.get(f"http://127.0.0.1:{inst.metrics_port}/healthz") as response:
