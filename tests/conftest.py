@@ -107,6 +107,19 @@ def sample_store(store, sample_claims):
 
 
 @pytest.fixture
+def desk_store(sample_store):
+    """The sample claims with one desk account per role (vera viewer, eddie editor, ada admin)."""
+    from helpers import DESK_PASSWORD
+
+    from bot.core.accounts import Accounts
+
+    accounts = Accounts(sample_store)
+    for name, role in (("vera", "viewer"), ("eddie", "editor"), ("ada", "admin")):
+        accounts.add(name, role, DESK_PASSWORD, actor="test", via="cli")
+    return sample_store
+
+
+@pytest.fixture
 def matcher(sample_store):
     return Matcher(sample_store, ClaimIndex(sample_store))
 

@@ -84,3 +84,6 @@ def text_with(checker: FactChecker, decision: Decision) -> str:
         if checker.check(text, record=False).decision is decision:
             return text
     pytest.skip(f"no dev-set message gives {decision.value} with this matcher")
+
+
+DESK_PASSWORD = "correct horse battery"  # every account of the desk_store fixture (conftest.py)

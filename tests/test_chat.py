@@ -11,15 +11,14 @@ import asyncio
 import datetime as dt
 
 import pytest
+from conftest import ENGINES
 
 from bot.core.chat import Chat, Platform, Request
 from bot.core.pacing import Overloaded
 from bot.core.replies import ActionKind, Kind
 from bot.core.service import FactChecker
-from conftest import ENGINES
 
-
-T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 MATCH = "Alibaba stole Claude's guardrails"
 DISCORD = Platform(name="discord", watch_command="/factbot watch", digest_command="/factbot digest",
                    language_command="/factbot language", moderator="manage-messages", server="server")

@@ -215,7 +215,7 @@ def test_citations_follow_the_article_when_not_already_cited():
 FAMILY_ENTRIES = [(family, label, verdict) for family, table in RATING_FAMILIES for label, verdict in table.items()]
 
 
-@pytest.mark.parametrize("family,label,verdict", FAMILY_ENTRIES, ids=[f"{f}:{l}" for f, l, _ in FAMILY_ENTRIES])
+@pytest.mark.parametrize("family,label,verdict", FAMILY_ENTRIES, ids=[f"{fam}:{label}" for fam, label, _ in FAMILY_ENTRIES])
 def test_every_documented_label_maps_in_any_case_and_punctuation(family, label, verdict):
     assert RATINGS[normalise_rating(label)] is verdict  # also: no two families disagree on a label
     assert verdict_from_rating(label) is verdict

@@ -7,7 +7,7 @@ import pytest
 from bot.core.models import IncomingMessage
 from bot.core.service import FactChecker
 
-T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

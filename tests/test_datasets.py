@@ -92,9 +92,7 @@ def scripts(text: str) -> set[str]:
             found.add("arabic")
         elif 0x0900 <= cp <= 0x097F:
             found.add("devanagari")
-        elif ch.isalpha() and "LATIN" in unicodedata.name(ch, ""):
-            found.add("latin")
-        elif ch.isalpha() and 0xFF21 <= cp <= 0xFF5A:  # full-width Latin, as Japanese chat types it
+        elif ch.isalpha() and "LATIN" in unicodedata.name(ch, "") or ch.isalpha() and 0xFF21 <= cp <= 0xFF5A:
             found.add("latin")
         elif ch.isalpha():
             found.add("other")

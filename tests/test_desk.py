@@ -10,27 +10,20 @@ import re
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from helpers import DESK_PASSWORD
 
 from bot.config import DeskSettings, Settings
 from bot.core import audit, review
 from bot.core.accounts import Accounts
-from bot.core.corrections import pending_corrections
 from bot.core.conversations import Conversations
+from bot.core.corrections import pending_corrections
 from bot.core.matcher import MatchConfig
 from bot.core.models import IncomingMessage
 from bot.core.service import FactChecker
 from bot.desk.app import CSP, LoginLimiter, create_app, new_secret
 
-PASSWORD = "correct horse battery"
+PASSWORD = DESK_PASSWORD
 SETTINGS = Settings(matcher=MatchConfig(semantic="off"), desk=DeskSettings(secret_key=new_secret()))
-
-
-@pytest.fixture
-def desk_store(sample_store):
-    accounts = Accounts(sample_store)
-    for name, role in (("vera", "viewer"), ("eddie", "editor"), ("ada", "admin")):
-        accounts.add(name, role, PASSWORD, actor="test", via="cli")
-    return sample_store
 
 
 def checker(store):
@@ -267,7 +260,7 @@ def test_write_a_claim_from_a_question_then_change_its_verdict(desk_store):
             "aliases": "springfield tap water poisoned", "language": "en"})
         html = await r.text()
         assert "1 earlier reply will get a correction" in html
-        due = pending_corrections(desk_store, now=dt.datetime.now(dt.timezone.utc))
+        due = pending_corrections(desk_store, now=dt.datetime.now(dt.UTC))
         assert [c.claim.id for c in due] == ["springfield-water"] and due[0].old_verdict.value == "false"
         assert "springfield-water" in await (await client.get("/corrections")).text()
         log = audit.entries(desk_store, target="claim:springfield-water")

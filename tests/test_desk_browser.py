@@ -16,14 +16,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE
+from test_desk import PASSWORD, SETTINGS, checker
 
 from bot.core.accounts import Accounts
 from bot.core.chat import CONSOLE, Wording
 from bot.core.conversations import Conversations
 from bot.core.models import IncomingMessage, claim_from_dict
-
-from conftest import SAMPLE
-from test_desk import PASSWORD, SETTINGS, checker
 
 CHROMIUM = next((p for p in (os.environ.get("FACTBOT_CHROMIUM"), shutil.which("chromium"),
                              shutil.which("chromium-browser")) if p), None)

@@ -8,14 +8,13 @@ import gettext
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
+from test_desk import checker, csrf_of, run, sign_in
+from test_i18n import LOCALE, PLURAL_FORMS, ROOT, markup, placeholders
 
 from bot.core import i18n
 from bot.core.accounts import Accounts
 from bot.desk import i18n as desk_i18n
 from bot.desk.i18n import DeskTranslator, accepted, choose
-
-from test_desk import checker, csrf_of, desk_store, run, sign_in  # noqa: F401 - desk_store is a fixture
-from test_i18n import LOCALE, PLURAL_FORMS, ROOT, markup, placeholders
 
 LANGS = sorted(PLURAL_FORMS)
 # Words that some languages write as English does (the product's name; fr "Message", de "Name", pt "Feedback").

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from test_desk import checker, run, sign_in
+
 from bot.core import audit
 from bot.core.chat import Wording
 from bot.core.conversations import Conversations
@@ -13,8 +15,6 @@ from bot.core.corrections import pending_corrections
 from bot.core.digest import build_digest
 from bot.core.editing import Actor, retire_claim
 from bot.core.models import ClaimError, claim_from_dict
-
-from test_desk import checker, csrf_of, desk_store, run, sign_in  # noqa: F401 - desk_store is a fixture
 
 NOW = dt.datetime.now(dt.UTC)
 

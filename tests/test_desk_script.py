@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
+from test_desk import PAGES, checker, run, sign_in
+
 from bot.core import review
 from bot.core.conversations import Conversations
 from bot.core.models import IncomingMessage
 from bot.desk.app import CSP
-
-from test_desk import PAGES, checker, desk_store, run, sign_in  # noqa: F401 - desk_store is a fixture
 
 JSON = {"Accept": "application/json"}
 

@@ -4,11 +4,11 @@ up by the index so the bot answers in that language with the translated words.""
 
 from __future__ import annotations
 
+from test_desk import checker, csrf_of, run, sign_in
+
 from bot.core import audit
 from bot.core.chat import CONSOLE, Wording
 from bot.core.models import IncomingMessage
-
-from test_desk import checker, csrf_of, desk_store, run, sign_in  # noqa: F401 - desk_store is a fixture
 
 ES = {"language": "es",
       "claim": "Claude Fable 5 te pasa en silencio a Opus 4.8 en las preguntas de ciberseguridad",

@@ -13,7 +13,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-
 from bot.core.models import Decision
 
 DEVSET = Path(__file__).parent / "data" / "devset.jsonl"

@@ -8,9 +8,10 @@ from bot.core.conversations import Conversations
 from bot.core.digest import build_digest
 from bot.core.models import Verdict, claim_from_dict
 
+
 def now():
     """Real time: the store stamps writes with the wall clock, so the digest's window must contain it."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def at(days_ago):

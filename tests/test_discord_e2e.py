@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import discord
 import pytest
 from conftest import ENGINES
+from helpers import Clock, eventually, text_with
 
 from bot.adapters.discord import render
 from bot.adapters.discord.runner import DiscordAdapter
@@ -26,7 +28,6 @@ from bot.config import BotSettings, DiscordSettings, Settings, StoreSettings
 from bot.core.i18n import translator
 from bot.core.models import Decision, Verdict
 from bot.core.service import FactChecker, checker_for, open_store
-from helpers import Clock, eventually, text_with
 
 try:
     from tests.fakes.discord_server import FakeDiscord, Recorded

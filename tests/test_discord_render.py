@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from helpers import cand, make_claim
 
 from bot.adapters.discord import render
 from bot.core.chat import METHOD_URL
@@ -22,8 +23,6 @@ from bot.core.models import (
     UnmatchedQuestion,
     Verdict,
 )
-
-from helpers import cand, make_claim
 
 try:
     from tests.fakes.discord_server import FakeDiscord

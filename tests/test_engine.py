@@ -170,7 +170,6 @@ def test_db_copy_moves_an_sqlite_database_into_postgresql_with_ids_and_change_nu
     monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     from bot.core.conversations import Conversations
-
     from bot.core.service import open_store
 
     path = str(tmp_path / "f.db")
@@ -266,7 +265,6 @@ def test_kept_writes_the_server_did_not_take_are_made_by_the_writer_thread_and_n
     """On PostgreSQL the writes that give way were kept in memory and made with the next write; now a writer thread
     makes them once the server takes writes again, and while it does not, callers do not try (and wait) again."""
     import psycopg
-
     from test_store import _drained
 
     store = Store(pg_url)

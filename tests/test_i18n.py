@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 
 import bot
 from bot.core import i18n, languages
-from bot.core.i18n import N_, Translator, nN_, negotiate, pN_, resolve, translator
+from bot.core.i18n import N_, Translator, negotiate, nN_, resolve, translator
 from bot.core.languages import LanguageError, LanguageSettings, parse_language
 from bot.core.models import Verdict
 
@@ -268,7 +268,7 @@ def test_a_translation_that_breaks_its_placeholder_falls_back_to_english(caplog)
 def test_dates_and_numbers_are_formatted_for_the_locale(tag, date, percent, number):
     t = translator(tag)
     assert t.date("2026-03-12") == date
-    assert t.date(dt.datetime(2026, 3, 12, 23, 0, tzinfo=dt.timezone.utc)) == date
+    assert t.date(dt.datetime(2026, 3, 12, 23, 0, tzinfo=dt.UTC)) == date
     assert t.percent(0.4) == percent
     assert t.number(12345.5) == number
 

@@ -35,7 +35,13 @@ try:
     from tests.fakes.slack_api import BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, ThreadedFakeSlack, event_body, sign
 except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.slack_api import (  # type: ignore[no-redef]
-        BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, ThreadedFakeSlack, event_body, sign,
+        BOT_TOKEN,
+        BOT_USER,
+        SIGNING_SECRET,
+        TEAM,
+        ThreadedFakeSlack,
+        event_body,
+        sign,
     )
 
 from bot.adapters.slack import render

@@ -3,8 +3,6 @@
 import json
 
 
-
-
 def test_list_names_each_language_in_itself(run):
     result = run("language", "list")
     assert result.exit_code == 0

@@ -1,4 +1,4 @@
-"""ruff and mypy over bot/ with the settings in pyproject.toml: any finding fails the suite, with the findings."""
+"""ruff over bot/ and tests/, mypy over bot/, with the settings in pyproject.toml: any finding fails the suite, with the findings."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_ruff_finds_nothing_in_bot():
     done = _run("ruff", "check", "--no-cache", "--output-format", "concise", "bot")
     assert done.returncode == 0, f"ruff check bot:\n{done.stdout}{done.stderr}"
+
+
+def test_ruff_finds_nothing_in_the_tests():
+    """A test module is code too: a name defined twice hides a test, an unused import hides a missing assertion."""
+    done = _run("ruff", "check", "--no-cache", "--output-format", "concise", "tests")
+    assert done.returncode == 0, f"ruff check tests:\n{done.stdout}{done.stderr}"
 
 
 def test_mypy_finds_nothing_in_bot():

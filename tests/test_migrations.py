@@ -1,7 +1,7 @@
 """Schema versions: a new database is at the latest version; an older one is upgraded with its data intact."""
 
-import sqlite_utils
 import pytest
+import sqlite_utils
 
 from bot.core import migrations
 from bot.core.store import Store

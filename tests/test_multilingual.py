@@ -150,14 +150,13 @@ def test_doctor_and_import_say_how_many_claims_wait_for_vectors(tmp_path, monkey
     monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
     runner = CliRunner()
     assert runner.invoke(cli, ["check", "alibaba stole the guardrails"]).exit_code == 0  # creates, embeds the bundled
-    from bot.core.store import Store
 
     bundled = Store(tmp_path / "cli.db").count()
     total = bundled + 3
     src = tmp_path / "more.jsonl"
     src.write_text("".join(
-        '{"id": "extra-%d", "claim": "Extra claim number %d about kettles", "verdict": "false", '
-        '"summary": "Made up.", "sources": [{"title": "t", "publisher": "p"}]}\n' % (i, i) for i in range(3)))
+        f'{{"id": "extra-{i}", "claim": "Extra claim number {i} about kettles", "verdict": "false", '
+        '"summary": "Made up.", "sources": [{"title": "t", "publisher": "p"}]}\n' for i in range(3)))
     out = runner.invoke(cli, ["claims", "import", str(src)])
     assert out.exit_code == 0 and "3 claim(s) wait for vectors" in out.stderr
     doctor = runner.invoke(cli, ["doctor", "--offline"])

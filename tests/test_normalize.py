@@ -1,6 +1,7 @@
 """Normalisation: one form for queries, claims and aliases; nothing a chat can send makes it raise."""
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.normalize import clean, display_text, fold, segments, strip_pasted, terms
 

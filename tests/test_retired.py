@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from test_scheduler import Clock, FakePoster, service  # noqa: E402  (tests/ is on sys.path)
 
 from bot.core.conversations import Conversations
 from bot.core.corrections import mark_corrected, pending_corrections
@@ -21,9 +22,7 @@ from bot.core.models import ClaimError, Source, claim_from_dict
 from bot.core.service import FactChecker
 from bot.core.store import Store
 
-from test_scheduler import Clock, FakePoster, service  # noqa: E402  (tests/ is on sys.path)
-
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 

@@ -218,13 +218,13 @@ def test_a_running_bot_on_a_clock_moved_from_outside_retries_after_back_off_and_
     import sys
 
     db, clock = tmp_path / "factbot.db", tmp_path / "clock"
-    real = dt.datetime.now(dt.timezone.utc)
+    real = dt.datetime.now(dt.UTC)
     due_a = (real + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
     due_b = due_a + dt.timedelta(minutes=10)
     days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
     def move_to(moment: dt.datetime) -> None:  # the scheduler's "now" becomes `moment`
-        clock.write_text(str((moment - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+        clock.write_text(str((moment - dt.datetime.now(dt.UTC)).total_seconds()))
 
     with ThreadedFakeSlack() as fake:
         env = {"FACTBOT_DB": str(db), "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN,

@@ -80,7 +80,7 @@ def test_sigterm_stops_the_process():
     import subprocess
     import sys
 
-    code = (
+    code = (  # noqa: UP031 - a script spelled out; %r quotes the path as Python reads it
         "import asyncio, sys\n"
         "sys.path.insert(0, %r)\n"
         "from tests.test_runtime import FakeAdapter\n"

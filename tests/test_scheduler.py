@@ -11,7 +11,7 @@ from bot.core.store import Store
 from bot.core.subscriptions import Subscriptions
 from bot.scheduler import DeliveryGone, DigestScheduler, DigestService
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class Clock:

@@ -7,13 +7,12 @@ The semantic row needs the extra (skipped without it); the thresholds were calib
 from __future__ import annotations
 
 import pytest
+from test_devset import expected_ids, load  # noqa: E402  (tests/ is on sys.path under pytest's default rootdir import mode)
 
 from bot.core.embeddings import semantic_available
 from bot.core.index import ClaimIndex
 from bot.core.matcher import MatchConfig, Matcher
 from bot.core.models import Decision
-
-from test_devset import expected_ids, load  # noqa: E402  (tests/ is on sys.path under pytest's default rootdir import mode)
 
 
 def score(matcher: Matcher) -> tuple[float, float, list, list]:

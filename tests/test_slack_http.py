@@ -16,12 +16,14 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 from conftest import ENGINES
+from helpers import Clock, lexical_matcher, settle, text_with
 
 from bot.adapters.slack import render
 from bot.adapters.slack.runner import SlackAdapter
@@ -29,17 +31,36 @@ from bot.config import BotSettings, Settings, SlackSettings, StoreSettings
 from bot.core.matcher import MatchConfig
 from bot.core.models import CountedClaim, Decision
 from bot.core.service import FactChecker, checker_for, open_store
-from helpers import Clock, lexical_matcher, settle, text_with
 
 try:
     from tests.fakes.slack_api import (
-        BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, Call, FakeSlack, SlackSender, block_actions_payload, command_form,
-        event_body, shortcut_payload, sign,
+        BOT_TOKEN,
+        BOT_USER,
+        SIGNING_SECRET,
+        TEAM,
+        Call,
+        FakeSlack,
+        SlackSender,
+        block_actions_payload,
+        command_form,
+        event_body,
+        shortcut_payload,
+        sign,
     )
 except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.slack_api import (
-        BOT_TOKEN, BOT_USER, SIGNING_SECRET, TEAM, Call, FakeSlack, SlackSender, block_actions_payload, command_form,
-        event_body, shortcut_payload, sign,
+        BOT_TOKEN,
+        BOT_USER,
+        SIGNING_SECRET,
+        TEAM,
+        Call,
+        FakeSlack,
+        SlackSender,
+        block_actions_payload,
+        command_form,
+        event_body,
+        shortcut_payload,
+        sign,
     )
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
@@ -933,7 +954,7 @@ def _left_sending(env: Env, channel: str, *, minutes_ago: int = 30):
     from bot.scheduler import DigestService
 
     store = env.checker.store
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     sub = env.checker.subscriptions.subscribe(platform="slack", workspace=TEAM, channel=channel,
                                               weekday=("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()],
                                               time=(now - dt.timedelta(minutes=minutes_ago)).strftime("%H:%M"),
@@ -1190,7 +1211,6 @@ def test_an_import_beside_the_running_bot_is_indexed_off_the_event_loop(tmp_path
     import os
     import subprocess
     import sys
-    import time
 
     claims = tmp_path / "archive.jsonl"
     claims.write_text("".join(json.dumps({
@@ -1244,7 +1264,7 @@ def test_an_event_is_acknowledged_and_answered_while_a_digest_query_waits_for_an
     from bot.scheduler import DigestScheduler, DigestService
 
     async def body(env: Env) -> None:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         sub = env.checker.subscriptions.subscribe(
             platform="slack", workspace=TEAM, channel="C0DIGEST",
             weekday=("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()],

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import pytest
+from helpers import lexical_matcher, settle
 
 from bot.adapters.slack import render
 from bot.adapters.slack.runner import DIGEST_TAG, SlackAdapter
@@ -25,11 +26,15 @@ from bot.core.models import Correction, Digest, DigestTotals, Verdict
 from bot.core.service import checker_for, open_store
 from bot.scheduler import DeliveryGone
 
-from helpers import lexical_matcher, settle
-
 try:
     from tests.fakes.slack_api import (
-        BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, FakeSlack, SlackSender, event_body,
+        BOT_TOKEN,
+        CLIENT_ID,
+        CLIENT_SECRET,
+        SIGNING_SECRET,
+        FakeSlack,
+        SlackSender,
+        event_body,
     )
 except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
     from fakes.slack_api import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, FakeSlack, SlackSender, event_body

@@ -5,16 +5,24 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import cand, make_claim
 
 from bot.adapters.slack import render
 from bot.core.chat import METHOD_URL
 from bot.core.models import (
-    CheckResult, Claim, CountedClaim, Correction, Decision, Digest, DigestChange, DigestTotals, Source,
-    UnmatchedQuestion, Verdict,
+    CheckResult,
+    Claim,
+    Correction,
+    CountedClaim,
+    Decision,
+    Digest,
+    DigestChange,
+    DigestTotals,
+    Source,
+    UnmatchedQuestion,
+    Verdict,
 )
 from bot.core.subscriptions import Subscription
-
-from helpers import cand, make_claim
 
 try:
     from tests.fakes.slack_api import FakeSlack

@@ -14,29 +14,41 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from helpers import lexical_matcher, settle
 
-from bot.adapters.slack import render
-from bot.adapters.slack import runner
+from bot.adapters.slack import render, runner
 from bot.adapters.slack.runner import SlackAdapter
 from bot.config import Settings, SlackSettings, StoreSettings, load_settings
 from bot.core.service import checker_for, open_store
 
-from helpers import lexical_matcher, settle
-
 try:
+    from tests.fakes.operator import run_then_sigterm
     from tests.fakes.slack_api import (
-        APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM, FakeSlack, ThreadedFakeSlack, block_actions_payload, command_form,
+        APP_TOKEN,
+        BOT_TOKEN,
+        BOT_USER,
+        TEAM,
+        FakeSlack,
+        ThreadedFakeSlack,
+        block_actions_payload,
+        command_form,
         event_body,
     )
     from tests.fakes.slack_socket import FakeSocketMode
-    from tests.fakes.operator import run_then_sigterm
 except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
+    from fakes.operator import run_then_sigterm
     from fakes.slack_api import (
-        APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM, FakeSlack, ThreadedFakeSlack, block_actions_payload, command_form,
+        APP_TOKEN,
+        BOT_TOKEN,
+        BOT_USER,
+        TEAM,
+        FakeSlack,
+        ThreadedFakeSlack,
+        block_actions_payload,
+        command_form,
         event_body,
     )
     from fakes.slack_socket import FakeSocketMode
-    from fakes.operator import run_then_sigterm
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 MATCH_ID = "alibaba-stole-fable-guardrails"

@@ -5,11 +5,11 @@ import sqlite3
 import threading
 
 import pytest
+from conftest import ENGINES
 
 from bot.core import queries
 from bot.core.models import claim_from_dict
 from bot.core.store import Store, fts_query
-from conftest import ENGINES
 
 
 @pytest.fixture(params=ENGINES)
@@ -132,7 +132,7 @@ def test_check_log_keeps_text_or_only_hash(store):
 
 
 def test_check_log_retention(store):
-    now = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
     store.log_check(query="old", decision="none", claim_id=None, score=None, at="2026-01-01T00:00:00+00:00")
     store.log_check(query="new", decision="none", claim_id=None, score=None, at="2026-05-30T00:00:00+00:00")
     assert store.prune_checks(30, now=now) == 1

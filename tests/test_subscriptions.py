@@ -64,9 +64,9 @@ def test_next_run_honours_daylight_saving(store):
     subs = Subscriptions(store)
     s = subs.subscribe(platform="slack", workspace="T", channel="C", weekday="monday", time="09:00", timezone="Europe/Berlin")
     # Summer time (UTC+2) ends on Sunday 25 October 2026.
-    before = s.next_run(dt.datetime(2026, 10, 20, tzinfo=dt.timezone.utc))
-    after = s.next_run(dt.datetime(2026, 10, 27, tzinfo=dt.timezone.utc))
-    assert before == dt.datetime(2026, 10, 26, 8, 0, tzinfo=dt.timezone.utc)  # Monday after the change: UTC+1
-    assert after == dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.timezone.utc)
-    summer = s.next_run(dt.datetime(2026, 7, 1, tzinfo=dt.timezone.utc))
-    assert summer == dt.datetime(2026, 7, 6, 7, 0, tzinfo=dt.timezone.utc)
+    before = s.next_run(dt.datetime(2026, 10, 20, tzinfo=dt.UTC))
+    after = s.next_run(dt.datetime(2026, 10, 27, tzinfo=dt.UTC))
+    assert before == dt.datetime(2026, 10, 26, 8, 0, tzinfo=dt.UTC)  # Monday after the change: UTC+1
+    assert after == dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
+    summer = s.next_run(dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
+    assert summer == dt.datetime(2026, 7, 6, 7, 0, tzinfo=dt.UTC)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -31,8 +32,9 @@ import json
 import re
 import threading
 import time as _time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -98,7 +100,7 @@ class FakeSlack:
         self.add_workspace(TEAM, TEAM_NAME, BOT_TOKEN)
 
     # -- lifecycle ---------------------------------------------------------------------
-    async def start(self) -> "FakeSlack":
+    async def start(self) -> FakeSlack:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", API_PREFIX + "{method}", self._api)  # slack-sdk GETs some methods
         app.router.add_post("/response/{label}", self._response_url)
@@ -113,7 +115,7 @@ class FakeSlack:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def __aenter__(self) -> "FakeSlack":
+    async def __aenter__(self) -> FakeSlack:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -194,10 +196,8 @@ class FakeSlack:
                 seen = [c.method for c in self.calls[after:]]
                 raise AssertionError(f"timed out waiting for {count} {method} call(s); saw {seen}")
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass
         return found[:count]
 
     async def next_call(self, method: str, *, after: int = 0, timeout: float = 5.0,
@@ -320,10 +320,8 @@ class FakeSlack:
             body = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
             for key in _JSON_FIELDS:
                 if isinstance(body.get(key), str):
-                    try:
+                    with contextlib.suppress(ValueError):
                         body[key] = json.loads(body[key])
-                    except ValueError:
-                        pass
         if request.method != "GET" and request.query:
             body = {**dict(request.query), **body}  # slack-sdk sends some arguments in the query string
         auth = request.headers.get("Authorization", "")
@@ -470,9 +468,7 @@ class FakeSlack:
                 return False  # thread replies are not in the channel's history
             if latest and (float(m["ts"]) > float(latest) or (not inclusive and m["ts"] == latest)):
                 return False
-            if oldest and (float(m["ts"]) < float(oldest) or (not inclusive and m["ts"] == oldest)):
-                return False
-            return True
+            return not (oldest and (float(m["ts"]) < float(oldest) or not inclusive and m["ts"] == oldest))
 
         found = [m for m in reversed(self.messages.get(channel, [])) if keep(m)]
         limit = int(body.get("limit") or 100)
@@ -579,7 +575,7 @@ class SlackSender:
         self.secret = secret
         self.session: Any = None
 
-    async def __aenter__(self) -> "SlackSender":
+    async def __aenter__(self) -> SlackSender:
         import aiohttp
 
         self.session = aiohttp.ClientSession()

@@ -11,6 +11,7 @@ client reconnect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from typing import Any
@@ -32,7 +33,7 @@ class FakeSocketMode:
         self._runner: web.AppRunner | None = None
         self.port = 0
 
-    async def start(self) -> "FakeSocketMode":
+    async def start(self) -> FakeSocketMode:
         app = web.Application()
         app.router.add_get("/link/", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
@@ -112,8 +113,6 @@ class FakeSocketMode:
             if remaining <= 0:
                 raise AssertionError(f"no ack for {envelope_id}; received {self.received}")
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass
         return self.acks[envelope_id]
