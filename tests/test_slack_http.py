@@ -23,6 +23,22 @@ from typing import Any
 
 import pytest
 from conftest import ENGINES
+
+# tests/ is on sys.path under pytest (conftest.py lives there), so the fakes are a top-level package.
+from fakes.slack_api import (
+    BOT_TOKEN,
+    BOT_USER,
+    SIGNING_SECRET,
+    TEAM,
+    Call,
+    FakeSlack,
+    SlackSender,
+    block_actions_payload,
+    command_form,
+    event_body,
+    shortcut_payload,
+    sign,
+)
 from helpers import Clock, lexical_matcher, settle, text_with
 
 from bot.adapters.slack import render
@@ -31,37 +47,6 @@ from bot.config import BotSettings, Settings, SlackSettings, StoreSettings
 from bot.core.matcher import MatchConfig
 from bot.core.models import CountedClaim, Decision
 from bot.core.service import FactChecker, checker_for, open_store
-
-try:
-    from tests.fakes.slack_api import (
-        BOT_TOKEN,
-        BOT_USER,
-        SIGNING_SECRET,
-        TEAM,
-        Call,
-        FakeSlack,
-        SlackSender,
-        block_actions_payload,
-        command_form,
-        event_body,
-        shortcut_payload,
-        sign,
-    )
-except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
-    from fakes.slack_api import (
-        BOT_TOKEN,
-        BOT_USER,
-        SIGNING_SECRET,
-        TEAM,
-        Call,
-        FakeSlack,
-        SlackSender,
-        block_actions_payload,
-        command_form,
-        event_body,
-        shortcut_payload,
-        sign,
-    )
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 MATCH_ID = "alibaba-stole-fable-guardrails"

@@ -14,41 +14,27 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
+# tests/ is on sys.path under pytest (conftest.py lives there), so the fakes are a top-level package.
+from fakes.operator import run_then_sigterm
+from fakes.slack_api import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    BOT_USER,
+    TEAM,
+    FakeSlack,
+    ThreadedFakeSlack,
+    block_actions_payload,
+    command_form,
+    event_body,
+)
+from fakes.slack_socket import FakeSocketMode
 from helpers import lexical_matcher, settle
 
 from bot.adapters.slack import render, runner
 from bot.adapters.slack.runner import SlackAdapter
 from bot.config import Settings, SlackSettings, StoreSettings, load_settings
 from bot.core.service import checker_for, open_store
-
-try:
-    from tests.fakes.operator import run_then_sigterm
-    from tests.fakes.slack_api import (
-        APP_TOKEN,
-        BOT_TOKEN,
-        BOT_USER,
-        TEAM,
-        FakeSlack,
-        ThreadedFakeSlack,
-        block_actions_payload,
-        command_form,
-        event_body,
-    )
-    from tests.fakes.slack_socket import FakeSocketMode
-except ImportError:  # pytest run with tests/ (not the checkout) on sys.path
-    from fakes.operator import run_then_sigterm
-    from fakes.slack_api import (
-        APP_TOKEN,
-        BOT_TOKEN,
-        BOT_USER,
-        TEAM,
-        FakeSlack,
-        ThreadedFakeSlack,
-        block_actions_payload,
-        command_form,
-        event_body,
-    )
-    from fakes.slack_socket import FakeSocketMode
 
 MATCH_TEXT = "Alibaba stole Claude Fable's guardrails"
 MATCH_ID = "alibaba-stole-fable-guardrails"
