@@ -142,6 +142,9 @@ def run(tmp_path, monkeypatch):
     """The factbot command on a fresh database in tmp_path, with no settings file: ``run("check", "...")``."""
     monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    for name in ("LC_ALL", "LC_MESSAGES"):  # a terminal naming no language, whatever the machine's: a test sets one
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
     db = str(tmp_path / "factbot.db")
 
     def invoke(*args, input=None):

@@ -16,6 +16,22 @@ def test_check_human_output(run):
     assert "Match strength " in result.stdout and "confidence" not in result.stdout
 
 
+def test_check_answers_in_the_messages_language_when_the_terminal_names_none(run):
+    result = run("check", "¿Es verdad que Alibaba robó las salvaguardas de Claude?")
+    assert result.exit_code == 0
+    assert "❓ SIN VERIFICAR" in result.stdout and "Por qué:" in result.stdout and "Fuentes:" in result.stdout
+    assert "alibaba-stole-fable-guardrails" in result.stdout
+
+
+def test_the_terminals_language_comes_before_the_messages(run, monkeypatch):
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    assert "❓ UNBELEGT" in run("check", "Alibaba stole Claude Fable's guardrails").stdout
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert "❓ UNVERIFIED" in run("check", "¿Es verdad que Alibaba robó las salvaguardas de Claude?").stdout
+    monkeypatch.setenv("LC_ALL", "ja_JP.UTF-8")  # LC_ALL over LANG, as gettext reads them
+    assert "根拠不明" in run("check", "Alibaba stole Claude Fable's guardrails").stdout
+
+
 def test_first_use_builds_the_database_from_knowledge(run):
     result = run("check", "anything")
     assert "Created" in result.stderr and "bundled claims" in result.stderr

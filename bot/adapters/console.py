@@ -6,11 +6,14 @@ blocks, so what you see locally is what a channel would get, minus colour.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from typing import TextIO
 
 from ..core.chat import CLI, CONSOLE, Platform, Wording, words
 from ..core.explain import explain_lines
+from ..core.languages import choose_locale
 from ..core.models import CheckResult, Claim, Digest, IncomingMessage
 from ..core.replies import Kind, Phrases, Reply, Rich, Unrenderable, VerdictItem, as_rich, grouped
 from ..core.service import FactChecker
@@ -80,6 +83,28 @@ def render_claim(claim: Claim, *, indent: str = "", locale: str = "en") -> list[
     return item_lines(reply.items[0], reply.phrases, indent=indent, why=_("Why"))
 
 
+def terminal_locale(environ: Mapping[str, str] | None = None) -> str | None:
+    """The terminal's language as a tag, read as gettext reads it (LC_ALL, then LC_MESSAGES, then LANG).
+
+    It is the console's "platform locale" in the order every reply's language is chosen by (docs/localisation.md):
+    ``es_ES.UTF-8`` reads Spanish; ``C`` / ``POSIX`` (containers, CI) name no language, so the message's own
+    language decides, as it does in a channel with no setting.
+    """
+    env = os.environ if environ is None else environ
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(key, "")
+        if value:
+            tag = value.split(".")[0].split("@")[0]
+            return None if tag in ("C", "POSIX", "") else tag.replace("_", "-")
+    return None
+
+
+def reply_locale(checker: FactChecker, result: CheckResult) -> str:
+    """The language of a console reply: the terminal's, else the message's, else English (the core decides)."""
+    return choose_locale(checker.store, platform=PLATFORM.name, platform_locale=terminal_locale(),
+                         detected=result.language)
+
+
 def render_text(result: CheckResult, *, explain: bool = False, semantic_status: str = "", locale: str = "en",
                 platform: Platform = CLI) -> str:
     """The plain-text reply: verdict, claim, why, sources, and how strong the match is."""
@@ -140,7 +165,8 @@ def run_repl(
             continue
         result = checker.check(IncomingMessage(text=text, platform="console", channel="console"))
         checked += 1
-        write("factbot> " + render_text(result, platform=PLATFORM).replace("\n", "\n         "))
+        shown = render_text(result, platform=PLATFORM, locale=reply_locale(checker, result))
+        write("factbot> " + shown.replace("\n", "\n         "))
     return checked
 
 

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 import click
 
-from ..adapters.console import render_text, run_repl
+from ..adapters.console import render_text, reply_locale, run_repl
 from ..core.formats import parse_batch_line
 from ..core.models import IncomingMessage
 from ..core.store import StoreError
@@ -47,7 +47,7 @@ def check(c: Context, text: tuple[str, ...], as_json: bool, top: int, batch: Tex
             out["candidates"] = [m.to_dict() for m in result.candidates][:top]
         click.echo(json.dumps(out, ensure_ascii=False))
     else:
-        click.echo(render_text(result, explain=explain))
+        click.echo(render_text(result, explain=explain, locale=reply_locale(c.checker, result)))
 
 
 def _say_waiting(c: Context) -> None:
