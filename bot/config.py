@@ -90,6 +90,7 @@ KEYS: tuple[Key, ...] = (
     Key("slack", "api_url", "slack_api_url", str, "SLACK_API_URL"),
     Key("slack", "admins", "slack_admins", str, "SLACK_ADMINS"),
     Key("slack", "shortcut_reply", "slack_shortcut_reply", str, "SLACK_SHORTCUT_REPLY"),
+    Key("slack", "event_lease_seconds", "slack_event_lease_seconds", float, "FACTBOT_SLACK_EVENT_LEASE_SECONDS"),
     Key("desk", "enabled", "desk_enabled", bool, "FACTBOT_DESK_ENABLED"),
     Key("desk", "host", "desk_host", str, "FACTBOT_DESK_HOST"),
     Key("desk", "port", "desk_port", int, "FACTBOT_DESK_PORT"),
@@ -191,10 +192,15 @@ class SlackSettings(_Section):
     api_url: str = "https://slack.com/api/"
     admins: str = ""  # comma-separated Slack user ids allowed to change watch and digest settings
     shortcut_reply: str = "thread"  # "thread" or "ephemeral"
+    # An acknowledged event is kept until answered (bot/core/inbox.py); an instance that stops renewing its claim
+    # on one for this long is taken to be gone, and another instance answers it.
+    event_lease_seconds: float = 30.0
 
     def check(self) -> None:
         if self.shortcut_reply not in ("thread", "ephemeral"):
             raise ConfigError("slack.shortcut_reply must be 'thread' or 'ephemeral'")
+        if not 1 <= self.event_lease_seconds <= 3600:
+            raise ConfigError("slack.event_lease_seconds must be between 1 and 3600")
 
     @property
     def admin_ids(self) -> frozenset[str]:

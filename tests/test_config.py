@@ -121,6 +121,8 @@ def test_settings_come_in_typed_sections_checked_once_and_printed_flat(tmp_path)
     # A section made in code is checked as one loaded is, with the key's name in the message.
     with pytest.raises(ConfigError, match="^slack.shortcut_reply must be 'thread' or 'ephemeral'$"):
         SlackSettings(shortcut_reply="dm")
+    with pytest.raises(ConfigError, match="^slack.event_lease_seconds must be between 1 and 3600$"):
+        SlackSettings(event_lease_seconds=0.5)
     with pytest.raises(ConfigError, match="^desk.port must be between 1 and 65535$"):
         DeskSettings(port=0)
     # `factbot config check` still prints one flat name a key, in the order docs/configuration.md shows.
@@ -130,6 +132,6 @@ def test_settings_come_in_typed_sections_checked_once_and_printed_flat(tmp_path)
         "watch_cooldown_hours", "max_wait_seconds", "discord_token", "discord_api_base", "discord_gateway_url",
         "discord_shard_id", "discord_shard_count", "slack_bot_token", "slack_app_token", "slack_signing_secret",
         "slack_client_id", "slack_client_secret", "slack_api_url", "slack_admins", "slack_shortcut_reply",
-        "desk_enabled", "desk_host", "desk_port", "desk_secret_key", "desk_session_minutes", "desk_secure_cookies",
+        "slack_event_lease_seconds", "desk_enabled", "desk_host", "desk_port", "desk_secret_key", "desk_session_minutes", "desk_secure_cookies",
         "source"]
     assert s.redacted()["discord_token"] == "(set)" and s.redacted()["discord_shard_id"] == 1

@@ -39,11 +39,12 @@ from fakes.slack_api import (
     shortcut_payload,
     sign,
 )
-from helpers import Clock, lexical_matcher, settle, text_with
+from helpers import Clock, eventually, lexical_matcher, settle, text_with
 
 from bot.adapters.slack import render
 from bot.adapters.slack.runner import SlackAdapter
 from bot.config import BotSettings, Settings, SlackSettings, StoreSettings
+from bot.core.inbox import EventInbox
 from bot.core.matcher import MatchConfig
 from bot.core.models import CountedClaim, Decision
 from bot.core.service import FactChecker, checker_for, open_store
@@ -348,6 +349,71 @@ async def test_a_retried_event_is_acknowledged_and_answered_once_even_after_a_re
     assert len(env.posted()) == 1
     await env.mention(MATCH_TEXT, event_id="Ev0FRESH2")  # a new event is answered as usual
     assert len(env.posted()) == 2
+
+
+
+# -- kept events: none lost between the ack and the answer (bot/core/inbox.py) ----------------------------------------
+def _kept(env: Env, event_id: str) -> tuple[Any, ...] | None:
+    env.checker.store.flush_pending(wait=True)
+    row = env.checker.store.db.execute(
+        "SELECT body, done_at FROM event_inbox WHERE platform = 'slack' AND event_id = ?", [event_id]).fetchone()
+    return tuple(row) if row is not None else None
+
+
+def _mention_event(env: Env, text: str, *, event_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A mention posted in the channel, and the event Slack would send about it (not sent)."""
+    message = env.fake.add_message(CHANNEL, f"<@{BOT_USER}> {text}", user=ALICE)
+    event = {"type": "app_mention", "user": ALICE, "text": message["text"], "ts": message["ts"], "channel": CHANNEL,
+             "event_ts": message["ts"], "team": TEAM}
+    return message, event_body(event, event_id=event_id)
+
+
+@e2e(engines=ENGINES)
+async def test_a_mention_is_kept_until_answered_and_its_reply_carries_the_events_id(env: Env):
+    message = await env.mention(MATCH_TEXT, event_id="Ev0KEPT1")
+    (reply,) = _replies_to(env, message)
+    # Invisible to people; what an instance taking the event over looks for before answering again.
+    assert reply.body["metadata"] == {"event_type": "factbot_answer", "event_payload": {"event_id": "Ev0KEPT1"}}
+    body, done_at = await eventually(lambda: (row := _kept(env, "Ev0KEPT1")) and row[1] and row)
+    assert body is None and done_at  # answered: marked, and what was written no longer kept
+    await env.mention(MATCH_TEXT, event_id="Ev0KEPT1", retry=1)  # the row tells the retry from a new event
+    assert len(_replies_to(env, message)) == 1
+
+
+@e2e(engines=ENGINES, event_lease_seconds=1)
+async def test_events_a_dead_instance_acknowledged_are_answered_here_once(env: Env):
+    """Another instance kept two mentions and died: one before answering, one after posting its answer (and before
+    marking it). Once their lease has run out this instance answers the first, and only looks at the second."""
+    dead = EventInbox(env.checker.store, owner="dead-host:1:0", lease_seconds=1)
+    unanswered, first = _mention_event(env, MATCH_TEXT, event_id="Ev0DEAD1")
+    answered, second = _mention_event(env, MATCH_TEXT, event_id="Ev0DEAD2")
+    for body in (first, second):
+        assert dead.keep("slack", body["event_id"], json.dumps(body))
+    env.fake.add_message(CHANNEL, "the dead instance's answer", user=BOT_USER, bot_id="B0FACTBOT",
+                         thread_ts=answered["ts"],
+                         metadata={"event_type": "factbot_answer", "event_payload": {"event_id": "Ev0DEAD2"}})
+    await eventually(lambda: _replies_to(env, unanswered), timeout=15)
+    await eventually(lambda: (_kept(env, "Ev0DEAD1") or (0, 0))[1] and (_kept(env, "Ev0DEAD2") or (0, 0))[1],
+                     timeout=15)
+    await env.settle()
+    (reply,) = _replies_to(env, unanswered)
+    assert reply.body["blocks"] == expected(env, MATCH_TEXT).blocks
+    assert reply.body["thread_ts"] == unanswered["ts"]
+    assert _replies_to(env, answered) == []  # not answered twice
+    assert "answering 2 event(s) acknowledged by an instance that stopped before answering" in env.caplog.text
+    assert "an event taken over was answered before its instance stopped" in env.caplog.text
+
+
+@e2e()
+async def test_a_clean_stop_gives_back_what_it_acknowledged_and_the_next_start_answers_it(env: Env):
+    message, body = _mention_event(env, MATCH_TEXT, event_id="Ev0STOP1")
+    # acknowledged by this instance (kept, with its 30 s lease), not answered yet when the stop comes
+    assert env.adapter.bot.inbox.keep("slack", "Ev0STOP1", json.dumps(body))
+    await restart(env)
+    await eventually(lambda: _replies_to(env, message), timeout=15)  # at once, not after the lease
+    await env.settle()
+    assert len(_replies_to(env, message)) == 1
+    assert "1 acknowledged event(s) left unanswered, given back for another instance" in env.caplog.text
 
 
 @e2e()

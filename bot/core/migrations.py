@@ -530,11 +530,37 @@ def _v13_shared_limits(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v14_event_inbox(db: sqlite_utils.Database) -> None:
+    """Events acknowledged and not answered yet, kept until they are (``bot/core/inbox.py``).
+
+    A row is written before the acknowledgement goes out, with the body as it arrived; ``owner`` and
+    ``lease_until`` say which instance answers it and until when its claim holds unless renewed; past that,
+    another instance takes it over. ``done_at`` marks it answered (the body is then dropped); answered rows stay
+    two days, so a late retry of the event is still known.
+    """
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS event_inbox (
+            platform TEXT NOT NULL, event_id TEXT NOT NULL,
+            body TEXT,                        -- the event as it arrived (its signature checked); NULL once answered
+            owner TEXT NOT NULL,              -- the instance answering it (host:pid:random)
+            lease_until TEXT NOT NULL,        -- models.iso; past it, another instance may take the event over
+            attempts INTEGER NOT NULL DEFAULT 1,
+            at TEXT NOT NULL,
+            done_at TEXT,
+            PRIMARY KEY (platform, event_id)
+        );
+        CREATE INDEX IF NOT EXISTS event_inbox_open ON event_inbox(lease_until) WHERE done_at IS NULL;
+        CREATE INDEX IF NOT EXISTS event_inbox_at ON event_inbox(at);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_claims, _v2_changes_and_checks, _v3_conversations, _v4_claim_vectors, _v5_pending_shares,
     _v6_language_settings, _v7_check_language, _v8_claim_redirects,
     _v9_claim_translations, _v10_desk, _v11_changes_by_claim, _v12_one_timestamp_form,
-    _v13_shared_limits,
+    _v13_shared_limits, _v14_event_inbox,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -1275,6 +1275,9 @@ class Store:
                                               [at(now - dt.timedelta(days=retention_days))]).rowcount
                 events = self.db.conn.execute("DELETE FROM processed_events WHERE at < ?",
                                               [at(now - self.EVENT_IDS_KEPT)]).rowcount
+                # Kept events (bot/core/inbox.py): answered or given up, a retry that late is no longer coming.
+                events += self.db.conn.execute("DELETE FROM event_inbox WHERE at < ?",
+                                               [at(now - self.EVENT_IDS_KEPT)]).rowcount
         except StoreError as exc:
             log.info("housekeeping not done now: %s", exc)
             return None

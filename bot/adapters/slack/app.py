@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import re
@@ -38,18 +39,22 @@ from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAutho
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.web.async_client import AsyncWebClient
 
 from ...config import SlackSettings
 from ...core.chat import Chat
+from ...core.engine import POSTGRESQL
+from ...core.inbox import EventInbox, KeptEvent
 from ...core.service import FactChecker
 from . import render
-from .api import authorize_url, web_client
+from .api import authorize_url, slack_error, web_client
 from .buttons import Buttons
 from .commands import Commands
 from .home import Home
 from .installs import InstallStores
-from .listener import PLATFORM, SparseWarning
+from .listener import ANSWER_MARK, EVENT_ID, PLATFORM, SparseWarning
 from .messages import Messages
 from .shortcut import Shortcut
 
@@ -70,6 +75,20 @@ BOT_SCOPES = (
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+KEPT = "factbot_kept"  # context key: the event is kept in the inbox (bot/core/inbox.py), which told it from a retry
+TAKEN_OVER = "factbot_taken_over"  # context key: an event another instance acknowledged and did not answer
+
+
+def answerable(body: dict[str, Any]) -> bool:
+    """An event that may get an answer in its thread, so worth keeping until it has one: a mention, or a person's
+    channel message (watch mode). Joins, edits, bots' messages and App Home visits are not kept."""
+    event = body.get("event") or {}
+    if body.get("type") != "event_callback" or not body.get("event_id") or not isinstance(event, dict):
+        return False
+    if event.get("type") == "app_mention":
+        return bool(event.get("user"))
+    return (event.get("type") == "message" and not event.get("subtype") and not event.get("bot_id")
+            and bool(event.get("user")) and bool(event.get("channel")) and bool(event.get("ts")))
 
 
 
@@ -138,6 +157,8 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         # Events the front has acknowledged and this loop has not dispatched yet (front.py): at most EARLY_ACKS.
         self._early = threading.BoundedSemaphore(self.EARLY_ACKS)
         self._acked: set[asyncio.Task] = set()
+        # Every answerable event is kept in the database from before its ack until it is answered (inbox.py).
+        self.inbox = EventInbox(checker.store, lease_seconds=settings.event_lease_seconds)
         self.app = self._build_app()
         self._register()
 
@@ -178,8 +199,8 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
     def _register(self) -> None:
         app = self.app
         app.middleware(self._dedupe)
-        app.event("app_mention")(self.on_mention)
-        app.event("message")(self.on_message)
+        app.event("app_mention")(self._answering(self.on_mention))
+        app.event("message")(self._answering(self.on_message))
         app.event("app_home_opened")(self.on_home)
         app.command("/factcheck")(self.on_command)
         app.shortcut(render.SHORTCUT)(self.on_shortcut)
@@ -205,6 +226,15 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
             if home is None or home is asyncio.get_running_loop():
                 return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
             if bolt_request.body.get("type") == "event_callback" and self._early.acquire(blocking=False):
+                if answerable(bolt_request.body):
+                    kept = await self._keep_here(bolt_request.body, bolt_request.raw_body)
+                    if kept is False:  # kept before: a retry, here or on another instance
+                        self._early.release()
+                        log.info("retried event acknowledged, not answered again",
+                                 extra={"event_id": bolt_request.body.get("event_id")})
+                        return web.Response(status=200, text="")
+                    if kept:
+                        bolt_request.context[KEPT] = True
                 try:
                     home.call_soon_threadsafe(self._dispatch_acked, bolt_request)
                 except RuntimeError:  # the bot's loop is gone: Slack will retry
@@ -244,6 +274,7 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
             await session.close()
         if self._stores is not None:
             await self._stores.close()
+        self.inbox.close()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Stop taking new work and let the replies being written finish (at most ``timeout`` seconds)."""
@@ -264,23 +295,128 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         await asyncio.sleep(0)
         await self.chat.idle()
 
-    def _dispatch_acked(self, request: AsyncBoltRequest) -> None:
-        """On this loop: Bolt's handling of an event the front has acknowledged already (in arrival order)."""
-        task = asyncio.get_running_loop().create_task(self._dispatch(request))
+    def _dispatch_acked(self, request: AsyncBoltRequest, *, early: bool = True) -> None:
+        """On this loop: Bolt's handling of an event acknowledged already (in arrival order): by the front
+        (``early``: it holds one of the ``EARLY_ACKS``), or by an instance that stopped before answering it."""
+        task = asyncio.get_running_loop().create_task(self._dispatch(request, early=early))
         self._acked.add(task)
         task.add_done_callback(self._acked.discard)
 
-    async def _dispatch(self, request: AsyncBoltRequest) -> None:
+    async def _dispatch(self, request: AsyncBoltRequest, *, early: bool = True) -> None:
         try:
             response = await self.app.async_dispatch(request)
             if response.status >= 500:
                 log.warning("an acknowledged event could not be handled (HTTP %d from Bolt)", response.status)
         finally:
-            self._early.release()
+            if early:
+                self._early.release()
 
-    async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """Acknowledge, and drop, an event delivered before (Slack retries when an ack seems late)."""
+    # -- kept events: none lost between the ack and the answer (bot/core/inbox.py) -----------------------------------
+    async def _keep_here(self, body: dict[str, Any], raw: str) -> bool | None:
+        """Keep an answerable event before it is acknowledged, from the loop this is awaited on (the front's, or the
+        bot's in Socket Mode). On PostgreSQL the round trip runs on a thread of that loop's, so other acks go on."""
+        event_id, text = str(body["event_id"]), raw or json.dumps(body)
+        if self.checker.store.engine == POSTGRESQL:
+            return await asyncio.get_running_loop().run_in_executor(None, self.inbox.keep, PLATFORM, event_id, text)
+        return self.inbox.keep(PLATFORM, event_id, text)
+
+    def _answering(self, listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """``listener`` for an event that is kept until answered: marked done once it has run (whatever it decided:
+        an answer, silence, a busy notice), and left kept when this instance is stopping, for the next to answer.
+        An event taken over from another instance is first looked for in its thread: answered there already (the
+        other instance died after posting), it is only marked done."""
+
+        async def answer(body: dict[str, Any], event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+            kept, event_id = bool(context.get(KEPT)), str(body.get("event_id") or "")
+            if kept and not self.accepting:
+                return  # still kept: released at the stop, answered by another instance or the next start
+            context[EVENT_ID] = event_id if kept else ""
+            if not (context.get(TAKEN_OVER) and await self._answered_before(client, event, event_id)):
+                await listener(event=event, context=context, client=client)
+            if kept:
+                await self.checker.calls(self.inbox.done, PLATFORM, event_id)
+
+        return answer
+
+    @staticmethod
+    async def _answered_before(client: AsyncWebClient, event: dict[str, Any], event_id: str) -> bool:
+        """Whether the event's thread holds factbot's answer to it (its id in the reply's metadata)."""
+        thread = event.get("thread_ts") or event.get("ts")
+        if not event.get("channel") or not thread:
+            return False
+        try:
+            found = await client.conversations_replies(channel=event["channel"], ts=thread, limit=200,
+                                                       include_all_metadata=True)
+        except SlackApiError as exc:  # the thread cannot be read: answer (a second answer beats none)
+            log.info("could not look for an earlier answer: %s", slack_error(exc))
+            return False
+        for message in found.get("messages") or []:
+            mark = message.get("metadata") or {}
+            if mark.get("event_type") == ANSWER_MARK and (mark.get("event_payload") or {}).get("event_id") == event_id:
+                log.info("an event taken over was answered before its instance stopped", extra={"event_id": event_id})
+                return True
+        return False
+
+    async def follow_kept(self) -> None:
+        """While the bot runs: renew this instance's claim on the events it is answering, and answer those whose
+        instance stopped renewing (killed, or stopped with events unanswered), every third of the lease."""
+        every = max(self.inbox.lease.total_seconds() / 3, 0.2)
+        while True:
+            try:
+                await self.checker.calls(self.inbox.renew)
+                if self.accepting:
+                    taken = await self.checker.calls(self.inbox.take_over)
+                    if taken:
+                        log.warning("answering %d event(s) acknowledged by an instance that stopped before answering",
+                                    len(taken))
+                    for kept in taken:
+                        self._take(kept)
+            except Exception as exc:  # noqa: BLE001 - a database hiccup: the next round tries again
+                log.warning("kept events not followed this round: %s: %s", type(exc).__name__, exc)
+            await asyncio.sleep(every)
+
+    def _take(self, kept: KeptEvent) -> None:
+        try:
+            body = json.loads(kept.body)
+        except ValueError:
+            log.warning("a kept event could not be read: given up", extra={"event_id": kept.event_id})
+            self.inbox.done(kept.platform, kept.event_id)
+            return
+        # Its signature was checked when it arrived; Bolt checks none for a request given as "socket_mode".
+        request = AsyncBoltRequest(body=body, mode="socket_mode", context={KEPT: True, TAKEN_OVER: True})
+        self._dispatch_acked(request, early=False)
+
+    async def release_kept(self) -> None:
+        """At a clean stop, after the drain: give back what this instance acknowledged and did not answer."""
+        try:
+            given = await self.checker.calls(self.inbox.release)
+        except Exception as exc:  # noqa: BLE001 - they are taken over after the lease instead
+            log.warning("unanswered events not given back (%s): another instance answers them after %.0f s",
+                        type(exc).__name__, self.inbox.lease.total_seconds())
+            return
+        if given:
+            log.info("%d acknowledged event(s) left unanswered, given back for another instance", given)
+
+    async def _dedupe(self, body: dict[str, Any], context: Any, req: AsyncBoltRequest,
+                      next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        """Acknowledge, and drop, an event delivered before (Slack retries when an ack seems late).
+
+        An answerable event is kept until answered (``_keep_here``): by the front in HTTP mode, here otherwise
+        (Socket Mode, or HTTP served on this loop), before Bolt acknowledges it. Keeping it says whether it is new.
+        """
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not context.get(KEPT) and answerable(body):
+            kept = await self._keep_here(body, req.raw_body)
+            if kept is False:
+                log.info("retried event acknowledged, not answered again", extra={"event_id": event_id})
+                return BoltResponse(status=200, body="")
+            if kept:
+                context[KEPT] = True
+        if context.get(KEPT):
+            if not self.accepting:
+                return BoltResponse(status=200, body="")  # shutting down: kept for the next instance
+            await next()
+            return None
         # A command, shortcut or button press carries a trigger_id unique to it: a replay of one is dropped too.
         delivery = event_id or (f"trigger:{body['trigger_id']}" if body.get("trigger_id") else None)
         if delivery and not await self.chat.first_delivery(PLATFORM, str(delivery)):

@@ -28,6 +28,8 @@ log = logging.getLogger("factbot.slack")
 
 PLATFORM = SLACK.name
 LOCALE_TTL = 3600.0  # seconds a user's Slack locale is kept before users.info is asked again
+ANSWER_MARK = "factbot_answer"  # the metadata event type on a reply that answers an event (its id in the payload)
+EVENT_ID = "factbot_event_id"  # the context key: the id of the event a listener answers, "" when none
 
 
 class SparseWarning:
@@ -109,9 +111,15 @@ class Listener:
                          message_id=posted["ts"], source=request.source, requester=request.user, thread_id=thread_ts)
 
     @staticmethod
-    async def _post(client: AsyncWebClient, channel: str, reply: Reply, *, thread_ts: str | None = None) -> Any:
+    async def _post(client: AsyncWebClient, channel: str, reply: Reply, *, thread_ts: str | None = None,
+                    answering: str = "") -> Any:
+        """Post in the channel. ``answering``: the id of the event this answers, carried in the message's metadata
+        (invisible to people), so that an instance taking the event over sees it was answered (``SlackBot``)."""
+        extra: dict[str, Any] = {}
+        if answering:
+            extra["metadata"] = {"event_type": ANSWER_MARK, "event_payload": {"event_id": answering}}
         return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
-                                             unfurl_media=False, **reply.kwargs())
+                                             unfurl_media=False, **reply.kwargs(), **extra)
 
     @staticmethod
     async def _tell(client: AsyncWebClient, channel: str, user: str, reply: Reply, *,

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ...core.normalize import content_words
 from . import render
 from .api import slack_error
-from .listener import Listener
+from .listener import EVENT_ID, Listener
 from .render import PLATFORM as SLACK
 
 log = logging.getLogger("factbot.slack")
@@ -40,6 +40,7 @@ class Messages(Listener):
         thread = event.get("thread_ts") or ts
         chat = self.chat
         locale = ""
+        answering = context.get(EVENT_ID) or ""
         try:
             asker = await self._asker(client, team, user)
             locale = chat.locale_for(self._request("", workspace=team, channel=channel, user=user, ts=ts,
@@ -52,12 +53,13 @@ class Messages(Listener):
                     problem = self._unreadable(parent)
                     if problem:
                         await self._post(client, channel, render.render_reply(chat.cannot_check(problem, locale)),
-                                         thread_ts=thread)
+                                         thread_ts=thread, answering=answering)
                         return
                     assert parent is not None
                     text, target = parent.get("text") or "", parent["ts"]
                 else:
-                    await self._post(client, channel, render.render_reply(chat.help(SLACK, locale)), thread_ts=thread)
+                    await self._post(client, channel, render.render_reply(chat.help(SLACK, locale)), thread_ts=thread,
+                                     answering=answering)
                     return
             request = self._request(text, workspace=team, channel=channel, user=user, ts=target, source="mention",
                                     locale=asker.locale)
@@ -67,12 +69,14 @@ class Messages(Listener):
                     await self._tell(client, channel, user, render.render_reply(limited), thread_ts=thread)
                 return
             answer = await chat.check(request, SLACK)
-            posted = await self._post(client, channel, render.render_reply(answer.reply), thread_ts=thread)
+            posted = await self._post(client, channel, render.render_reply(answer.reply), thread_ts=thread,
+                                      answering=answering)
             await self._record(posted, answer, request, thread_ts=thread)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the bot
             self._failed("mention", exc, workspace=team, channel=channel)
             with contextlib.suppress(Exception):
-                await self._post(client, channel, render.render_reply(chat.error(locale)), thread_ts=thread)
+                await self._post(client, channel, render.render_reply(chat.error(locale)), thread_ts=thread,
+                                 answering=answering)
 
     @staticmethod
     async def _parent(client: AsyncWebClient, channel: str, thread_ts: str) -> dict[str, Any] | None:
@@ -121,7 +125,8 @@ class Messages(Listener):
                         reply = self.chat.result_reply(answer.result, SLACK, locale, watch=True)
                         answer = dataclasses.replace(answer, reply=reply)
                 thread = event.get("thread_ts") or ts
-                posted = await self._post(client, channel, render.render_reply(reply), thread_ts=thread)
+                posted = await self._post(client, channel, render.render_reply(reply), thread_ts=thread,
+                                          answering=context.get(EVENT_ID) or "")
             # The author of the watched message counts as the asker: they may remove the reply.
             await self._record(posted, answer, request, thread_ts=thread)
         except Exception as exc:  # noqa: BLE001

@@ -17,6 +17,7 @@ correction notices for the scheduler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import sys
@@ -95,6 +96,7 @@ class SlackAdapter:
         self.bot: SlackBot | None = None
         self.handler: AsyncSocketModeHandler | None = None
         self._front: Front | None = None
+        self._kept: asyncio.Task[None] | None = None
         self.bound_port: int | None = None
         self.identity = ""
         self._poster = SlackPoster(self)
@@ -122,6 +124,8 @@ class SlackAdapter:
         self.checker.warm_up()  # after the tokens are known to be good, before events can arrive
         self.bot = bot
         bot.keep_alive()
+        # Renew the claim on the events this instance answers; answer those another instance left (inbox.py).
+        self._kept = asyncio.get_running_loop().create_task(bot.follow_kept(), name="factbot-slack-kept")
         if self.http:
             # Served from a thread of its own, which acknowledges events at once (front.py); Bolt stays on this loop.
             web_app = bot.http_app(asyncio.get_running_loop())
@@ -176,12 +180,18 @@ class SlackAdapter:
         if bot is None:
             return
         await bot.drain(self.drain_timeout)
+        if self._kept is not None:
+            self._kept.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._kept
+            self._kept = None
         if self.handler is not None:
             await self.handler.close_async()
             self.handler = None
         if self._front is not None:
             await self._front.stop()
             self._front = None
+        await bot.release_kept()  # what was acknowledged and not answered, to another instance at once
         await bot.close()
         self.bot = None
 
