@@ -60,6 +60,9 @@ ANSWER_TIMEOUT = 90.0
 LIMIT = 3  # mentions a person may make per minute, on every instance together
 LIMITED, LIMIT_CHANNEL = "U0LIMITED", "C0LIMIT"
 WATCH_CHANNEL, WATCHED_TEXT = "C0WATCH", "Alibaba stole Claude Fable's guardrails"
+STUCK_CHANNEL, POSTED_CHANNEL = "C0STUCK", "C0POSTED"  # b's events when it is killed: not answered, and answered
+HOLD = 10.0  # seconds the fake Slack keeps its answer to b's calls for those events (b is killed meanwhile)
+LEASE = 6.0  # seconds an instance's claim on an acknowledged event lasts unrenewed (renewed every 2 s)
 
 
 def free_port() -> int:
@@ -263,13 +266,14 @@ def test_three_instances_and_a_scheduler_on_one_postgresql_answer_each_event_onc
         env = {**base, "FACTBOT_DB": pg_url, "XDG_CONFIG_HOME": str(tmp_path / "config"),
                "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url,
                "FACTBOT_MATCHER_SEMANTIC": "off", "FACTBOT_TEST_CLOCK_FILE": str(clock),
-               "FACTBOT_RATE_LIMIT_PER_MINUTE": str(LIMIT)}
+               "FACTBOT_RATE_LIMIT_PER_MINUTE": str(LIMIT), "FACTBOT_SLACK_EVENT_LEASE_SECONDS": str(LEASE),
+               "FACTBOT_INDEX_DIR": str(tmp_path / "index-cache")}  # the host's index cache, not the home folder's
         try:
             instances = [start(name, tmp_path, env, scheduler=False) for name in ("a", "b", "c")]
             instances.append(start("scheduler", tmp_path, env, scheduler=True))
             a, b, c, scheduler = instances
 
-            async def scenario() -> tuple[list[Event], list[Event], list[Event]]:
+            async def scenario() -> tuple[list[Event], ...]:
                 await wait_healthy(instances)
                 timeout = aiohttp.ClientTimeout(total=30)
                 async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -290,28 +294,44 @@ def test_three_instances_and_a_scheduler_on_one_postgresql_answer_each_event_onc
                     await wait_until(lambda: (len(posts_in(fake, LIMIT_CHANNEL)) >= LIMIT
                                               and notices_to(fake, LIMITED) and posts_in(fake, WATCH_CHANNEL)),
                                      "the limited person's answers and the watch reply", instances)
-                    # 2. b is killed with SIGKILL between two of its events, while a and c are being sent theirs.
+                    # 2. b is killed with SIGKILL while it holds events it has acknowledged and not answered, as a
+                    #    and c are being sent theirs: some wait for Slack's users.info, some have had their answer
+                    #    posted and wait for Slack's reply to the post. Slack sends none of them again.
                     await wait_answered(fake, [ev for ev in before if "b" in ev.acked_by], "b's events", instances)
+                    stuck = [make_event(i, "K", channel=STUCK_CHANNEL) for i in range(500, 506)]
+                    posted = [make_event(i, "P", channel=POSTED_CHANNEL) for i in range(600, 604)]
+                    for ev in posted:  # the mentions exist in their channel, as on Slack
+                        fake.add_message(POSTED_CHANNEL, "a mention", user="U0POSTER", ts=ev.ts)
+                    stuck_users = {json.loads(ev.body)["event"]["user"] for ev in stuck}
+                    fake.hold("users.info", lambda body: body.get("user") in stuck_users, HOLD)
+                    fake.hold("chat.postMessage", lambda body: body.get("channel") == POSTED_CHANNEL, HOLD)
+                    assert await asyncio.gather(*(deliver(session, b, ev) for ev in stuck + posted)) == [200] * 10
+                    await wait_until(lambda: (len(posts_in(fake, POSTED_CHANNEL)) == len(posted) and stuck_users <= {
+                        c.body.get("user") for c in fake.find("users.info")}), "b holding its events", instances)
                     during = [make_event(i, "B") for i in range(100, 130)]
                     sending = asyncio.gather(*(deliver_until_acked(session, [a, c], i, ev)
                                                for i, ev in enumerate(during)))
                     b.proc.send_signal(signal.SIGKILL)
                     await sending
                     assert await asyncio.get_running_loop().run_in_executor(None, b.proc.wait) == -signal.SIGKILL
+                    assert not any(replies_to(fake, ev) for ev in stuck)  # b died before answering these
+                    fake.holds.clear()
                     # 3. The balancer still sends to b's address: no ack comes from there, so each of those is
                     #    delivered again to the next instance; and acknowledged ones are again retried elsewhere.
                     after = [make_event(i, "C") for i in range(200, 230)]
                     await asyncio.gather(*(deliver_until_acked(session, ring, i, ev) for i, ev in enumerate(after)))
                     await asyncio.gather(*(deliver(session, c if ev.acked_by[-1] == "a" else a, ev, retry=2)
                                            for i, ev in enumerate(after) if i % 4 == 0))
-                    await wait_answered(fake, before + during + after, "all events", instances)
+                    # b's events are answered by a or c once b's lease has run out: those b had not answered,
+                    # and those it had answered only looked at.
+                    await wait_answered(fake, before + during + after + stuck, "all events", instances)
                 # 4. The next week: the scheduler posts that period's digest too.
                 await wait_until(lambda: len(digests(fake)) >= 1, "the first digest", instances)
                 move_to(due + dt.timedelta(days=7, minutes=5))
                 await wait_until(lambda: len(digests(fake)) >= 2, "the second digest", instances)
-                return before, during, after
+                return before, during, after, stuck, posted
 
-            before, during, after = asyncio.run(scenario())
+            before, during, after, stuck, posted = asyncio.run(scenario())
             # Everything the living instances were going to post is posted once they have stopped.
             codes = {inst.name: stop(inst) for inst in (a, c, scheduler)}
         finally:
@@ -320,16 +340,25 @@ def test_three_instances_and_a_scheduler_on_one_postgresql_answer_each_event_onc
                     inst.proc.kill()
                     inst.proc.wait(10)
         logs = "\n".join(inst.tail() for inst in instances)
-        events = before + during + after
+        events = before + during + after + stuck + posted
         answers = {ev.event_id: len(replies_to(fake, ev)) for ev in events}
         periods = digests(fake)
         limit_posts, limit_notices = posts_in(fake, LIMIT_CHANNEL), notices_to(fake, LIMITED)
         watch_posts = posts_in(fake, WATCH_CHANNEL)
+        store, _ = open_store(pg_url)
+        kept = {eid: (attempts, done) for eid, attempts, done in store.db.execute(
+            "SELECT event_id, attempts, done_at IS NOT NULL FROM event_inbox WHERE event_id LIKE 'EvK%'"
+            " OR event_id LIKE 'EvP%'").fetchall()}
+        store.close()
 
     assert codes == {"a": 0, "c": 0, "scheduler": 0}, logs
     # Every event acknowledged by some instance, and answered exactly once in its thread.
     assert all(ev.acked_by for ev in events), [ev.deliveries for ev in events if not ev.acked_by]
     assert {eid: n for eid, n in answers.items() if n != 1} == {}, logs
+    # What b held when it was killed was answered by another instance: once, and not again where b had posted.
+    taking = [i.log.read_text() for i in (a, c, scheduler)]
+    assert sum(t.count("acknowledged by an instance that stopped before answering") for t in taking) >= 1, logs
+    assert {eid: row for eid, row in kept.items() if row != (2, True)} == {}, kept  # taken over once, now done
     # The retries really landed elsewhere: acknowledged there, not answered again.
     retried = [ev for ev in events if len(ev.acked_by) > 1]
     assert len(retried) >= 6 and all(len(set(ev.acked_by)) == len(ev.acked_by) for ev in retried)

@@ -92,6 +92,7 @@ class FakeSlack:
         self.oauth_codes: dict[str, tuple[dict[str, Any], str]] = {}  # code -> (oauth.v2.access answer, bot id)
         self.rate_limits: dict[str, list[float]] = {}  # method -> Retry-After of the next 429s
         self.failures: dict[str, list[str]] = {}  # method -> errors for the next calls
+        self.holds: list[tuple[str, Callable[[dict[str, Any]], bool], float]] = []  # see hold()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self._changed = asyncio.Event()
@@ -177,6 +178,11 @@ class FakeSlack:
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
         self.failures[method] = [error] * times
+
+    def hold(self, method: str, where: Callable[[dict[str, Any]], bool], seconds: float) -> None:
+        """Answer the calls of ``method`` whose body ``where`` accepts only after ``seconds``; what they do is done
+        (and recorded) at once, as when Slack's answer is slow to come back. ``holds.clear()`` ends it."""
+        self.holds.append((method, where, seconds))
 
     def rate_limit(self, method: str, *retry_after: float) -> None:
         """Answer the next len(retry_after) calls of ``method`` with 429 and these Retry-After values."""
@@ -365,6 +371,9 @@ class FakeSlack:
             response = {"ok": False, "error": "not_authed" if not token else "invalid_auth"} if ws is None else handler(body, ws)
         call.response = response
         self._record(call)
+        held = next((seconds for m, where, seconds in list(self.holds) if m == method and where(body)), 0.0)
+        if held:
+            await asyncio.sleep(held)
         return web.json_response(response)
 
     # -- methods -----------------------------------------------------------------------------
