@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from .config import Settings
-from .core import migrations, queries
+from .core import inbox, migrations, queries
 from .core.index import ClaimIndex
 from .core.store import Store
 from .core.subscriptions import Subscriptions
@@ -54,6 +54,12 @@ def check_database(store: Store) -> list[Finding]:
         out.append(Finding(None, "full-text index", "not checked: the database is read-only here"))
     except Exception as exc:  # noqa: BLE001
         out.append(Finding(False, "full-text index", f"out of sync ({exc}); run: factbot db rebuild"))
+    kept, stale = inbox.waiting(store)
+    if stale:
+        out.append(Finding(False, "events", f"{kept} acknowledged and not answered yet, {stale} of them held by no "
+                           "running instance: a running factbot run slack answers them"))
+    elif kept:
+        out.append(Finding(True, "events", f"{kept} acknowledged and being answered by the running instances"))
     count = store.count()
     out.append(Finding(count > 0, "claims", f"{count} in the database" if count else "none: run factbot db rebuild"))
     index = ClaimIndex(store)

@@ -78,3 +78,21 @@ def test_doctor_command(tmp_path, monkeypatch):
     claims = re.search(r"✅ claims: (\d+) in the database", result.stdout).group(1)
     assert f"✅ search index: {claims} documents, synced" in result.stdout
     assert "every Monday at 09:00 (UTC)" in result.stdout
+
+
+def test_doctor_names_acknowledged_events_no_running_instance_is_answering(tmp_path):
+    import datetime as dt
+
+    from bot.core.inbox import EventInbox
+    from bot.core.service import open_store
+
+    db = tmp_path / "f.db"
+    store, _ = open_store(db)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    EventInbox(store, owner="gone", clock=lambda: long_ago).keep("slack", "Ev1", "{}")  # its instance died
+    EventInbox(store, owner="alive").keep("slack", "Ev2", "{}")
+    store.close()
+    result = CliRunner().invoke(cli, ["--db", str(db), "doctor", "--offline"])
+    assert ("❌ events: 2 acknowledged and not answered yet, 1 of them held by no running instance: a running "
+            "factbot run slack answers them") in result.stdout
+    assert result.exit_code != 0

@@ -84,6 +84,11 @@ async def _socket_mode(db: Path) -> None:
         assert await socket.wait_ack(again) == {"envelope_id": again}
         await settle(adapter.bot)
         assert len(fake.find("chat.postMessage")) == 1
+        # kept before Bolt's ack and marked done once answered, as in HTTP mode (bot/core/inbox.py)
+        store.flush_pending(wait=True)
+        assert [tuple(r) for r in store.db.execute(
+            "SELECT event_id, done_at IS NOT NULL FROM event_inbox").fetchall()] == [("Ev0SOCKET1", 1)]
+        assert reply.body["metadata"]["event_payload"] == {"event_id": "Ev0SOCKET1"}
 
         # slash_commands: an empty ack (Slack shows nothing), then the private answer at the response_url
         command = await socket.slash_command(command_form(MATCH_TEXT, user=ALICE, channel=CHANNEL,

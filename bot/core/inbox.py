@@ -183,12 +183,17 @@ class EventInbox:
                 [iso(self.clock() - dt.timedelta(seconds=1)), self.owner],
             ).rowcount
 
-    def open_count(self) -> int:
-        """Events kept and not answered yet, by every instance (``factbot doctor``, ``/healthz``)."""
-        return int(self.store.db.execute("SELECT count(*) FROM event_inbox WHERE done_at IS NULL").fetchone()[0])
 
     def close(self) -> None:
         with self._file_lock:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+def waiting(store: Any, now: dt.datetime | None = None) -> tuple[int, int]:
+    """(events kept and not answered yet, how many of them no running instance holds: their lease ran out) for
+    ``factbot doctor``: stale ones stay until an instance runs and takes them over."""
+    row = store.db.execute("SELECT count(*), coalesce(sum(CASE WHEN lease_until < ? THEN 1 ELSE 0 END), 0) "
+                           "FROM event_inbox WHERE done_at IS NULL", [iso(now)]).fetchone()
+    return int(row[0]), int(row[1])
