@@ -149,3 +149,17 @@ def test_a_file_locked_by_another_writer_is_not_waited_for_and_the_event_goes_un
         holder.execute("ROLLBACK")
         holder.close()
         store.close()
+
+
+def test_an_event_answered_unkept_and_its_kept_retry_are_one_event(stores):
+    """Keeping gives way while the database is busy: the event is then remembered as a retried-event id instead.
+    Its retry, kept once the database takes writes again, must still be told apart (and the other way round)."""
+    from bot.core.conversations import Conversations
+
+    store = stores()
+    inbox = EventInbox(store, owner="a")
+    assert Conversations(store).first_delivery("slack", "EvUnkept")  # answered while keeping failed
+    store.flush_pending(wait=True)
+    assert inbox.keep("slack", "EvUnkept", BODY) is False  # its retry: seen
+    assert inbox.keep("slack", "EvKept", BODY) is True
+    assert Conversations(stores()).first_delivery("slack", "EvKept") is False  # a retry that could not be kept

@@ -289,12 +289,17 @@ class Conversations:
             self._seen.pop(next(iter(self._seen)))
         # On a file the read answers while another process holds the write lock; on PostgreSQL the insert alone says
         # whether the id is new, one round trip instead of two.
+        # An event kept until answered (bot/core/inbox.py) is seen there: a retry of it that could not be kept
+        # itself (the database busy) is still told apart.
         if self.store.engine != POSTGRESQL and self.store.db.execute(
-                "SELECT 1 FROM processed_events WHERE platform = ? AND event_id = ?", [platform, event_id]).fetchone():
+                "SELECT 1 FROM processed_events WHERE platform = ? AND event_id = ? UNION ALL "
+                "SELECT 1 FROM event_inbox WHERE platform = ? AND event_id = ?",
+                [platform, event_id, platform, event_id]).fetchone():
             return False  # seen by an earlier run (or another instance)
         written = self.store.write_at_once(
-            "INSERT INTO processed_events(platform, event_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [platform, event_id, utcnow()],
+            "INSERT INTO processed_events(platform, event_id, at) SELECT ?, ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM event_inbox WHERE platform = ? AND event_id = ?) ON CONFLICT DO NOTHING",
+            [platform, event_id, utcnow(), platform, event_id],
         )
         return written != 0  # 0: another instance wrote it in between
 
