@@ -144,7 +144,7 @@ def test_a_file_locked_by_another_writer_is_not_waited_for_and_the_event_goes_un
         inbox = EventInbox(store, owner="a")
         assert inbox.keep("slack", "Ev1", BODY) is None
         assert inbox.keep("slack", "Ev2", BODY) is None  # not tried again at once: no second wait
-        assert caplog.text.count("could not be kept before its acknowledgement") == 1
+        assert caplog.text.count("could not be kept before their acknowledgement") == 1
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -163,3 +163,24 @@ def test_an_event_answered_unkept_and_its_kept_retry_are_one_event(stores):
     assert inbox.keep("slack", "EvUnkept", BODY) is False  # its retry: seen
     assert inbox.keep("slack", "EvKept", BODY) is True
     assert Conversations(stores()).first_delivery("slack", "EvKept") is False  # a retry that could not be kept
+
+
+def test_keeps_arriving_together_are_written_together_and_each_told_apart(stores):
+    import asyncio
+
+    from bot.core.inbox import KeepQueue
+
+    inbox = EventInbox(stores(), owner="a")
+    inbox.keep("slack", "EvOld", BODY)
+    written: list[int] = []
+    keep_many = inbox.keep_many
+    inbox.keep_many = lambda events: written.append(len(events)) or keep_many(events)  # type: ignore[method-assign]
+
+    async def burst() -> list[bool | None]:
+        queue = KeepQueue(inbox, offload=inbox.store.engine == "postgresql")
+        ids = ["EvOld", *(f"Ev{i}" for i in range(30)), "Ev3"]
+        return await asyncio.gather(*(queue.keep("slack", i, BODY) for i in ids))
+
+    assert asyncio.run(burst()) == [False, *[True] * 30, False]
+    assert len(written) < 32 and sum(written) == 32  # fewer commits than events
+    assert len(open_rows(inbox.store)) == 31

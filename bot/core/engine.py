@@ -217,6 +217,15 @@ class PgDatabase:
             rows = cur.fetchall() if cur.description else []
             return Result(rows, cur.rowcount)
 
+    def execute_many_unsynced(self, sql: str, seq: Sequence[Sequence[Any]]) -> list[int]:
+        """``execute_unsynced`` for several statements in one transaction and one round trip; each one's row
+        count, in order."""
+        with self.pool.connection() as conn:
+            with conn.pipeline(), conn.transaction():
+                conn.execute("SET LOCAL synchronous_commit = off")
+                cursors = [conn.execute(translate(sql, True), list(args)) for args in seq]
+            return [cur.rowcount for cur in cursors]
+
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Result:
         batch = [list(p) for p in seq]
         if not batch:

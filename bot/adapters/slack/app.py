@@ -46,7 +46,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ...config import SlackSettings
 from ...core.chat import Chat
 from ...core.engine import POSTGRESQL
-from ...core.inbox import EventInbox, KeptEvent
+from ...core.inbox import EventInbox, KeepQueue, KeptEvent
 from ...core.service import FactChecker
 from . import render
 from .api import authorize_url, slack_error, web_client
@@ -159,6 +159,7 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         self._acked: set[asyncio.Task] = set()
         # Every answerable event is kept in the database from before its ack until it is answered (inbox.py).
         self.inbox = EventInbox(checker.store, lease_seconds=settings.event_lease_seconds)
+        self._keeps: dict[asyncio.AbstractEventLoop, KeepQueue] = {}  # one per acknowledging loop (front, or this)
         self.app = self._build_app()
         self._register()
 
@@ -314,11 +315,13 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
     # -- kept events: none lost between the ack and the answer (bot/core/inbox.py) -----------------------------------
     async def _keep_here(self, body: dict[str, Any], raw: str) -> bool | None:
         """Keep an answerable event before it is acknowledged, from the loop this is awaited on (the front's, or the
-        bot's in Socket Mode). On PostgreSQL the round trip runs on a thread of that loop's, so other acks go on."""
-        event_id, text = str(body["event_id"]), raw or json.dumps(body)
-        if self.checker.store.engine == POSTGRESQL:
-            return await asyncio.get_running_loop().run_in_executor(None, self.inbox.keep, PLATFORM, event_id, text)
-        return self.inbox.keep(PLATFORM, event_id, text)
+        bot's in Socket Mode), batched with the events arriving meanwhile (``KeepQueue``). On PostgreSQL the round
+        trip runs on a thread of that loop's, so other acks go on."""
+        loop = asyncio.get_running_loop()
+        queue = self._keeps.get(loop)
+        if queue is None:
+            queue = self._keeps[loop] = KeepQueue(self.inbox, offload=self.checker.store.engine == POSTGRESQL)
+        return await queue.keep(PLATFORM, str(body["event_id"]), raw or json.dumps(body))
 
     def _answering(self, listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         """``listener`` for an event that is kept until answered: marked done once it has run (whatever it decided:
