@@ -184,3 +184,30 @@ def test_keeps_arriving_together_are_written_together_and_each_told_apart(stores
     assert asyncio.run(burst()) == [False, *[True] * 30, False]
     assert len(written) < 32 and sum(written) == 32  # fewer commits than events
     assert len(open_rows(inbox.store)) == 31
+
+
+def test_while_another_process_holds_the_files_write_lock_the_lease_work_gives_way_at_once(tmp_path):
+    """Renewing and taking over run on the bot's event loop: they must not wait out the store's 5 s busy timeout
+    behind an import in another process (the next round, a third of a lease later, tries again)."""
+    from bot.core.store import StoreError
+
+    store = Store(tmp_path / "factbot.db")
+    inbox = EventInbox(store, owner="a")
+    inbox.keep("slack", "Ev1", BODY)
+    holder = sqlite3.connect(tmp_path / "factbot.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for work in (inbox.renew, inbox.take_over, inbox.release):
+            statements: list[str] = []
+            store.db.conn.set_trace_callback(statements.append)
+            with pytest.raises(StoreError) as raised:
+                work()
+            assert raised.value.kind == "busy"
+            # the lock asked for once, not waited for (the store's busy timeout is 5 s)
+            assert statements[:2] == ["PRAGMA busy_timeout = 1", "BEGIN IMMEDIATE"], statements
+        store.db.conn.set_trace_callback(None)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert inbox.renew() == 1
+    store.close()

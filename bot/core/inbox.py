@@ -156,7 +156,7 @@ class EventInbox:
         if not self.usable:
             return 0
         now, until = self._now()
-        with self.store.transaction():
+        with self.store._short_wait(), self.store.transaction():  # never the loop waiting on a file's lock
             return self.store.db.conn.execute(
                 "UPDATE event_inbox SET lease_until = ? WHERE owner = ? AND done_at IS NULL", [until, self.owner]
             ).rowcount
@@ -171,7 +171,7 @@ class EventInbox:
         if not self.usable:
             return []
         now, until = self._now()
-        with self.store.transaction():
+        with self.store._short_wait(), self.store.transaction():  # never the loop waiting on a file's lock
             rows = self.store.db.conn.execute(
                 """UPDATE event_inbox SET owner = ?, lease_until = ?, attempts = attempts + 1
                    WHERE (platform, event_id) IN (
@@ -196,7 +196,7 @@ class EventInbox:
         next start, takes them over at once instead of after the lease."""
         if not self.usable:
             return 0
-        with self.store.transaction():
+        with self.store._short_wait(), self.store.transaction():  # never the loop waiting on a file's lock
             return self.store.db.conn.execute(
                 "UPDATE event_inbox SET lease_until = ? WHERE owner = ? AND done_at IS NULL",
                 [iso(self.clock() - dt.timedelta(seconds=1)), self.owner],

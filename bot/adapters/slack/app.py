@@ -48,6 +48,7 @@ from ...core.chat import Chat
 from ...core.engine import POSTGRESQL
 from ...core.inbox import EventInbox, KeepQueue, KeptEvent
 from ...core.service import FactChecker
+from ...core.store import StoreError
 from . import render
 from .api import authorize_url, slack_error, web_client
 from .buttons import Buttons
@@ -374,6 +375,8 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
                                     len(taken))
                     for kept in taken:
                         self._take(kept)
+            except StoreError as exc:  # another process holds the file's write lock (an import): next round
+                (log.info if exc.kind == "busy" else log.warning)("kept events not followed this round: %s", exc)
             except Exception as exc:  # noqa: BLE001 - a database hiccup: the next round tries again
                 log.warning("kept events not followed this round: %s: %s", type(exc).__name__, exc)
             await asyncio.sleep(every)
