@@ -376,7 +376,8 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
                     for kept in taken:
                         self._take(kept)
             except StoreError as exc:  # another process holds the file's write lock (an import): next round
-                (log.info if exc.kind == "busy" else log.warning)("kept events not followed this round: %s", exc)
+                level = logging.INFO if exc.kind == "busy" else logging.WARNING
+                log.log(level, "kept events not followed this round: %s", exc)
             except Exception as exc:  # noqa: BLE001 - a database hiccup: the next round tries again
                 log.warning("kept events not followed this round: %s: %s", type(exc).__name__, exc)
             await asyncio.sleep(every)
