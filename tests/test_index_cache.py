@@ -155,3 +155,42 @@ def test_a_large_catch_up_runs_in_a_child_that_is_never_given_the_password(pg_ur
         assert index.synced_seq == importer.last_change_seq() and index.num_docs == importer.count()
     assert len(started) == 1 and started[0][-3] == "-"
     assert not any("s3cretpw" in a or "postgresql://" in a for a in started[0])
+
+
+OPEN_AT_ONCE = r"""
+import json, os, sys, time
+from bot.core.index import ClaimIndex
+from bot.core.store import Store
+store = Store(sys.argv[1])
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.001)
+index = ClaimIndex(store)
+index.ensure_current()
+print(json.dumps({"problem": index.problem, "folder": index.path is not None, "docs": index.num_docs}))
+"""
+
+
+def test_instances_opening_one_hosts_new_cache_folder_at_once_all_use_it(pg_url, cache, tmp_path):
+    """Instances on one host often start together: each found the new folder without a high-water mark and wiped
+    it while another was making it, and the losers searched with an index in memory for the whole run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    store = Store(pg_url)
+    store.upsert_claims([_claim(f"c{i}", f"claim number {i} about fable guardrails") for i in range(50)])
+    store.close()
+    go = tmp_path / "go"
+    root = Path(__file__).resolve().parent.parent
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT_ONCE, pg_url, str(go)], cwd=root, env=os.environ.copy(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    go.touch()
+    outcomes = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    assert [o["problem"] for o in outcomes] == [""] * 6, outcomes
+    assert all(o["folder"] for o in outcomes)
+    assert len(list(cache.glob("*.lock"))) == 1  # one folder, one lock beside it

@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import platformdirs
@@ -166,6 +166,33 @@ def catch_up_folder(db_path: str, index_path: str, writer_heap: int) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _opening(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock (``flock`` on ``<folder>.lock``) while a process looks at, wipes or creates an index
+    folder. Several instances on one host share a cache folder and often start together: each found the new folder
+    without a high-water mark and wiped it while another was creating it, and the losers searched with an index in
+    memory for the whole run. The lock is held for the opening only (milliseconds); building the index is then
+    tantivy's single-writer business. Where the lock cannot be had (no ``fcntl``, a folder that cannot be
+    written), opening goes on without it, as before."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock
+        yield
+        return
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(folder.with_name(folder.name + ".lock"), "a")  # noqa: SIM115 - held across the yield
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class ClaimIndex:
     """A search index kept in step with a Store through its change feed.
 
@@ -224,6 +251,12 @@ class ClaimIndex:
         assert self.path is not None
         if self.path.exists() and not self.path.is_dir():
             raise NotADirectoryError(f"{self.path} is a file, not a folder")
+        with _opening(self.path):
+            self._open_folder_alone()
+
+    def _open_folder_alone(self) -> None:
+        """``_open_folder`` while no other process opens this folder (``_opening``)."""
+        assert self.path is not None
         self.path.mkdir(parents=True, exist_ok=True)
         if not os.access(self.path, os.W_OK) or _read_only_disk(self.path):
             raise PermissionError("it is read-only here")
@@ -251,6 +284,10 @@ class ClaimIndex:
             self._wipe_dir()
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
             hwm = None
+        if hwm is None:
+            # Made here, empty: said at once, so that a process opening it next finds it this database's (at change
+            # -1, to be built) and builds it or waits for the builder, instead of wiping it as unknown.
+            self._write_hwm(-1)
         self._seq = hwm if hwm is not None else -1
         self.opened_seq = self._seq
         if hwm is not None:
