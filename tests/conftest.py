@@ -101,6 +101,26 @@ def store(db_engine, request):
 
 
 @pytest.fixture
+def target(db_engine, request, tmp_path):
+    """One database that several Store objects (several processes) open: a file, or a PostgreSQL schema."""
+    return request.getfixturevalue("pg_url") if db_engine == "postgresql" else str(tmp_path / "shared.db")
+
+
+@pytest.fixture
+def opened(target):
+    """``opened()``: one more Store on ``target`` (one more process on the shared database), closed at the end."""
+    stores: list[Store] = []
+
+    def open_one() -> Store:
+        stores.append(Store(target))
+        return stores[-1]
+
+    yield open_one
+    for s in stores:
+        s.close()
+
+
+@pytest.fixture
 def sample_store(store, sample_claims):
     store.upsert_claims(sample_claims)
     return store

@@ -17,22 +17,14 @@ BODY = '{"type": "event_callback", "event_id": "Ev1"}'
 
 
 @pytest.fixture(params=ENGINES)
-def db(request, tmp_path):
-    """Where the instances' shared database is: an SQLite file, or a PostgreSQL database."""
-    return request.getfixturevalue("pg_url") if request.param == "postgresql" else tmp_path / "factbot.db"
+def db_engine(request):
+    return request.param
 
 
 @pytest.fixture
-def stores(db):
-    opened: list[Store] = []
-
-    def open_one() -> Store:
-        opened.append(Store(db))
-        return opened[-1]
-
-    yield open_one
-    for s in opened:
-        s.close()
+def stores(opened):
+    """Several instances' stores on one database (conftest's ``opened``), on both engines."""
+    return opened
 
 
 def open_rows(store: Store) -> list[tuple]:

@@ -38,25 +38,6 @@ def db_engine(request):
     return request.param
 
 
-@pytest.fixture
-def target(db_engine, request, tmp_path):
-    """One database that several Store objects (several processes) open: a file, or a PostgreSQL schema."""
-    return request.getfixturevalue("pg_url") if db_engine == "postgresql" else str(tmp_path / "shared.db")
-
-
-@pytest.fixture
-def opened(target):
-    stores: list[Store] = []
-
-    def open_one() -> Store:
-        stores.append(Store(target))
-        return stores[-1]
-
-    yield open_one
-    for s in stores:
-        s.close()
-
-
 class Clock:
     def __init__(self, now: float = 1_800_000_000.0):
         self.now = now
