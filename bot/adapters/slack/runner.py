@@ -124,8 +124,6 @@ class SlackAdapter:
         self.checker.warm_up()  # after the tokens are known to be good, before events can arrive
         self.bot = bot
         bot.keep_alive()
-        # Renew the claim on the events this instance answers; answer those another instance left (inbox.py).
-        self._kept = asyncio.get_running_loop().create_task(bot.follow_kept(), name="factbot-slack-kept")
         if self.http:
             # Served from a thread of its own, which acknowledges events at once (front.py); Bolt stays on this loop.
             web_app = bot.http_app(asyncio.get_running_loop())
@@ -144,6 +142,9 @@ class SlackAdapter:
             self.handler.client.wss_uri = socket_url  # the URL just issued: no second apps.connections.open
             await self.handler.connect_async()
             log.info("Slack Socket Mode connected (%s)", self.identity)
+        # Once events can arrive: renew the claim on the events this instance answers, and answer those another
+        # instance left (bot/core/inbox.py). Not before: a start that fails leaves nothing running.
+        self._kept = asyncio.get_running_loop().create_task(bot.follow_kept(), name="factbot-slack-kept")
 
     async def _check_bot_token(self, client: AsyncWebClient) -> None:
         try:
