@@ -235,8 +235,7 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
                         log.info("retried event acknowledged, not answered again",
                                  extra={"event_id": bolt_request.body.get("event_id")})
                         return web.Response(status=200, text="")
-                    if kept:
-                        bolt_request.context[KEPT] = True
+                    bolt_request.context[KEPT] = kept  # True, or None: tried here, not tried again on the loop
                 try:
                     home.call_soon_threadsafe(self._dispatch_acked, bolt_request)
                 except RuntimeError:  # the bot's loop is gone: Slack will retry
@@ -412,7 +411,7 @@ class SlackBot(Messages, Commands, Shortcut, Buttons, Home):
         (Socket Mode, or HTTP served on this loop), before Bolt acknowledges it. Keeping it says whether it is new.
         """
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not context.get(KEPT) and answerable(body):
+        if event_id and KEPT not in context and answerable(body):  # not tried by the front already
             kept = await self._keep_here(body, req.raw_body)
             if kept is False:
                 log.info("retried event acknowledged, not answered again", extra={"event_id": event_id})
